@@ -1,0 +1,2 @@
+/** Device models. */
+package dev.toykvm.devices;

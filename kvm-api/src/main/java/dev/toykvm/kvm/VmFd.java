@@ -1,0 +1,41 @@
+package dev.toykvm.kvm;
+
+/**
+ * A VM fd ({@code KVM_CREATE_VM}): guest memory and vCPUs.
+ *
+ * <p>Closing it closes every vCPU of the VM and releases its memory slots (the VMM's mappings stay
+ * the VMM's to release).
+ */
+public interface VmFd extends AutoCloseable {
+
+  /**
+   * {@code KVM_CHECK_EXTENSION} on the VM fd.
+   *
+   * @see Kvm#checkExtension(int)
+   */
+  int checkExtension(int capability);
+
+  /**
+   * {@code KVM_SET_USER_MEMORY_REGION}: creates, changes the flags of, or (size 0) deletes a slot.
+   * Running vCPUs see the change before their next guest instruction, as in KVM.
+   *
+   * @throws KvmException {@code EINVAL}: slot id out of range, address or size not page-aligned,
+   *     address overflow, unknown flags, a missing or too small {@code userspaceAddr}, or an
+   *     attempt to move or resize an existing slot; {@code EEXIST}: the range overlaps another
+   *     slot; {@code EBADF}: the VM is closed
+   */
+  void setUserMemoryRegion(KvmUserspaceMemoryRegion region);
+
+  /**
+   * {@code KVM_CREATE_VCPU}: a vCPU in the x86 reset state (real mode, CS:IP = F000:FFF0, CS base
+   * 0xFFFF0000).
+   *
+   * @throws KvmException {@code EINVAL}: id negative or not below {@code KVM_CAP_MAX_VCPUS}; {@code
+   *     EEXIST}: a vCPU with this id exists; {@code EBADF}: the VM is closed
+   */
+  VcpuFd createVcpu(int id);
+
+  /** Closes the VM, its vCPUs and kernel-side resources. Idempotent. */
+  @Override
+  void close();
+}
