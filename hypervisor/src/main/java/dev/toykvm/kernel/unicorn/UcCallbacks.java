@@ -1,0 +1,38 @@
+package dev.toykvm.kernel.unicorn;
+
+/**
+ * What an engine calls back into while the guest runs. Called on the engine's thread, from inside
+ * {@code uc_emu_start}. {@link UcEngine} catches every {@link Throwable} at the upcall boundary and
+ * reports it through {@link #upcallFailed} (an exception escaping an upcall would end the JVM).
+ */
+public interface UcCallbacks {
+  /** A read from an MMIO range; {@code address} is guest-physical. */
+  long mmioRead(long address, int size);
+
+  /** A write to an MMIO range; {@code address} is guest-physical. */
+  void mmioWrite(long address, int size, long value);
+
+  /** A {@code UC_HOOK_MEM_READ/WRITE} on an MMIO range: the whole access, before its pieces. */
+  void mmioAccess(boolean write, long address, int size, long value);
+
+  /** {@code in}: returns the value read. */
+  int ioIn(int port, int size);
+
+  /** {@code out}. */
+  void ioOut(int port, int size, int value);
+
+  /** An interrupt or exception Unicorn raised instead of delivering it. */
+  void interrupt(int vector);
+
+  /** The start of a translation block: the place to notice a kick. */
+  void block(long address);
+
+  /** An access no mapping covers; return true if handled (the access then retries). */
+  boolean unmapped(int type, long address, int size, long value);
+
+  /** {@code cpuid}: return true if handled (registers set), false to let Unicorn answer. */
+  boolean cpuid();
+
+  /** A callback threw; the engine has already asked Unicorn to stop. */
+  void upcallFailed(Throwable failure);
+}

@@ -1,0 +1,639 @@
+package dev.toykvm.kernel.unicorn;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
+/**
+ * One Unicorn x86-64 engine ({@code uc_engine}), bound with the FFM API: the calls toykvm needs
+ * and the upcalls into {@link UcCallbacks}.
+ *
+ * <p>Not thread-safe: an engine is used by one thread at a time (its vCPU's engine thread). Every
+ * failing call throws {@link UnicornException} naming the call and Unicorn's error text.
+ */
+public final class UcEngine implements AutoCloseable {
+
+  private static final String LIBRARY = "libunicorn.so.2";
+
+  private final MemorySegment uc;
+  private final Arena arena = Arena.ofShared();
+  private final MemorySegment scratch = arena.allocate(64, 8);
+  private final UcCallbacks callbacks;
+  private final Upcalls upcalls;
+  private final java.util.List<MemorySegment> contexts = new java.util.ArrayList<>();
+  private boolean closed;
+
+  /**
+   * Opens a 64-bit x86 engine.
+   *
+   * @throws UnicornException if {@code uc_open} fails
+   * @throws IllegalStateException if libunicorn.so.2 cannot be loaded (see {@link #loadError()})
+   */
+  public UcEngine(UcCallbacks callbacks) {
+    Native.check();
+    this.callbacks = callbacks;
+    MemorySegment handle = arena.allocate(ADDRESS);
+    check("uc_open", nativeInt(() -> (int) Native.OPEN.invokeExact(Uc.ARCH_X86, Uc.MODE_64, handle)));
+    this.uc = handle.get(ADDRESS, 0);
+    this.upcalls = new Upcalls(this, arena);
+  }
+
+  /** Why libunicorn could not be loaded, or null if it was. */
+  public static String loadError() {
+    return Native.LOAD_ERROR;
+  }
+
+  // ---- registers -------------------------------------------------------------------------
+
+  public long readReg(int reg) {
+    scratch.set(JAVA_LONG, 0, 0);
+    check("uc_reg_read", nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, reg, scratch)));
+    return scratch.get(JAVA_LONG, 0);
+  }
+
+  public void writeReg(int reg, long value) {
+    scratch.set(JAVA_LONG, 0, value);
+    check("uc_reg_write", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, reg, scratch)));
+  }
+
+  /** Writes a 16-bit register (segment selectors take a uint16_t). */
+  public void writeReg16(int reg, int value) {
+    scratch.set(JAVA_LONG, 0, 0);
+    scratch.set(ValueLayouts.U16, 0, (short) value);
+    check("uc_reg_write", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, reg, scratch)));
+  }
+
+  /** Reads a {@code uc_x86_mmr}: {selector u16 @0, base u64 @8, limit u32 @16, flags u32 @20}. */
+  public long[] readMmr(int reg) {
+    scratch.fill((byte) 0);
+    check("uc_reg_read", nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, reg, scratch)));
+    return new long[] {
+      Short.toUnsignedLong(scratch.get(ValueLayouts.U16, 0)),
+      scratch.get(JAVA_LONG, 8),
+      Integer.toUnsignedLong(scratch.get(JAVA_INT, 16)),
+      Integer.toUnsignedLong(scratch.get(JAVA_INT, 20))
+    };
+  }
+
+  public void writeMmr(int reg, int selector, long base, long limit, long flags) {
+    scratch.fill((byte) 0);
+    scratch.set(ValueLayouts.U16, 0, (short) selector);
+    scratch.set(JAVA_LONG, 8, base);
+    scratch.set(JAVA_INT, 16, (int) limit);
+    scratch.set(JAVA_INT, 20, (int) flags);
+    check("uc_reg_write", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, reg, scratch)));
+  }
+
+  /** Reads an MSR through the 16-byte {@code uc_x86_msr {u32 rid; u64 value}}. */
+  public long readMsr(int msr) {
+    scratch.fill((byte) 0);
+    scratch.set(JAVA_INT, 0, msr);
+    check("uc_reg_read(MSR)", nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
+    return scratch.get(JAVA_LONG, 8);
+  }
+
+  public void writeMsr(int msr, long value) {
+    scratch.fill((byte) 0);
+    scratch.set(JAVA_INT, 0, msr);
+    scratch.set(JAVA_LONG, 8, value);
+    check("uc_reg_write(MSR)", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
+  }
+
+  // ---- memory ----------------------------------------------------------------------------
+
+  /** Maps {@code size} bytes of {@code memory} (not copied) at guest-physical {@code address}. */
+  public void mapPtr(long address, long size, int perms, MemorySegment memory) {
+    check("uc_mem_map_ptr", nativeInt(() -> (int) Native.MEM_MAP_PTR.invokeExact(uc, address, size, perms, memory)));
+  }
+
+  /** Maps fresh zeroed memory that Unicorn owns (for scratch code). */
+  public void map(long address, long size, int perms) {
+    check("uc_mem_map", nativeInt(() -> (int) Native.MEM_MAP.invokeExact(uc, address, size, perms)));
+  }
+
+  public void unmap(long address, long size) {
+    check("uc_mem_unmap", nativeInt(() -> (int) Native.MEM_UNMAP.invokeExact(uc, address, size)));
+  }
+
+  /**
+   * Maps an MMIO range whose accesses call {@link UcCallbacks#mmioRead}/{@link
+   * UcCallbacks#mmioWrite} with guest-physical addresses.
+   */
+  public void mapMmio(long address, long size) {
+    MemorySegment base = MemorySegment.ofAddress(address);
+    check(
+        "uc_mmio_map",
+        nativeInt(() -> (int) Native.MMIO_MAP.invokeExact(uc, address, size, upcalls.mmioRead, base, upcalls.mmioWrite, base)));
+  }
+
+  public void memRead(long address, MemorySegment into) {
+    check("uc_mem_read", nativeInt(() -> (int) Native.MEM_READ.invokeExact(uc, address, into, into.byteSize())));
+  }
+
+  public void memWrite(long address, MemorySegment from) {
+    check("uc_mem_write", nativeInt(() -> (int) Native.MEM_WRITE.invokeExact(uc, address, from, from.byteSize())));
+  }
+
+  /** Reads guest memory as the CPU would see it physically; returns null if unmapped. */
+  public byte[] tryRead(long address, int length) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment buf = a.allocate(length);
+      int err = nativeInt(() -> (int) Native.MEM_READ.invokeExact(uc, address, buf, (long) length));
+      return err == Uc.ERR_OK ? buf.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE) : null;
+    }
+  }
+
+  /** Writes guest memory; returns false if some of it is unmapped. */
+  public boolean tryWrite(long address, byte[] bytes) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment buf = a.allocate(bytes.length);
+      buf.copyFrom(MemorySegment.ofArray(bytes));
+      return nativeInt(() -> (int) Native.MEM_WRITE.invokeExact(uc, address, buf, (long) bytes.length)) == Uc.ERR_OK;
+    }
+  }
+
+  /** Drops cached translations of {@code [begin, end)} (after code there changed behind us). */
+  public void removeTranslations(long begin, long end) {
+    check("uc_ctl(TB_REMOVE_CACHE)", nativeInt(() -> (int) Native.CTL2.invokeExact(uc, Uc.CTL_TB_REMOVE_CACHE, begin, end)));
+  }
+
+  // ---- the CPU state as a whole ----------------------------------------------------------
+
+  /**
+   * Allocates a {@code uc_context} and returns its CPU-state bytes (the engine's {@code
+   * CPUX86State} prefix, after the 16-byte context header). Freed when the engine closes.
+   */
+  public MemorySegment allocContext() {
+    MemorySegment holder = arena.allocate(ADDRESS);
+    check("uc_context_alloc", nativeInt(() -> (int) Native.CONTEXT_ALLOC.invokeExact(uc, holder)));
+    MemorySegment ctx = holder.get(ADDRESS, 0).reinterpret(CONTEXT_HEADER);
+    long size = ctx.get(JAVA_LONG, 0);
+    contexts.add(ctx);
+    return ctx.reinterpret(CONTEXT_HEADER + size);
+  }
+
+  /** {@code uc_context_save} into a context from {@link #allocContext()}. */
+  public void saveContext(MemorySegment context) {
+    check("uc_context_save", nativeInt(() -> (int) Native.CONTEXT_SAVE.invokeExact(uc, context)));
+  }
+
+  /** {@code uc_context_restore} from a context from {@link #allocContext()}. */
+  public void restoreContext(MemorySegment context) {
+    check(
+        "uc_context_restore",
+        nativeInt(() -> (int) Native.CONTEXT_RESTORE.invokeExact(uc, context)));
+  }
+
+  /** Bytes before the CPU state in a {@code uc_context}: {size_t size; int mode; int arch}. */
+  public static final long CONTEXT_HEADER = 16;
+
+  // ---- hooks -----------------------------------------------------------------------------
+
+  /** Installs the hooks every vCPU needs: in/out, interrupts, blocks, unmapped accesses, cpuid. */
+  public void installCoreHooks() {
+    hook(Uc.HOOK_INSN, upcalls.ioIn, 1, 0, Uc.X86_INS_IN);
+    hook(Uc.HOOK_INSN, upcalls.ioOut, 1, 0, Uc.X86_INS_OUT);
+    hook(Uc.HOOK_INSN, upcalls.cpuid, 1, 0, Uc.X86_INS_CPUID);
+    hook(Uc.HOOK_INTR, upcalls.intr, 1, 0, 0);
+    hook(Uc.HOOK_BLOCK, upcalls.block, 1, 0, 0);
+    hook(
+        Uc.HOOK_MEM_READ_UNMAPPED | Uc.HOOK_MEM_WRITE_UNMAPPED | Uc.HOOK_MEM_FETCH_UNMAPPED,
+        upcalls.unmapped,
+        1,
+        0,
+        0);
+  }
+
+  /** Hooks every read and write of {@code [begin, end]} (inclusive), for whole MMIO accesses. */
+  public long hookMmioAccesses(long begin, long end) {
+    return hook(Uc.HOOK_MEM_READ | Uc.HOOK_MEM_WRITE, upcalls.memAccess, begin, end, 0);
+  }
+
+  public void removeHook(long handle) {
+    check("uc_hook_del", nativeInt(() -> (int) Native.HOOK_DEL.invokeExact(uc, handle)));
+  }
+
+  private long hook(int type, MemorySegment callback, long begin, long end, int insn) {
+    MemorySegment hh = arena.allocate(JAVA_LONG);
+    check(
+        "uc_hook_add",
+        nativeInt(() -> (int) Native.HOOK_ADD.invokeExact(uc, hh, type, callback, MemorySegment.NULL, begin, end, insn)));
+    return hh.get(JAVA_LONG, 0);
+  }
+
+  // ---- running ---------------------------------------------------------------------------
+
+  /**
+   * {@code uc_emu_start}: runs from {@code begin} until the linear address {@code until}, a stop, a
+   * {@code hlt}, or an error. Returns Unicorn's error code (0 = returned normally) rather than
+   * throwing, since a guest fault is not a toykvm failure.
+   */
+  public int start(long begin, long until) {
+    return nativeInt(() -> (int) Native.EMU_START.invokeExact(uc, begin, until, 0L, 0L));
+  }
+
+  /** {@code uc_emu_stop}: only from inside a callback on the engine's own thread. */
+  public void stop() {
+    nativeInt(() -> (int) Native.EMU_STOP.invokeExact(uc));
+  }
+
+  /** Unicorn's text for an error code. */
+  public static String strerror(int code) {
+    Native.check();
+    MemorySegment s = nativeAddress(() -> (MemorySegment) Native.STRERROR.invokeExact(code));
+    return s.reinterpret(1024).getString(0);
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (MemorySegment ctx : contexts) {
+      nativeInt(() -> (int) Native.CONTEXT_FREE.invokeExact(ctx));
+    }
+    nativeInt(() -> (int) Native.CLOSE.invokeExact(uc));
+    arena.close();
+  }
+
+  private static void check(String what, int err) {
+    if (err != Uc.ERR_OK) {
+      throw new UnicornException(what, err, strerror(err));
+    }
+  }
+
+  @FunctionalInterface
+  private interface IntCall {
+    int call() throws Throwable;
+  }
+
+  @FunctionalInterface
+  private interface AddressCall {
+    MemorySegment call() throws Throwable;
+  }
+
+  private static int nativeInt(IntCall c) {
+    try {
+      return c.call();
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("native call failed", t);
+    }
+  }
+
+  private static MemorySegment nativeAddress(AddressCall c) {
+    try {
+      return c.call();
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("native call failed", t);
+    }
+  }
+
+  // ---- upcall stubs ----------------------------------------------------------------------
+
+  /** The upcall stubs of one engine; they live as long as the engine's arena. */
+  private static final class Upcalls {
+    final MemorySegment mmioRead;
+    final MemorySegment mmioWrite;
+    final MemorySegment memAccess;
+    final MemorySegment ioIn;
+    final MemorySegment ioOut;
+    final MemorySegment cpuid;
+    final MemorySegment intr;
+    final MemorySegment block;
+    final MemorySegment unmapped;
+
+    Upcalls(UcEngine engine, Arena arena) {
+      Linker linker = Linker.nativeLinker();
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      try {
+        mmioRead =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onMmioRead",
+                    MethodType.methodType(
+                        long.class, MemorySegment.class, long.class, int.class,
+                        MemorySegment.class)),
+                FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+        mmioWrite =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onMmioWrite",
+                    MethodType.methodType(
+                        void.class, MemorySegment.class, long.class, int.class, long.class,
+                        MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
+        memAccess =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onMemAccess",
+                    MethodType.methodType(
+                        void.class, MemorySegment.class, int.class, long.class, int.class,
+                        long.class, MemorySegment.class)),
+                FunctionDescriptor.ofVoid(
+                    ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
+        ioIn =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onIoIn",
+                    MethodType.methodType(
+                        int.class, MemorySegment.class, int.class, int.class,
+                        MemorySegment.class)),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+        ioOut =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onIoOut",
+                    MethodType.methodType(
+                        void.class, MemorySegment.class, int.class, int.class, int.class,
+                        MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        cpuid =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onCpuid",
+                    MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class)),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        intr =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onInterrupt",
+                    MethodType.methodType(
+                        void.class, MemorySegment.class, int.class, MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS));
+        block =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onBlock",
+                    MethodType.methodType(
+                        void.class, MemorySegment.class, long.class, int.class,
+                        MemorySegment.class)),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+        unmapped =
+            stub(
+                linker,
+                arena,
+                lookup.bind(
+                    engine,
+                    "onUnmapped",
+                    MethodType.methodType(
+                        boolean.class, MemorySegment.class, int.class, long.class, int.class,
+                        long.class, MemorySegment.class)),
+                FunctionDescriptor.of(
+                    JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException("cannot create Unicorn upcalls: " + e, e);
+      }
+    }
+
+    private static MemorySegment stub(
+        Linker linker, Arena arena, MethodHandle target, FunctionDescriptor descriptor) {
+      return linker.upcallStub(target, descriptor, arena);
+    }
+  }
+
+  // The upcall targets: each catches everything, since an exception escaping ends the JVM.
+
+  private long onMmioRead(MemorySegment engine, long offset, int size, MemorySegment base) {
+    try {
+      return callbacks.mmioRead(base.address() + offset, size);
+    } catch (Throwable t) {
+      fail(t);
+      return 0;
+    }
+  }
+
+  private void onMmioWrite(
+      MemorySegment engine, long offset, int size, long value, MemorySegment base) {
+    try {
+      callbacks.mmioWrite(base.address() + offset, size, value);
+    } catch (Throwable t) {
+      fail(t);
+    }
+  }
+
+  private void onMemAccess(
+      MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
+    try {
+      callbacks.mmioAccess(type == Uc.MEM_WRITE, address, size, value);
+    } catch (Throwable t) {
+      fail(t);
+    }
+  }
+
+  private int onIoIn(MemorySegment engine, int port, int size, MemorySegment user) {
+    try {
+      return callbacks.ioIn(port, size);
+    } catch (Throwable t) {
+      fail(t);
+      return 0;
+    }
+  }
+
+  private void onIoOut(MemorySegment engine, int port, int size, int value, MemorySegment user) {
+    try {
+      callbacks.ioOut(port, size, value);
+    } catch (Throwable t) {
+      fail(t);
+    }
+  }
+
+  private int onCpuid(MemorySegment engine, MemorySegment user) {
+    try {
+      return callbacks.cpuid() ? 1 : 0;
+    } catch (Throwable t) {
+      fail(t);
+      return 0;
+    }
+  }
+
+  private void onInterrupt(MemorySegment engine, int vector, MemorySegment user) {
+    try {
+      callbacks.interrupt(vector);
+    } catch (Throwable t) {
+      fail(t);
+    }
+  }
+
+  private void onBlock(MemorySegment engine, long address, int size, MemorySegment user) {
+    try {
+      callbacks.block(address);
+    } catch (Throwable t) {
+      fail(t);
+    }
+  }
+
+  private boolean onUnmapped(
+      MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
+    try {
+      return callbacks.unmapped(type, address, size, value);
+    } catch (Throwable t) {
+      fail(t);
+      return false;
+    }
+  }
+
+  private void fail(Throwable t) {
+    try {
+      stop();
+      callbacks.upcallFailed(t);
+    } catch (Throwable ignored) {
+      // Nothing more can be done inside an upcall; the failure is already recorded or lost.
+    }
+  }
+
+  // ---- the library -----------------------------------------------------------------------
+
+  private static final class Native {
+    static final String LOAD_ERROR;
+    static final MethodHandle OPEN;
+    static final MethodHandle CLOSE;
+    static final MethodHandle STRERROR;
+    static final MethodHandle REG_READ;
+    static final MethodHandle REG_WRITE;
+    static final MethodHandle MEM_MAP;
+    static final MethodHandle MEM_MAP_PTR;
+    static final MethodHandle MEM_UNMAP;
+    static final MethodHandle MEM_READ;
+    static final MethodHandle MEM_WRITE;
+    static final MethodHandle MMIO_MAP;
+    static final MethodHandle HOOK_ADD;
+    static final MethodHandle HOOK_DEL;
+    static final MethodHandle EMU_START;
+    static final MethodHandle EMU_STOP;
+    static final MethodHandle CTL2;
+    static final MethodHandle CONTEXT_ALLOC;
+    static final MethodHandle CONTEXT_SAVE;
+    static final MethodHandle CONTEXT_RESTORE;
+    static final MethodHandle CONTEXT_FREE;
+
+    static {
+      String error = null;
+      MethodHandle[] h = new MethodHandle[20];
+      try {
+        Linker linker = Linker.nativeLinker();
+        SymbolLookup lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
+        h[0] = bind(linker, lib, "uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        h[1] = bind(linker, lib, "uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        h[2] = bind(linker, lib, "uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        h[3] = bind(linker, lib, "uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        h[4] = bind(linker, lib, "uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        h[5] = bind(linker, lib, "uc_mem_map", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        h[6] =
+            bind(
+                linker,
+                lib,
+                "uc_mem_map_ptr",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
+        h[7] = bind(linker, lib, "uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        h[8] = bind(linker, lib, "uc_mem_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+        h[9] = bind(linker, lib, "uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+        h[10] =
+            bind(
+                linker,
+                lib,
+                "uc_mmio_map",
+                FunctionDescriptor.of(
+                    JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        h[11] =
+            linker.downcallHandle(
+                lib.findOrThrow("uc_hook_add"),
+                FunctionDescriptor.of(
+                    JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
+                    JAVA_INT),
+                Linker.Option.firstVariadicArg(7));
+        h[12] = bind(linker, lib, "uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        h[13] =
+            bind(
+                linker,
+                lib,
+                "uc_emu_start",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        h[14] = bind(linker, lib, "uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        h[15] =
+            linker.downcallHandle(
+                lib.findOrThrow("uc_ctl"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(2));
+        h[16] = bind(linker, lib, "uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        h[17] = bind(linker, lib, "uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        h[18] = bind(linker, lib, "uc_context_restore", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        h[19] = bind(linker, lib, "uc_context_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+      } catch (IllegalArgumentException | java.util.NoSuchElementException e) {
+        error = LIBRARY + " cannot be loaded (" + e.getMessage() + ")";
+      } catch (IllegalCallerException e) {
+        error = "native access is disabled: run java with --enable-native-access=ALL-UNNAMED";
+      }
+      LOAD_ERROR = error;
+      OPEN = h[0];
+      CLOSE = h[1];
+      STRERROR = h[2];
+      REG_READ = h[3];
+      REG_WRITE = h[4];
+      MEM_MAP = h[5];
+      MEM_MAP_PTR = h[6];
+      MEM_UNMAP = h[7];
+      MEM_READ = h[8];
+      MEM_WRITE = h[9];
+      MMIO_MAP = h[10];
+      HOOK_ADD = h[11];
+      HOOK_DEL = h[12];
+      EMU_START = h[13];
+      EMU_STOP = h[14];
+      CTL2 = h[15];
+      CONTEXT_ALLOC = h[16];
+      CONTEXT_SAVE = h[17];
+      CONTEXT_RESTORE = h[18];
+      CONTEXT_FREE = h[19];
+    }
+
+    static void check() {
+      if (LOAD_ERROR != null) {
+        throw new IllegalStateException(LOAD_ERROR);
+      }
+    }
+
+    private static MethodHandle bind(
+        Linker linker, SymbolLookup lib, String name, FunctionDescriptor descriptor) {
+      return linker.downcallHandle(lib.findOrThrow(name), descriptor);
+    }
+  }
+}
