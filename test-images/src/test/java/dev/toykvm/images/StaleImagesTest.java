@@ -1,0 +1,54 @@
+package dev.toykvm.images;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The committed images must be exactly what guest-firmware builds from its sources now. The reactor
+ * builds guest-firmware first; surefire passes both directories in.
+ */
+class StaleImagesTest {
+
+  private static final String FIX = "run make -C guest-firmware install";
+
+  private static Path dir(String property) {
+    String value = System.getProperty(property);
+    if (value == null) {
+      fail("system property " + property + " is not set: run the tests through Maven");
+    }
+    return Path.of(value);
+  }
+
+  @Test
+  void committedImagesMatchTheirSources() throws IOException {
+    Path built = dir("toykvm.firmware.images");
+    Path committed = dir("toykvm.committed.images");
+    assertTrue(
+        Files.isRegularFile(built.resolve("index")),
+        "no freshly built images in " + built + ": build guest-firmware first (mvn -am)");
+
+    List<String> builtNames = Files.readAllLines(built.resolve("index"));
+    assertEquals(builtNames, TestImage.names(), "the committed image list is stale: " + FIX);
+    for (String name : builtNames) {
+      for (String file : List.of(name + ".bin", name + ".manifest")) {
+        byte[] fresh = Files.readAllBytes(built.resolve(file));
+        Path ours = committed.resolve(file);
+        if (!Files.exists(ours) || !Arrays.equals(fresh, Files.readAllBytes(ours))) {
+          fail("image " + name + " is stale: " + FIX + " (" + file + " differs)");
+        }
+      }
+      assertEquals(
+          TestImage.sha256(Files.readAllBytes(built.resolve(name + ".bin"))),
+          TestImage.load(name).sha256(),
+          "image " + name + " is stale: " + FIX);
+    }
+  }
+}
