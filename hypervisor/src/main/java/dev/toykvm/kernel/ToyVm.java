@@ -1,0 +1,84 @@
+package dev.toykvm.kernel;
+
+import dev.toykvm.kvm.Errno;
+import dev.toykvm.kvm.KvmConstants;
+import dev.toykvm.kvm.KvmException;
+import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
+import dev.toykvm.kvm.VcpuFd;
+import dev.toykvm.kvm.VmFd;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** A VM fd: memory slots and vCPUs. */
+final class ToyVm implements VmFd {
+  /** {@code KVM_CAP_MAX_VCPUS}. */
+  static final int MAX_VCPUS = 8;
+
+  private final MemorySlots slots = new MemorySlots();
+  private final Map<Integer, ToyVcpu> vcpus = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  @Override
+  public int checkExtension(int capability) {
+    return ToyKvm.extension(capability);
+  }
+
+  @Override
+  public void setUserMemoryRegion(KvmUserspaceMemoryRegion region) {
+    checkOpen(MemorySlots.IOCTL);
+    slots.set(region);
+  }
+
+  @Override
+  public synchronized VcpuFd createVcpu(int id) {
+    checkOpen("KVM_CREATE_VCPU");
+    if (id < 0 || id >= MAX_VCPUS) {
+      throw new KvmException(
+          "KVM_CREATE_VCPU", Errno.EINVAL, "vcpu id " + id + " is not in 0.." + (MAX_VCPUS - 1));
+    }
+    if (vcpus.containsKey(id)) {
+      throw new KvmException("KVM_CREATE_VCPU", Errno.EEXIST, "vcpu " + id + " exists");
+    }
+    ToyVcpu vcpu = new ToyVcpu(this, id, slots);
+    vcpus.put(id, vcpu);
+    return vcpu;
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  void forget(ToyVcpu vcpu) {
+    vcpus.remove(vcpu.id(), vcpu);
+  }
+
+  private void checkOpen(String ioctl) {
+    if (closed) {
+      throw new KvmException(ioctl, Errno.EBADF, "the VM is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (ToyVcpu vcpu : new ArrayList<>(vcpus.values())) {
+      vcpu.close();
+    }
+  }
+
+  static List<Integer> capabilities() {
+    return List.of(
+        KvmConstants.KVM_CAP_HLT,
+        KvmConstants.KVM_CAP_USER_MEMORY,
+        KvmConstants.KVM_CAP_NR_VCPUS,
+        KvmConstants.KVM_CAP_MAX_VCPUS,
+        KvmConstants.KVM_CAP_NR_MEMSLOTS,
+        KvmConstants.KVM_CAP_READONLY_MEM,
+        KvmConstants.KVM_CAP_IMMEDIATE_EXIT);
+  }
+}

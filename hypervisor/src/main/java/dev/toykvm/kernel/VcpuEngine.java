@@ -1,0 +1,468 @@
+package dev.toykvm.kernel;
+
+import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
+import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
+
+import dev.toykvm.kernel.Requests.Done;
+import dev.toykvm.kernel.Requests.Failed;
+import dev.toykvm.kernel.Requests.GetRegs;
+import dev.toykvm.kernel.Requests.GetSregs;
+import dev.toykvm.kernel.Requests.Init;
+import dev.toykvm.kernel.Requests.Run;
+import dev.toykvm.kernel.Requests.SetRegs;
+import dev.toykvm.kernel.Requests.SetSregs;
+import dev.toykvm.kernel.unicorn.Uc;
+import dev.toykvm.kernel.unicorn.UcCallbacks;
+import dev.toykvm.kernel.unicorn.UcEngine;
+import dev.toykvm.kernel.x86.CpuState;
+import dev.toykvm.kernel.x86.ExceptionDelivery;
+import dev.toykvm.kernel.x86.GuestCpu;
+import dev.toykvm.kvm.Errno;
+import dev.toykvm.kvm.KvmException;
+import dev.toykvm.kvm.KvmRegs;
+import dev.toykvm.kvm.KvmSregs;
+import dev.toykvm.kvm.VcpuExit;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A vCPU's "kernel context": the Unicorn engine and the thread that runs it.
+ *
+ * <p>Everything here runs on the engine thread. An access that the VMM must handle is handed to
+ * the thread blocked in {@code run()} from inside the Unicorn callback, and the callback waits
+ * until the next {@code run()} brings the data back: an access must complete inside its callback,
+ * since stopping Unicorn there would re-execute the start of the translation block.
+ */
+final class VcpuEngine implements UcCallbacks, GuestCpu {
+  private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
+
+  /** {@code uc_emu_start}'s end address: one no guest can reach (non-canonical). */
+  private static final long NO_END = -1L;
+
+  private enum Stop {
+    NONE,
+    KICK,
+    REMAP,
+    EXCEPTION,
+    FAILURE
+  }
+
+  private final int id;
+  private final MemorySlots slots;
+  private final Mailbox mailbox;
+  private UcEngine uc;
+  private CpuState cpu;
+  private ExceptionDelivery delivery;
+
+  volatile boolean kick;
+  private Stop stop = Stop.NONE;
+  private long mappedGeneration = -1;
+  private final List<long[]> mapped = new ArrayList<>();
+  private final List<Long> mmioHooks = new ArrayList<>();
+  private int pendingVector = -1;
+  private boolean pendingSoftware;
+  private String failure;
+  private boolean inAccess;
+
+  // The whole access seen by the memory hook; its pieces then arrive at the MMIO callbacks.
+  private long wholeAddress;
+  private int wholeSize;
+  private long wholeValue;
+  private int piecesLeft;
+
+  // What the VMM supplied for the pending IoIn / MmioRead.
+  private volatile long completion;
+  private volatile boolean completed;
+
+  VcpuEngine(int id, MemorySlots slots, Mailbox mailbox) {
+    this.id = id;
+    this.slots = slots;
+    this.mailbox = mailbox;
+  }
+
+  /** The engine thread's body: serve requests until the mailbox closes. */
+  void serve() {
+    try {
+      while (true) {
+        Object request = mailbox.take();
+        if (request == Mailbox.CLOSED) {
+          return;
+        }
+        mailbox.reply(handle(request));
+      }
+    } finally {
+      if (uc != null) {
+        uc.close();
+      }
+    }
+  }
+
+  private Object handle(Object request) {
+    try {
+      return switch (request) {
+        case Init i -> init();
+        case Run r -> runGuest();
+        case GetRegs g -> regs();
+        case SetRegs s -> {
+          if (inAccess) {
+            yield busy("KVM_SET_REGS");
+          }
+          setRegs(s.regs());
+          yield new Done();
+        }
+        case GetSregs g -> sregs();
+        case SetSregs s -> {
+          if (inAccess) {
+            yield busy("KVM_SET_SREGS");
+          }
+          setSregs(s.sregs());
+          yield new Done();
+        }
+        default -> throw new IllegalStateException("unknown request " + request);
+      };
+    } catch (KvmException e) {
+      return new Failed(e);
+    } catch (RuntimeException e) {
+      log.debug("vcpu{}: request {} failed", id, request, e);
+      return new Failed(new KvmException("vcpu" + id, Errno.EIO, e.toString()));
+    }
+  }
+
+  private static Failed busy(String ioctl) {
+    return new Failed(
+        new KvmException(
+            ioctl, Errno.EBUSY, "an MMIO/PIO exit is waiting for the run() that completes it"));
+  }
+
+  private Object init() {
+    uc = new UcEngine(this);
+    cpu = new CpuState(uc);
+    delivery = new ExceptionDelivery(this);
+    uc.installCoreHooks();
+    setSregs(ResetState.sregs());
+    setRegs(ResetState.regs());
+    syncMemory();
+    return new Done();
+  }
+
+  // ---- running the guest -----------------------------------------------------------------
+
+  private VcpuExit runGuest() {
+    while (true) {
+      if (kick) {
+        kick = false;
+        return new VcpuExit.Intr();
+      }
+      if (slots.generation() != mappedGeneration) {
+        syncMemory();
+      }
+      stop = Stop.NONE;
+      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), NO_END);
+      switch (stop) {
+        case KICK -> {
+          kick = false;
+          return new VcpuExit.Intr();
+        }
+        case REMAP -> {
+          continue;
+        }
+        case FAILURE -> {
+          return new VcpuExit.InternalError(KVM_INTERNAL_ERROR_EMULATION, failure);
+        }
+        case EXCEPTION -> {
+          VcpuExit exit = deliver(pendingVector, pendingSoftware);
+          if (exit != null) {
+            return exit;
+          }
+          continue;
+        }
+        case NONE -> {}
+      }
+      if (mailbox.isClosed()) {
+        return new VcpuExit.InternalError(KVM_INTERNAL_ERROR_EMULATION, "vCPU closed");
+      }
+      switch (err) {
+        case Uc.ERR_OK -> {
+          return new VcpuExit.Hlt();
+        }
+        case Uc.ERR_INSN_INVALID -> {
+          VcpuExit exit = deliver(ExceptionDelivery.UD, false);
+          if (exit != null) {
+            return exit;
+          }
+        }
+        case Uc.ERR_FETCH_UNMAPPED, Uc.ERR_FETCH_PROT -> {
+          return emulationFailure(err, "instruction fetch from an address that is not RAM");
+        }
+        case Uc.ERR_WRITE_PROT -> {
+          return emulationFailure(err, "write to read-only memory");
+        }
+        default -> {
+          return emulationFailure(err, "the emulator stopped");
+        }
+      }
+    }
+  }
+
+  private VcpuExit emulationFailure(int err, String what) {
+    return new VcpuExit.InternalError(
+        KVM_INTERNAL_ERROR_EMULATION,
+        String.format(
+            "%s at RIP 0x%x (%s)",
+            what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
+  }
+
+  private VcpuExit deliver(int vector, boolean software) {
+    return switch (delivery.deliver(vector, software)) {
+      case DELIVERED -> null;
+      case TRIPLE_FAULT -> {
+        log.debug("vcpu{}: {}", id, delivery.lastProblem());
+        yield new VcpuExit.Shutdown();
+      }
+      case UNSUPPORTED ->
+          new VcpuExit.InternalError(KVM_INTERNAL_ERROR_DELIVERY_EV, delivery.lastProblem());
+    };
+  }
+
+  /** Hands an exit to the VMM from inside a callback; returns once the next run() arrives. */
+  private long exitToVmm(VcpuExit exit) {
+    completed = false;
+    inAccess = true;
+    try {
+      mailbox.reply(exit);
+      while (true) {
+        Object request = mailbox.take();
+        if (request == Mailbox.CLOSED) {
+          throw new IllegalStateException("vCPU closed while an access was pending");
+        }
+        if (request instanceof Run) {
+          return completed ? completion : -1L;
+        }
+        mailbox.reply(handle(request));
+      }
+    } finally {
+      inAccess = false;
+    }
+  }
+
+  private void complete(long value) {
+    completion = value;
+    completed = true;
+  }
+
+  // ---- memory ----------------------------------------------------------------------------
+
+  /** Maps the VM's slots, and MMIO over every gap below the physical address limit. */
+  private void syncMemory() {
+    long generation = slots.generation();
+    List<MemorySlot> list = slots.snapshot();
+    for (Long hook : mmioHooks) {
+      uc.removeHook(hook);
+    }
+    mmioHooks.clear();
+    for (long[] region : mapped) {
+      uc.unmap(region[0], region[1]);
+    }
+    mapped.clear();
+    long next = 0;
+    for (MemorySlot slot : list) {
+      if (slot.guestPhysAddr() > next) {
+        mapMmio(next, slot.guestPhysAddr() - next);
+      }
+      int perms = slot.readOnly() ? Uc.PROT_READ | Uc.PROT_EXEC : Uc.PROT_ALL;
+      uc.mapPtr(slot.guestPhysAddr(), slot.size(), perms, slot.memory());
+      mapped.add(new long[] {slot.guestPhysAddr(), slot.size()});
+      next = slot.end();
+    }
+    if (next < MemorySlots.PHYS_LIMIT) {
+      mapMmio(next, MemorySlots.PHYS_LIMIT - next);
+    }
+    mappedGeneration = generation;
+  }
+
+  private void mapMmio(long start, long size) {
+    uc.mapMmio(start, size);
+    mapped.add(new long[] {start, size});
+    mmioHooks.add(uc.hookMmioAccesses(start, start + size - 1));
+  }
+
+  // ---- callbacks (engine thread, inside uc_emu_start) --------------------------------------
+
+  @Override
+  public void mmioAccess(boolean write, long address, int size, long value) {
+    long v = mask(value, size);
+    wholeAddress = address;
+    wholeSize = size;
+    piecesLeft = size > 4 ? size / 4 : 1;
+    if (write) {
+      wholeValue = v;
+      exitToVmm(new VcpuExit.MmioWrite(address, size, v));
+    } else {
+      wholeValue = mask(exitToVmm(new VcpuExit.MmioRead(address, size, this::complete)), size);
+    }
+  }
+
+  @Override
+  public long mmioRead(long address, int size) {
+    if (piecesLeft > 0 && address >= wholeAddress && address + size <= wholeAddress + wholeSize) {
+      piecesLeft--;
+      return mask(wholeValue >>> (8 * (address - wholeAddress)), size);
+    }
+    // The memory hook did not announce this access: serve it on its own.
+    return mask(exitToVmm(new VcpuExit.MmioRead(address, size, this::complete)), size);
+  }
+
+  @Override
+  public void mmioWrite(long address, int size, long value) {
+    if (piecesLeft > 0 && address >= wholeAddress && address + size <= wholeAddress + wholeSize) {
+      piecesLeft--;
+      return;
+    }
+    exitToVmm(new VcpuExit.MmioWrite(address, size, mask(value, size)));
+  }
+
+  @Override
+  public int ioIn(int port, int size) {
+    return (int) mask(exitToVmm(new VcpuExit.IoIn(port & 0xffff, size, this::complete)), size);
+  }
+
+  @Override
+  public void ioOut(int port, int size, int value) {
+    exitToVmm(new VcpuExit.IoOut(port & 0xffff, size, mask(value & 0xffff_ffffL, size)));
+  }
+
+  @Override
+  public void interrupt(int vector) {
+    pendingVector = vector;
+    pendingSoftware = isSoftwareInterrupt(vector);
+    stop = Stop.EXCEPTION;
+    uc.stop();
+  }
+
+  /**
+   * Whether the interrupt Unicorn reports came from {@code int n}/{@code int3}/{@code into}: RIP
+   * then already points past the instruction, whose bytes end there.
+   */
+  private boolean isSoftwareInterrupt(int vector) {
+    KvmSregs s = cpu.read();
+    long rip = uc.readReg(Uc.X86_REG_RIP);
+    long linear = s.cs().base() + rip;
+    byte[] two = readLinearQuietly(s, linear - 2, 2);
+    if (two != null && (two[0] & 0xff) == 0xcd && (two[1] & 0xff) == vector) {
+      return true;
+    }
+    if (two != null && vector == 3 && (two[1] & 0xff) == 0xcc) {
+      return true;
+    }
+    return two != null && vector == 4 && (two[1] & 0xff) == 0xce;
+  }
+
+  private byte[] readLinearQuietly(KvmSregs s, long linear, int length) {
+    try {
+      long phys = dev.toykvm.kernel.x86.Linear.toPhysical(this, s, linear);
+      return phys < 0 ? null : readPhysical(phys, length);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public void block(long address) {
+    if (kick) {
+      stop = Stop.KICK;
+      uc.stop();
+    } else if (slots.generation() != mappedGeneration) {
+      stop = Stop.REMAP;
+      uc.stop();
+    }
+  }
+
+  @Override
+  public boolean unmapped(int type, long address, int size, long value) {
+    if (type != Uc.MEM_FETCH_UNMAPPED) {
+      failure =
+          String.format(
+              "%s of %d bytes at guest-physical 0x%x, beyond the 36-bit physical address space",
+              type == Uc.MEM_WRITE_UNMAPPED ? "write" : "read", size, address);
+      stop = Stop.FAILURE;
+      uc.stop();
+    }
+    return false;
+  }
+
+  @Override
+  public boolean cpuid() {
+    return false;
+  }
+
+  @Override
+  public void upcallFailed(Throwable t) {
+    failure = "internal error in the kernel side: " + t;
+    stop = Stop.FAILURE;
+    if (!(t instanceof IllegalStateException && mailbox.isClosed())) {
+      log.warn("vcpu{}: {}", id, failure, t);
+    }
+  }
+
+  private static long mask(long value, int size) {
+    return size >= 8 ? value : value & ((1L << (8 * size)) - 1);
+  }
+
+  // ---- GuestCpu (for exception delivery) and register requests ----------------------------
+
+  @Override
+  public KvmRegs regs() {
+    long[] v = new long[Uc.KVM_REGS_ORDER.length];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = uc.readReg(Uc.KVM_REGS_ORDER[i]);
+    }
+    return KvmRegs.fromArray(v);
+  }
+
+  @Override
+  public void setRegs(KvmRegs regs) {
+    long[] v = regs.toArray();
+    for (int i = 0; i < v.length; i++) {
+      uc.writeReg(Uc.KVM_REGS_ORDER[i], v[i]);
+    }
+  }
+
+  @Override
+  public KvmSregs sregs() {
+    return cpu.read();
+  }
+
+  @Override
+  public void setSregs(KvmSregs sregs) {
+    String why = dev.toykvm.kernel.x86.SregsValidator.whyInvalid(sregs);
+    if (why != null) {
+      throw new KvmException("KVM_SET_SREGS", Errno.EINVAL, why);
+    }
+    cpu.write(sregs);
+  }
+
+  @Override
+  public byte[] readPhysical(long address, int length) {
+    MemorySlot slot = slots.find(address);
+    if (slot == null || address + length > slot.end()) {
+      return null;
+    }
+    MemorySegment m = slot.memory().asSlice(address - slot.guestPhysAddr(), length);
+    return m.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+  }
+
+  @Override
+  public boolean writePhysical(long address, byte[] bytes) {
+    MemorySlot slot = slots.find(address);
+    if (slot == null || slot.readOnly() || address + bytes.length > slot.end()) {
+      return false;
+    }
+    slot.memory()
+        .asSlice(address - slot.guestPhysAddr(), bytes.length)
+        .copyFrom(MemorySegment.ofArray(bytes));
+    return true;
+  }
+}
