@@ -31,9 +31,30 @@ final class TestVm implements AutoCloseable {
   final MemorySegment ram = arena.allocate(RAM_SIZE, 4096);
   final VcpuFd vcpu;
 
+  /** A GDT at 0x4000: null, 0x08 flat 32-bit code, 0x10 flat data, 0x18 64-bit code. */
+  static final long GDT = 0x4000;
+
+  static final KvmDtable GDTR = new KvmDtable(GDT, 4 * 8 - 1);
+
   TestVm() {
     vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(0, 0, 0, RAM_SIZE, ram));
     vcpu = vm.createVcpu(0);
+    ram.set(ValueLayout.JAVA_LONG, GDT + 0x08, 0x00cf_9b00_0000_ffffL);
+    ram.set(ValueLayout.JAVA_LONG, GDT + 0x10, 0x00cf_9300_0000_ffffL);
+    ram.set(ValueLayout.JAVA_LONG, GDT + 0x18, 0x00af_9b00_0000_ffffL);
+  }
+
+  /** Writes a 64-bit interrupt gate for {@code vector} into an IDT at {@code idt}. */
+  void gate64(long idt, int vector, long handler) {
+    long lo = (handler & 0xffff) | 0x18L << 16 | 0x8eL << 40 | ((handler >>> 16) & 0xffff) << 48;
+    ram.set(ValueLayout.JAVA_LONG, idt + vector * 16L, lo);
+    ram.set(ValueLayout.JAVA_LONG, idt + vector * 16L + 8, handler >>> 32);
+  }
+
+  /** Writes a 32-bit interrupt gate for {@code vector} into an IDT at {@code idt}. */
+  void gate32(long idt, int vector, long handler) {
+    long lo = (handler & 0xffff) | 0x08L << 16 | 0x8eL << 40 | ((handler >>> 16) & 0xffff) << 48;
+    ram.set(ValueLayout.JAVA_LONG, idt + vector * 8L, lo);
   }
 
   /** Copies code (given as unsigned byte values) into RAM. */
@@ -59,13 +80,18 @@ final class TestVm implements AutoCloseable {
     vcpu.setSregs(
         s.withCs(KvmSegment.flat32(0x8, true))
             .withDataSegments(KvmSegment.flat32(0x10, false))
-            .withTables(new KvmDtable(0, 0), idt)
+            .withTables(GDTR, idt)
             .withControl(X86_CR0_PE, 0, 0, 0));
     vcpu.setRegs(vcpu.getRegs().withRip(rip).withRsp(0x8000).withRflags(2));
   }
 
   /** 64-bit mode, the first 1 GiB identity-mapped with 2 MiB pages. */
   void longMode(long rip) {
+    longMode(rip, new KvmDtable(0, 0));
+  }
+
+  /** 64-bit mode with the given IDT. */
+  void longMode(long rip, KvmDtable idt) {
     long pml4 = PAGE_TABLES;
     long pdpt = PAGE_TABLES + 0x1000;
     long pd = PAGE_TABLES + 0x2000;
@@ -76,9 +102,9 @@ final class TestVm implements AutoCloseable {
     }
     KvmSregs s = vcpu.getSregs();
     vcpu.setSregs(
-        s.withCs(KvmSegment.long64(0x8, true))
+        s.withCs(KvmSegment.long64(0x18, true))
             .withDataSegments(KvmSegment.long64(0x10, false))
-            .withTables(new KvmDtable(0, 0), new KvmDtable(0, 0))
+            .withTables(GDTR, idt)
             .withControl(X86_CR0_PE | X86_CR0_PG, pml4, X86_CR4_PAE, EFER_LME | EFER_LMA));
     vcpu.setRegs(vcpu.getRegs().withRip(rip).withRsp(0x8000).withRflags(2));
   }
