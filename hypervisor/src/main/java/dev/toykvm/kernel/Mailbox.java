@@ -7,8 +7,8 @@ import java.util.concurrent.locks.LockSupport;
  * engine thread: one request at a time, one reply to it. This is toykvm's VM exit and entry: a
  * {@code run()} is a request, an exit is its reply.
  *
- * <p>Both sides park rather than spin: on this 2-core machine a spinning waiter can steal the
- * core from the thread it waits for.
+ * <p>Both sides park rather than spin: on this 2-core machine a spinning waiter can steal the core
+ * from the thread it waits for.
  */
 final class Mailbox {
   private volatile Object request;

@@ -14,8 +14,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The memory slots of a VM and the rules of {@code KVM_SET_USER_MEMORY_REGION}. Thread-safe;
- * every change bumps {@link #generation()}, which vCPUs compare to know they must remap.
+ * The memory slots of a VM and the rules of {@code KVM_SET_USER_MEMORY_REGION}. Thread-safe; every
+ * change bumps {@link #generation()}, which vCPUs compare to know they must remap.
  */
 final class MemorySlots {
   static final String IOCTL = "KVM_SET_USER_MEMORY_REGION";
@@ -42,12 +42,16 @@ final class MemorySlots {
       throw fail(Errno.EINVAL, "slot " + r.slot() + " is not in 0.." + (MAX_SLOTS - 1));
     }
     if (r.memorySize() < 0 || r.memorySize() % PAGE_SIZE != 0) {
-      throw fail(Errno.EINVAL, "memory_size 0x" + Long.toHexString(r.memorySize())
-          + " is not a multiple of the 4 KiB page size");
+      throw fail(
+          Errno.EINVAL,
+          "memory_size 0x"
+              + Long.toHexString(r.memorySize())
+              + " is not a multiple of the 4 KiB page size");
     }
     if (r.guestPhysAddr() < 0 || r.guestPhysAddr() % PAGE_SIZE != 0) {
-      throw fail(Errno.EINVAL, "guest_phys_addr 0x" + Long.toHexString(r.guestPhysAddr())
-          + " is not page-aligned");
+      throw fail(
+          Errno.EINVAL,
+          "guest_phys_addr 0x" + Long.toHexString(r.guestPhysAddr()) + " is not page-aligned");
     }
     MemorySlot old = slots.get(r.slot());
     if (r.memorySize() == 0) {
@@ -60,21 +64,28 @@ final class MemorySlots {
     }
     long end = r.guestPhysAddr() + r.memorySize();
     if (end < r.guestPhysAddr() || end > PHYS_LIMIT) {
-      throw fail(Errno.EINVAL, String.format(
-          "0x%x + 0x%x goes beyond the 36-bit guest-physical address space",
-          r.guestPhysAddr(), r.memorySize()));
+      throw fail(
+          Errno.EINVAL,
+          String.format(
+              "0x%x + 0x%x goes beyond the 36-bit guest-physical address space",
+              r.guestPhysAddr(), r.memorySize()));
     }
     MemorySegment mem = r.userspaceAddr();
     if (mem == null || mem.equals(MemorySegment.NULL)) {
       throw fail(Errno.EINVAL, "userspace_addr is NULL");
     }
     if (mem.address() % PAGE_SIZE != 0) {
-      throw fail(Errno.EINVAL, "userspace_addr 0x" + Long.toHexString(mem.address())
-          + " is not page-aligned");
+      throw fail(
+          Errno.EINVAL,
+          "userspace_addr 0x" + Long.toHexString(mem.address()) + " is not page-aligned");
     }
     if (mem.byteSize() < r.memorySize()) {
-      throw fail(Errno.EINVAL, "userspace_addr covers 0x" + Long.toHexString(mem.byteSize())
-          + " bytes, less than memory_size 0x" + Long.toHexString(r.memorySize()));
+      throw fail(
+          Errno.EINVAL,
+          "userspace_addr covers 0x"
+              + Long.toHexString(mem.byteSize())
+              + " bytes, less than memory_size 0x"
+              + Long.toHexString(r.memorySize()));
     }
     if (old != null) {
       if (old.size() != r.memorySize()) {
@@ -89,21 +100,29 @@ final class MemorySlots {
     }
     for (MemorySlot other : slots.values()) {
       if (other.id() != r.slot() && other.overlaps(r.guestPhysAddr(), r.memorySize())) {
-        throw fail(Errno.EEXIST, String.format(
-            "[0x%x, 0x%x) overlaps slot %d at [0x%x, 0x%x)",
-            r.guestPhysAddr(), end, other.id(), other.guestPhysAddr(), other.end()));
+        throw fail(
+            Errno.EEXIST,
+            String.format(
+                "[0x%x, 0x%x) overlaps slot %d at [0x%x, 0x%x)",
+                r.guestPhysAddr(), end, other.id(), other.guestPhysAddr(), other.end()));
       }
     }
-    slots.put(r.slot(), new MemorySlot(
-        r.slot(), r.flags(), r.guestPhysAddr(), r.memorySize(),
-        mem.asSlice(0, r.memorySize())));
+    slots.put(
+        r.slot(),
+        new MemorySlot(
+            r.slot(),
+            r.flags(),
+            r.guestPhysAddr(),
+            r.memorySize(),
+            mem.asSlice(0, r.memorySize())));
     publish();
   }
 
   private void publish() {
-    snapshot = slots.values().stream()
-        .sorted(Comparator.comparingLong(MemorySlot::guestPhysAddr))
-        .toList();
+    snapshot =
+        slots.values().stream()
+            .sorted(Comparator.comparingLong(MemorySlot::guestPhysAddr))
+            .toList();
     generation++;
   }
 

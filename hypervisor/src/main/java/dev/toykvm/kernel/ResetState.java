@@ -18,8 +18,18 @@ final class ResetState {
   static KvmSregs sregs() {
     KvmSegment cs =
         new KvmSegment(
-            0xffff_0000L, 0xffff, 0xf000, KvmSegment.TYPE_CODE_XR_ACCESSED, true, 0, false, true,
-            false, false, false, false);
+            0xffff_0000L,
+            0xffff,
+            0xf000,
+            KvmSegment.TYPE_CODE_XR_ACCESSED,
+            true,
+            0,
+            false,
+            true,
+            false,
+            false,
+            false,
+            false);
     KvmSegment data = KvmSegment.realMode(0, false);
     KvmSegment tr =
         new KvmSegment(0, 0xffff, 0, 0xb, true, 0, false, false, false, false, false, false);
@@ -27,8 +37,7 @@ final class ResetState {
         new KvmSegment(0, 0xffff, 0, 0x2, true, 0, false, false, false, false, false, false);
     KvmDtable table = new KvmDtable(0, 0xffff);
     return new KvmSregs(
-        cs, data, data, data, data, data, tr, ldt, table, table, CR0, 0, 0, 0, 0, 0,
-        0xfee0_0900L);
+        cs, data, data, data, data, data, tr, ldt, table, table, CR0, 0, 0, 0, 0, 0, 0xfee0_0900L);
   }
 
   static KvmRegs regs() {

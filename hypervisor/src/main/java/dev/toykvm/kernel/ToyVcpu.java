@@ -23,7 +23,8 @@ final class ToyVcpu implements VcpuFd {
     this.vm = vm;
     this.id = id;
     this.engine = new VcpuEngine(id, slots, mailbox);
-    this.thread = Thread.ofPlatform().daemon().name("vcpu" + id + "-engine").unstarted(engine::serve);
+    this.thread =
+        Thread.ofPlatform().daemon().name("vcpu" + id + "-engine").unstarted(engine::serve);
     mailbox.bindServer(thread);
     thread.start();
     call("KVM_CREATE_VCPU", new Requests.Init());

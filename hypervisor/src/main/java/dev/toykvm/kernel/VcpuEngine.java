@@ -31,10 +31,10 @@ import org.slf4j.LoggerFactory;
 /**
  * A vCPU's "kernel context": the Unicorn engine and the thread that runs it.
  *
- * <p>Everything here runs on the engine thread. An access that the VMM must handle is handed to
- * the thread blocked in {@code run()} from inside the Unicorn callback, and the callback waits
- * until the next {@code run()} brings the data back: an access must complete inside its callback,
- * since stopping Unicorn there would re-execute the start of the translation block.
+ * <p>Everything here runs on the engine thread. An access that the VMM must handle is handed to the
+ * thread blocked in {@code run()} from inside the Unicorn callback, and the callback waits until
+ * the next {@code run()} brings the data back: an access must complete inside its callback, since
+ * stopping Unicorn there would re-execute the start of the translation block.
  */
 final class VcpuEngine implements UcCallbacks, GuestCpu {
   private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
@@ -161,6 +161,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       }
       stop = Stop.NONE;
       int err = uc.start(uc.readReg(Uc.X86_REG_RIP), NO_END);
+      if (!restores.isEmpty()) {
+        restoreReadOnly();
+      }
       switch (stop) {
         case KICK -> {
           kick = false;
@@ -211,8 +214,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     return new VcpuExit.InternalError(
         KVM_INTERNAL_ERROR_EMULATION,
         String.format(
-            "%s at RIP 0x%x (%s)",
-            what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
+            "%s at RIP 0x%x (%s)", what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
   }
 
   private VcpuExit deliver(int vector, boolean software) {
@@ -369,8 +371,44 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     }
   }
 
+  /**
+   * KVM turns a write to a {@code KVM_MEM_READONLY} slot into {@code KVM_EXIT_MMIO} and leaves the
+   * memory alone. Unicorn can only let the write happen or abort the instruction, so the VMM gets
+   * its exit here and the old bytes go back at the start of the next translation block: until then,
+   * the rest of the current block would read the written value.
+   */
+  @Override
+  public void readOnlyWrite(long address, int size, long value) {
+    byte[] old = readPhysical(address, size);
+    if (old != null) {
+      restores.add(new Restore(address, old));
+    }
+    exitToVmm(new VcpuExit.MmioWrite(address, size, mask(value, size)));
+  }
+
+  private record Restore(long address, byte[] bytes) {}
+
+  private final List<Restore> restores = new ArrayList<>();
+
+  private void restoreReadOnly() {
+    for (int i = restores.size() - 1; i >= 0; i--) {
+      Restore r = restores.get(i);
+      MemorySlot slot = slots.find(r.address());
+      if (slot != null) {
+        slot.memory()
+            .asSlice(r.address() - slot.guestPhysAddr(), r.bytes().length)
+            .copyFrom(MemorySegment.ofArray(r.bytes()));
+      }
+      uc.removeTranslations(r.address(), r.address() + r.bytes().length);
+    }
+    restores.clear();
+  }
+
   @Override
   public void block(long address) {
+    if (!restores.isEmpty()) {
+      restoreReadOnly();
+    }
     if (kick) {
       stop = Stop.KICK;
       uc.stop();

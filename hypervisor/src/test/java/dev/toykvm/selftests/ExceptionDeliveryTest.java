@@ -27,8 +27,7 @@ class ExceptionDeliveryTest {
   void realModeDivideErrorSavesTheFaultingIp() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x1000,
-          0x30, 0xdb, // xor bl, bl
+          0x1000, 0x30, 0xdb, // xor bl, bl
           0xf6, 0xf3, // div bl        <- #DE, saved IP 0x1002
           0xf4); // hlt
       t.load(0x1100, 0xf4); // #DE handler: hlt
@@ -47,13 +46,11 @@ class ExceptionDeliveryTest {
   void longModeSoftwareInterruptReturnsThroughIretq() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x2000,
-          0xcd, 0x80, // int 0x80
+          0x2000, 0xcd, 0x80, // int 0x80
           0xe6, 0x81, // out 0x81, al
           0xf4); // hlt
       t.load(
-          0x2100,
-          0xb0, 0x42, // mov al, 0x42
+          0x2100, 0xb0, 0x42, // mov al, 0x42
           0x48, 0xcf); // iretq
       t.gate64(IDT, 0x80, 0x2100);
       t.longMode(0x2000, new KvmDtable(IDT, 256 * 16 - 1));
@@ -83,8 +80,7 @@ class ExceptionDeliveryTest {
   void longModeGeneralProtectionPushesAnErrorCode() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x2000,
-          0x66, 0xb8, 0x28, 0x00, // mov ax, 0x28     (beyond the GDT limit)
+          0x2000, 0x66, 0xb8, 0x28, 0x00, // mov ax, 0x28     (beyond the GDT limit)
           0x8e, 0xd8); // mov ds, ax  <- #GP at 0x2004
       t.load(0x2100, 0xf4); // #GP handler: hlt
       t.gate64(IDT, 13, 0x2100);
@@ -101,13 +97,11 @@ class ExceptionDeliveryTest {
   void protectedModeHandlerRuns() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x2000,
-          0xcd, 0x21, // int 0x21
+          0x2000, 0xcd, 0x21, // int 0x21
           0xe6, 0x81, // out 0x81, al
           0xf4); // hlt
       t.load(
-          0x2100,
-          0xb0, 0x24, // mov al, 0x24
+          0x2100, 0xb0, 0x24, // mov al, 0x24
           0xcf); // iretd
       t.gate32(IDT, 0x21, 0x2100);
       t.protectedMode(0x2000, new KvmDtable(IDT, 256 * 8 - 1));

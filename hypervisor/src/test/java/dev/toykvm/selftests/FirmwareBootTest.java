@@ -1,7 +1,6 @@
 package dev.toykvm.selftests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import dev.toykvm.images.TestImage;
 import dev.toykvm.kvm.Kvm;
@@ -74,7 +73,8 @@ class FirmwareBootTest {
             return serial.toString();
           }
           case VcpuExit.IoIn in when in.port() == 0x3fd -> in.setData(0x60);
-          case VcpuExit exit -> throw new AssertionError("unexpected exit " + exit + " after " + serial);
+          case VcpuExit exit ->
+              throw new AssertionError("unexpected exit " + exit + " after " + serial);
         }
       }
       throw new AssertionError("no debug exit; serial so far: " + serial);

@@ -62,16 +62,15 @@ class KvmApiErrorTest {
       assertErrno(Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(2, 0x20000, 0x800, mem)));
       assertErrno(
           Errno.EINVAL,
-          () -> vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(2, 0x80, 0x20000, 0x1000, mem)));
+          () ->
+              vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(2, 0x80, 0x20000, 0x1000, mem)));
       assertErrno(Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(32, 0x20000, 0x1000, mem)));
       assertErrno(Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(-1, 0x20000, 0x1000, mem)));
       // memory too small or missing, address overflow
       assertErrno(Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(2, 0x20000, 0x8000, mem)));
       assertErrno(
-          Errno.EINVAL,
-          () -> vm.setUserMemoryRegion(slot(2, 0x20000, 0x1000, MemorySegment.NULL)));
-      assertErrno(
-          Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(2, -0x1000L, 0x2000, mem)));
+          Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(2, 0x20000, 0x1000, MemorySegment.NULL)));
+      assertErrno(Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(2, -0x1000L, 0x2000, mem)));
       // resizing an existing slot; deleting one that does not exist
       assertErrno(Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(0, 0x10000, 0x1000, mem)));
       assertErrno(Errno.EINVAL, () -> vm.setUserMemoryRegion(slot(5, 0, 0, MemorySegment.NULL)));
@@ -117,8 +116,7 @@ class KvmApiErrorTest {
       KvmSregs s = t.vcpu.getSregs();
       // CR0.PG without CR0.PE
       assertErrno(
-          Errno.EINVAL,
-          () -> t.vcpu.setSregs(s.withControl(KvmConstants.X86_CR0_PG, 0, 0, 0)));
+          Errno.EINVAL, () -> t.vcpu.setSregs(s.withControl(KvmConstants.X86_CR0_PG, 0, 0, 0)));
       // long mode without PAE
       assertErrno(
           Errno.EINVAL,

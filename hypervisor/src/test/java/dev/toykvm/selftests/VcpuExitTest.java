@@ -17,8 +17,7 @@ class VcpuExitTest {
   void ioOutThenHlt() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x1000,
-          0xba, 0xf8, 0x03, // mov dx, 0x3f8
+          0x1000, 0xba, 0xf8, 0x03, // mov dx, 0x3f8
           0xb0, 0x41, // mov al, 'A'
           0xee, // out dx, al
           0xf4); // hlt
@@ -33,8 +32,7 @@ class VcpuExitTest {
   void ioInIsCompletedByTheNextRun() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x1000,
-          0xba, 0x60, 0x00, // mov dx, 0x60
+          0x1000, 0xba, 0x60, 0x00, // mov dx, 0x60
           0xec, // in al, dx
           0x88, 0xc3, // mov bl, al
           0xed, // in ax, dx
@@ -64,15 +62,16 @@ class VcpuExitTest {
   void mmioReadsOfEverySizeAreCompletedByTheNextRun() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x1000,
-          0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, // mov al, [0x10000000]
+          0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, // mov al, [0x10000000]
           0x66, 0x8b, 0x1c, 0x25, 0x10, 0x00, 0x00, 0x10, // mov bx, [0x10000010]
           0x8b, 0x0c, 0x25, 0x20, 0x00, 0x00, 0x10, // mov ecx, [0x10000020]
           0x48, 0x8b, 0x14, 0x25, 0x30, 0x00, 0x00, 0x10, // mov rdx, [0x10000030]
           0xf4); // hlt
       t.longMode(0x1000);
       long[][] expected = {
-        {0x1000_0000L, 1, 0x11}, {0x1000_0010L, 2, 0x2222}, {0x1000_0020L, 4, 0x3333_3333L},
+        {0x1000_0000L, 1, 0x11},
+        {0x1000_0010L, 2, 0x2222},
+        {0x1000_0020L, 4, 0x3333_3333L},
         {0x1000_0030L, 8, 0x4444_5555_6666_7777L}
       };
       for (long[] e : expected) {
@@ -94,8 +93,7 @@ class VcpuExitTest {
   void mmioWritesOfEverySizeAreOneExitEach() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x1000,
-          0xc6, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x11, // mov byte [0x10000000], 0x11
+          0x1000, 0xc6, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x11, // mov byte [0x10000000], 0x11
           0x66, 0xc7, 0x04, 0x25, 0x02, 0x00, 0x00, 0x10, 0x33, 0x22, // mov word [..02], 0x2233
           0xc7, 0x04, 0x25, 0x04, 0x00, 0x00, 0x10, 0x77, 0x66, 0x55, 0x44, // mov dword [..04]
           0x48, 0xb8, 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, // mov rax, 0x8899..ff
@@ -123,8 +121,7 @@ class VcpuExitTest {
   void softwareInterruptGoesThroughTheRealModeIvt() {
     try (TestVm t = new TestVm()) {
       t.load(
-          0x1000,
-          0xcd, 0x10, // int 0x10
+          0x1000, 0xcd, 0x10, // int 0x10
           0xe6, 0x80, // out 0x80, al
           0xf4, // hlt
           0xb0, 0x77, // handler at 0x1005: mov al, 0x77
@@ -134,6 +131,26 @@ class VcpuExitTest {
       assertEquals(new VcpuExit.IoOut(0x80, 1, 0x77), t.vcpu.run());
       assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
       assertEquals(0x8000, t.vcpu.getRegs().rsp() & 0xffff);
+    }
+  }
+
+  @Test
+  void writeToReadOnlyMemoryIsAnMmioExitAndChangesNothing() {
+    try (TestVm t = new TestVm();
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+      java.lang.foreign.MemorySegment rom = arena.allocate(0x1000, 4096);
+      rom.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 0x99);
+      t.vm.setUserMemoryRegion(
+          new dev.toykvm.kvm.KvmUserspaceMemoryRegion(
+              1, dev.toykvm.kvm.KvmConstants.KVM_MEM_READONLY, 0x1000_0000L, 0x1000, rom));
+      t.load(
+          0x1000, 0xc6, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x55, // mov byte [0x10000000], 0x55
+          0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, // mov al, [0x10000000]
+          0xf4); // hlt
+      t.longMode(0x1000);
+      assertEquals(new VcpuExit.MmioWrite(0x1000_0000L, 1, 0x55), t.vcpu.run());
+      assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
+      assertEquals((byte) 0x99, rom.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
     }
   }
 }

@@ -94,9 +94,24 @@ public final class Uc {
 
   /** Unicorn's register ids in {@code struct kvm_regs} order (R8..R15 are consecutive). */
   public static final int[] KVM_REGS_ORDER = {
-    X86_REG_RAX, X86_REG_RBX, X86_REG_RCX, X86_REG_RDX, X86_REG_RSI, X86_REG_RDI, X86_REG_RSP,
-    X86_REG_RBP, X86_REG_R8, X86_REG_R8 + 1, X86_REG_R8 + 2, X86_REG_R8 + 3, X86_REG_R8 + 4,
-    X86_REG_R8 + 5, X86_REG_R8 + 6, X86_REG_R8 + 7, X86_REG_RIP, X86_REG_RFLAGS
+    X86_REG_RAX,
+    X86_REG_RBX,
+    X86_REG_RCX,
+    X86_REG_RDX,
+    X86_REG_RSI,
+    X86_REG_RDI,
+    X86_REG_RSP,
+    X86_REG_RBP,
+    X86_REG_R8,
+    X86_REG_R8 + 1,
+    X86_REG_R8 + 2,
+    X86_REG_R8 + 3,
+    X86_REG_R8 + 4,
+    X86_REG_R8 + 5,
+    X86_REG_R8 + 6,
+    X86_REG_R8 + 7,
+    X86_REG_RIP,
+    X86_REG_RFLAGS
   };
 
   public static final int MSR_EFER = 0xc0000080;

@@ -30,6 +30,12 @@ public interface UcCallbacks {
   /** An access no mapping covers; return true if handled (the access then retries). */
   boolean unmapped(int type, long address, int size, long value);
 
+  /**
+   * A write to read-only memory. Unicorn performs the write once this returns; the callee must put
+   * the old bytes back before the guest can observe them.
+   */
+  void readOnlyWrite(long address, int size, long value);
+
   /** {@code cpuid}: return true if handled (registers set), false to let Unicorn answer. */
   boolean cpuid();
 

@@ -15,8 +15,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 
 /**
- * One Unicorn x86-64 engine ({@code uc_engine}), bound with the FFM API: the calls toykvm needs
- * and the upcalls into {@link UcCallbacks}.
+ * One Unicorn x86-64 engine ({@code uc_engine}), bound with the FFM API: the calls toykvm needs and
+ * the upcalls into {@link UcCallbacks}.
  *
  * <p>Not thread-safe: an engine is used by one thread at a time (its vCPU's engine thread). Every
  * failing call throws {@link UnicornException} naming the call and Unicorn's error text.
@@ -43,7 +43,8 @@ public final class UcEngine implements AutoCloseable {
     Native.check();
     this.callbacks = callbacks;
     MemorySegment handle = arena.allocate(ADDRESS);
-    check("uc_open", nativeInt(() -> (int) Native.OPEN.invokeExact(Uc.ARCH_X86, Uc.MODE_64, handle)));
+    check(
+        "uc_open", nativeInt(() -> (int) Native.OPEN.invokeExact(Uc.ARCH_X86, Uc.MODE_64, handle)));
     this.uc = handle.get(ADDRESS, 0);
     this.upcalls = new Upcalls(this, arena);
   }
@@ -98,7 +99,9 @@ public final class UcEngine implements AutoCloseable {
   public long readMsr(int msr) {
     scratch.fill((byte) 0);
     scratch.set(JAVA_INT, 0, msr);
-    check("uc_reg_read(MSR)", nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
+    check(
+        "uc_reg_read(MSR)",
+        nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
     return scratch.get(JAVA_LONG, 8);
   }
 
@@ -106,19 +109,24 @@ public final class UcEngine implements AutoCloseable {
     scratch.fill((byte) 0);
     scratch.set(JAVA_INT, 0, msr);
     scratch.set(JAVA_LONG, 8, value);
-    check("uc_reg_write(MSR)", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
+    check(
+        "uc_reg_write(MSR)",
+        nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
   }
 
   // ---- memory ----------------------------------------------------------------------------
 
   /** Maps {@code size} bytes of {@code memory} (not copied) at guest-physical {@code address}. */
   public void mapPtr(long address, long size, int perms, MemorySegment memory) {
-    check("uc_mem_map_ptr", nativeInt(() -> (int) Native.MEM_MAP_PTR.invokeExact(uc, address, size, perms, memory)));
+    check(
+        "uc_mem_map_ptr",
+        nativeInt(() -> (int) Native.MEM_MAP_PTR.invokeExact(uc, address, size, perms, memory)));
   }
 
   /** Maps fresh zeroed memory that Unicorn owns (for scratch code). */
   public void map(long address, long size, int perms) {
-    check("uc_mem_map", nativeInt(() -> (int) Native.MEM_MAP.invokeExact(uc, address, size, perms)));
+    check(
+        "uc_mem_map", nativeInt(() -> (int) Native.MEM_MAP.invokeExact(uc, address, size, perms)));
   }
 
   public void unmap(long address, long size) {
@@ -133,15 +141,23 @@ public final class UcEngine implements AutoCloseable {
     MemorySegment base = MemorySegment.ofAddress(address);
     check(
         "uc_mmio_map",
-        nativeInt(() -> (int) Native.MMIO_MAP.invokeExact(uc, address, size, upcalls.mmioRead, base, upcalls.mmioWrite, base)));
+        nativeInt(
+            () ->
+                (int)
+                    Native.MMIO_MAP.invokeExact(
+                        uc, address, size, upcalls.mmioRead, base, upcalls.mmioWrite, base)));
   }
 
   public void memRead(long address, MemorySegment into) {
-    check("uc_mem_read", nativeInt(() -> (int) Native.MEM_READ.invokeExact(uc, address, into, into.byteSize())));
+    check(
+        "uc_mem_read",
+        nativeInt(() -> (int) Native.MEM_READ.invokeExact(uc, address, into, into.byteSize())));
   }
 
   public void memWrite(long address, MemorySegment from) {
-    check("uc_mem_write", nativeInt(() -> (int) Native.MEM_WRITE.invokeExact(uc, address, from, from.byteSize())));
+    check(
+        "uc_mem_write",
+        nativeInt(() -> (int) Native.MEM_WRITE.invokeExact(uc, address, from, from.byteSize())));
   }
 
   /** Reads guest memory as the CPU would see it physically; returns null if unmapped. */
@@ -158,13 +174,17 @@ public final class UcEngine implements AutoCloseable {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment buf = a.allocate(bytes.length);
       buf.copyFrom(MemorySegment.ofArray(bytes));
-      return nativeInt(() -> (int) Native.MEM_WRITE.invokeExact(uc, address, buf, (long) bytes.length)) == Uc.ERR_OK;
+      return nativeInt(
+              () -> (int) Native.MEM_WRITE.invokeExact(uc, address, buf, (long) bytes.length))
+          == Uc.ERR_OK;
     }
   }
 
   /** Drops cached translations of {@code [begin, end)} (after code there changed behind us). */
   public void removeTranslations(long begin, long end) {
-    check("uc_ctl(TB_REMOVE_CACHE)", nativeInt(() -> (int) Native.CTL2.invokeExact(uc, Uc.CTL_TB_REMOVE_CACHE, begin, end)));
+    check(
+        "uc_ctl(TB_REMOVE_CACHE)",
+        nativeInt(() -> (int) Native.CTL2.invokeExact(uc, Uc.CTL_TB_REMOVE_CACHE, begin, end)));
   }
 
   // ---- the CPU state as a whole ----------------------------------------------------------
@@ -207,7 +227,10 @@ public final class UcEngine implements AutoCloseable {
     hook(Uc.HOOK_INTR, upcalls.intr, 1, 0, 0);
     hook(Uc.HOOK_BLOCK, upcalls.block, 1, 0, 0);
     hook(
-        Uc.HOOK_MEM_READ_UNMAPPED | Uc.HOOK_MEM_WRITE_UNMAPPED | Uc.HOOK_MEM_FETCH_UNMAPPED,
+        Uc.HOOK_MEM_READ_UNMAPPED
+            | Uc.HOOK_MEM_WRITE_UNMAPPED
+            | Uc.HOOK_MEM_FETCH_UNMAPPED
+            | Uc.HOOK_MEM_WRITE_PROT,
         upcalls.unmapped,
         1,
         0,
@@ -227,7 +250,11 @@ public final class UcEngine implements AutoCloseable {
     MemorySegment hh = arena.allocate(JAVA_LONG);
     check(
         "uc_hook_add",
-        nativeInt(() -> (int) Native.HOOK_ADD.invokeExact(uc, hh, type, callback, MemorySegment.NULL, begin, end, insn)));
+        nativeInt(
+            () ->
+                (int)
+                    Native.HOOK_ADD.invokeExact(
+                        uc, hh, type, callback, MemorySegment.NULL, begin, end, insn)));
     return hh.get(JAVA_LONG, 0);
   }
 
@@ -329,7 +356,10 @@ public final class UcEngine implements AutoCloseable {
                     engine,
                     "onMmioRead",
                     MethodType.methodType(
-                        long.class, MemorySegment.class, long.class, int.class,
+                        long.class,
+                        MemorySegment.class,
+                        long.class,
+                        int.class,
                         MemorySegment.class)),
                 FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
         mmioWrite =
@@ -340,7 +370,11 @@ public final class UcEngine implements AutoCloseable {
                     engine,
                     "onMmioWrite",
                     MethodType.methodType(
-                        void.class, MemorySegment.class, long.class, int.class, long.class,
+                        void.class,
+                        MemorySegment.class,
+                        long.class,
+                        int.class,
+                        long.class,
                         MemorySegment.class)),
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
         memAccess =
@@ -351,8 +385,13 @@ public final class UcEngine implements AutoCloseable {
                     engine,
                     "onMemAccess",
                     MethodType.methodType(
-                        void.class, MemorySegment.class, int.class, long.class, int.class,
-                        long.class, MemorySegment.class)),
+                        void.class,
+                        MemorySegment.class,
+                        int.class,
+                        long.class,
+                        int.class,
+                        long.class,
+                        MemorySegment.class)),
                 FunctionDescriptor.ofVoid(
                     ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
         ioIn =
@@ -363,8 +402,7 @@ public final class UcEngine implements AutoCloseable {
                     engine,
                     "onIoIn",
                     MethodType.methodType(
-                        int.class, MemorySegment.class, int.class, int.class,
-                        MemorySegment.class)),
+                        int.class, MemorySegment.class, int.class, int.class, MemorySegment.class)),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         ioOut =
             stub(
@@ -374,7 +412,11 @@ public final class UcEngine implements AutoCloseable {
                     engine,
                     "onIoOut",
                     MethodType.methodType(
-                        void.class, MemorySegment.class, int.class, int.class, int.class,
+                        void.class,
+                        MemorySegment.class,
+                        int.class,
+                        int.class,
+                        int.class,
                         MemorySegment.class)),
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         cpuid =
@@ -404,7 +446,10 @@ public final class UcEngine implements AutoCloseable {
                     engine,
                     "onBlock",
                     MethodType.methodType(
-                        void.class, MemorySegment.class, long.class, int.class,
+                        void.class,
+                        MemorySegment.class,
+                        long.class,
+                        int.class,
                         MemorySegment.class)),
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
         unmapped =
@@ -415,8 +460,13 @@ public final class UcEngine implements AutoCloseable {
                     engine,
                     "onUnmapped",
                     MethodType.methodType(
-                        boolean.class, MemorySegment.class, int.class, long.class, int.class,
-                        long.class, MemorySegment.class)),
+                        boolean.class,
+                        MemorySegment.class,
+                        int.class,
+                        long.class,
+                        int.class,
+                        long.class,
+                        MemorySegment.class)),
                 FunctionDescriptor.of(
                     JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
       } catch (ReflectiveOperationException e) {
@@ -504,6 +554,10 @@ public final class UcEngine implements AutoCloseable {
   private boolean onUnmapped(
       MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
     try {
+      if (type == Uc.MEM_WRITE_PROT) {
+        callbacks.readOnlyWrite(address, size, value);
+        return true;
+      }
       return callbacks.unmapped(type, address, size, value);
     } catch (Throwable t) {
       fail(t);
@@ -551,21 +605,56 @@ public final class UcEngine implements AutoCloseable {
       try {
         Linker linker = Linker.nativeLinker();
         SymbolLookup lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
-        h[0] = bind(linker, lib, "uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        h[0] =
+            bind(
+                linker,
+                lib,
+                "uc_open",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         h[1] = bind(linker, lib, "uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         h[2] = bind(linker, lib, "uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        h[3] = bind(linker, lib, "uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        h[4] = bind(linker, lib, "uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        h[5] = bind(linker, lib, "uc_mem_map", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        h[3] =
+            bind(
+                linker,
+                lib,
+                "uc_reg_read",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        h[4] =
+            bind(
+                linker,
+                lib,
+                "uc_reg_write",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        h[5] =
+            bind(
+                linker,
+                lib,
+                "uc_mem_map",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
         h[6] =
             bind(
                 linker,
                 lib,
                 "uc_mem_map_ptr",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
-        h[7] = bind(linker, lib, "uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        h[8] = bind(linker, lib, "uc_mem_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-        h[9] = bind(linker, lib, "uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+        h[7] =
+            bind(
+                linker,
+                lib,
+                "uc_mem_unmap",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        h[8] =
+            bind(
+                linker,
+                lib,
+                "uc_mem_read",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+        h[9] =
+            bind(
+                linker,
+                lib,
+                "uc_mem_write",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
         h[10] =
             bind(
                 linker,
@@ -580,22 +669,32 @@ public final class UcEngine implements AutoCloseable {
                     JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
                     JAVA_INT),
                 Linker.Option.firstVariadicArg(7));
-        h[12] = bind(linker, lib, "uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        h[12] =
+            bind(linker, lib, "uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
         h[13] =
             bind(
                 linker,
                 lib,
                 "uc_emu_start",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+                FunctionDescriptor.of(
+                    JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         h[14] = bind(linker, lib, "uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         h[15] =
             linker.downcallHandle(
                 lib.findOrThrow("uc_ctl"),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG),
                 Linker.Option.firstVariadicArg(2));
-        h[16] = bind(linker, lib, "uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        h[17] = bind(linker, lib, "uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        h[18] = bind(linker, lib, "uc_context_restore", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        h[16] =
+            bind(
+                linker, lib, "uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        h[17] =
+            bind(linker, lib, "uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        h[18] =
+            bind(
+                linker,
+                lib,
+                "uc_context_restore",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         h[19] = bind(linker, lib, "uc_context_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
       } catch (IllegalArgumentException | java.util.NoSuchElementException e) {
         error = LIBRARY + " cannot be loaded (" + e.getMessage() + ")";

@@ -12,8 +12,8 @@ import dev.toykvm.kvm.KvmSregs;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Reads and writes the parts of the vCPU state that Unicorn's register API cannot reach: the
- * hidden part of segment registers (base, limit, attributes) and the flags QEMU derives from them.
+ * Reads and writes the parts of the vCPU state that Unicorn's register API cannot reach: the hidden
+ * part of segment registers (base, limit, attributes) and the flags QEMU derives from them.
  *
  * <p>Unicorn 2.0.1 lets a register write set only a segment's selector, and gives no way to read a
  * segment's base, limit or attributes. But {@code uc_context_save} copies the CPU state ({@code
@@ -97,8 +97,8 @@ public final class CpuState {
 
   /**
    * {@code KVM_SET_SREGS}. The caller has validated {@code s} ({@link SregsValidator}). CR4 goes
-   * through the register API (so QEMU updates what hangs on it); the rest is written into the
-   * state bytes, and the TLB is flushed as a control-register write would.
+   * through the register API (so QEMU updates what hangs on it); the rest is written into the state
+   * bytes, and the TLB is flushed as a control-register write would.
    */
   public void write(KvmSregs s) {
     engine.writeReg(Uc.X86_REG_CR4, s.cr4());
@@ -153,8 +153,7 @@ public final class CpuState {
     }
     h |= pe ? s.ss().dpl() & 3 : 0;
     if (!cs64) {
-      boolean addseg =
-          !pe || !s.cs().db() || (s.ds().base() | s.es().base() | s.ss().base()) != 0;
+      boolean addseg = !pe || !s.cs().db() || (s.ds().base() | s.es().base() | s.ss().base()) != 0;
       h |= addseg ? HF_ADDSEG : 0;
     }
     return h;

@@ -8,14 +8,14 @@ import dev.toykvm.kvm.KvmSegment;
 import dev.toykvm.kvm.KvmSregs;
 
 /**
- * Delivers an exception or software interrupt through the guest's IVT (real mode) or IDT
- * (protected and long mode), as the CPU would: Unicorn reports exceptions but never delivers them.
+ * Delivers an exception or software interrupt through the guest's IVT (real mode) or IDT (protected
+ * and long mode), as the CPU would: Unicorn reports exceptions but never delivers them.
  *
  * <p>What is modelled: real-mode IVT entries; 32-bit interrupt and trap gates; 64-bit gates with
- * IST; privilege changes through the TSS's stack pointers; the error code slot of the vectors
- * that have one (Unicorn does not report the error code, so 0 is pushed, and CR2 is what QEMU
- * left there). A fault while delivering becomes a double fault, and a fault while delivering the
- * double fault is a triple fault ({@link Outcome#TRIPLE_FAULT}, which KVM reports as {@code
+ * IST; privilege changes through the TSS's stack pointers; the error code slot of the vectors that
+ * have one (Unicorn does not report the error code, so 0 is pushed, and CR2 is what QEMU left
+ * there). A fault while delivering becomes a double fault, and a fault while delivering the double
+ * fault is a triple fault ({@link Outcome#TRIPLE_FAULT}, which KVM reports as {@code
  * KVM_EXIT_SHUTDOWN}). Real CPUs deliver some second exceptions serially rather than as a double
  * fault; toykvm always escalates. Task gates, 16-bit gates and virtual-8086 mode are not modelled:
  * they give {@link Outcome#UNSUPPORTED} with the reason in {@link #lastProblem()}.
@@ -173,8 +173,7 @@ public final class ExceptionDelivery {
     if (type == 0xe) {
       flags &= ~RFLAGS_IF;
     }
-    cpu.setRegs(
-        r.withRip(offset).withRsp((sp & ~mask) | (stack.sp & mask)).withRflags(flags));
+    cpu.setRegs(r.withRip(offset).withRsp((sp & ~mask) | (stack.sp & mask)).withRflags(flags));
   }
 
   private void longMode(int vector, boolean software, KvmRegs r, KvmSregs s) {
@@ -214,7 +213,8 @@ public final class ExceptionDelivery {
     KvmSregs next = s.withCs(cs);
     if (cs.dpl() != cpl) {
       KvmSegment nullSs =
-          new KvmSegment(0, 0, cs.dpl(), 0, false, cs.dpl(), false, false, false, false, false, true);
+          new KvmSegment(
+              0, 0, cs.dpl(), 0, false, cs.dpl(), false, false, false, false, false, true);
       next = withSs(next, nullSs);
     }
     cpu.setSregs(next);
@@ -238,10 +238,12 @@ public final class ExceptionDelivery {
   private KvmSegment codeSegment(KvmSregs s, int selector, boolean longMode) {
     KvmSegment seg = descriptor(s, selector);
     if (!seg.present() || !seg.s() || (seg.type() & 0x8) == 0) {
-      throw new Fault("gate selector 0x" + Integer.toHexString(selector) + " is not a present code segment");
+      throw new Fault(
+          "gate selector 0x" + Integer.toHexString(selector) + " is not a present code segment");
     }
     if (longMode && !seg.l()) {
-      throw new Fault("gate selector 0x" + Integer.toHexString(selector) + " is not a 64-bit code segment");
+      throw new Fault(
+          "gate selector 0x" + Integer.toHexString(selector) + " is not a 64-bit code segment");
     }
     return seg.withSelector((selector & ~3) | seg.dpl());
   }
@@ -278,8 +280,23 @@ public final class ExceptionDelivery {
 
   private static KvmSregs withSs(KvmSregs s, KvmSegment ss) {
     return new KvmSregs(
-        s.cs(), s.ds(), s.es(), s.fs(), s.gs(), ss, s.tr(), s.ldt(), s.gdt(), s.idt(), s.cr0(),
-        s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase());
+        s.cs(),
+        s.ds(),
+        s.es(),
+        s.fs(),
+        s.gs(),
+        ss,
+        s.tr(),
+        s.ldt(),
+        s.gdt(),
+        s.idt(),
+        s.cr0(),
+        s.cr2(),
+        s.cr3(),
+        s.cr4(),
+        s.cr8(),
+        s.efer(),
+        s.apicBase());
   }
 
   private long readLinear(KvmSregs s, long linear, int size) {

@@ -7,8 +7,8 @@ import static dev.toykvm.kvm.KvmConstants.X86_CR4_PAE;
 import dev.toykvm.kvm.KvmSregs;
 
 /**
- * Translates linear to guest-physical addresses by walking the guest's page tables (32-bit, PAE
- * and 4-level paging), checking only the present bits: it serves the kernel side's own accesses
+ * Translates linear to guest-physical addresses by walking the guest's page tables (32-bit, PAE and
+ * 4-level paging), checking only the present bits: it serves the kernel side's own accesses
  * (exception delivery), which run at ring 0.
  */
 final class PageWalker {
