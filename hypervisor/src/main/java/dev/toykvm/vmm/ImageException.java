@@ -1,0 +1,8 @@
+package dev.toykvm.vmm;
+
+/** An image that cannot be booted; the message reads "cannot load image X: why". */
+public final class ImageException extends RuntimeException {
+  public ImageException(String image, String why) {
+    super("cannot load image " + image + ": " + why);
+  }
+}
