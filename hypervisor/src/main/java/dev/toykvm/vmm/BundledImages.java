@@ -138,8 +138,11 @@ public final class BundledImages {
       return m.invoke(receiver, args);
     } catch (InvocationTargetException e) {
       Throwable cause = e.getCause();
-      throw new ImageException(
-          image, cause.getMessage() == null ? cause.toString() : cause.getMessage());
+      String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+      // test-images already says "cannot load test image X: why"; do not say it twice.
+      throw message.startsWith("cannot ")
+          ? ImageException.withMessage(message)
+          : new ImageException(image, message);
     } catch (ReflectiveOperationException e) {
       throw new ImageException(
           image, "the test-images API changed: " + method + "() is missing (" + e + ")");
