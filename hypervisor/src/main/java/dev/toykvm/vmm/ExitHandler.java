@@ -1,0 +1,200 @@
+package dev.toykvm.vmm;
+
+import dev.toykvm.devices.BusDevice;
+import dev.toykvm.devices.DebugExitPort;
+import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.kvm.KvmRegs;
+import dev.toykvm.kvm.VcpuExit;
+import java.io.PrintStream;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the VMM does with each {@link VcpuExit}: one exhaustive {@code switch}. It is a plain
+ * function of the exit, the buses and the vCPU's registers, so it is tested with made-up exits and
+ * no CPU.
+ *
+ * <p>Port I/O goes to the PIO bus and MMIO to the MMIO bus. An access nobody claims is answered as
+ * an empty ISA/PCI bus answers it: a read gives all-ones, a write is dropped. Such accesses are
+ * counted and each distinct address is logged once (the first {@value #MAX_LOGGED_ADDRESSES}), so a
+ * guest that polls a missing device neither floods the log nor ends the VM.
+ *
+ * <p>One instance serves one vCPU and is used from that vCPU's VMM thread only.
+ */
+public final class ExitHandler {
+  private static final Logger log = LoggerFactory.getLogger(ExitHandler.class);
+
+  static final int MAX_LOGGED_ADDRESSES = 16;
+  private static final long RFLAGS_IF = 1L << 9;
+
+  private final int vcpuId;
+  private final Bus pio;
+  private final Bus mmio;
+  private final DebugExitPort debugExit;
+  private final PrintStream trace;
+  private final Set<String> loggedUnclaimed = new HashSet<>();
+  private long unclaimedPio;
+  private long unclaimedMmio;
+
+  /**
+   * @param trace where to print one line per exit, or {@code null} for no trace
+   */
+  public ExitHandler(int vcpuId, Bus pio, Bus mmio, DebugExitPort debugExit, PrintStream trace) {
+    this.vcpuId = vcpuId;
+    this.pio = pio;
+    this.mmio = mmio;
+    this.debugExit = debugExit;
+    this.trace = trace;
+  }
+
+  /**
+   * Handles one exit.
+   *
+   * @param regs the vCPU's registers, read only when an exit needs them (HLT)
+   * @return the outcome if the VM is over, empty if the vCPU should run on
+   */
+  public Optional<VmOutcome> handle(VcpuExit exit, Supplier<KvmRegs> regs) {
+    return switch (exit) {
+      case VcpuExit.IoOut out -> {
+        boolean claimed = write(pio, out.port(), out.size(), out.data());
+        trace(
+            "IO out port=%s size=%d data=%s%s",
+            hex(out.port()), out.size(), hex(out.data()), claimed ? "" : " (unclaimed)");
+        yield debugExitStatus();
+      }
+      case VcpuExit.IoIn in -> {
+        Optional<Bus.Match> m = pio.lookup(in.port());
+        long value =
+            m.isPresent() ? read(m.get(), in.size()) : unclaimedRead(pio, in.port(), in.size());
+        in.setData(value);
+        trace(
+            "IO in port=%s size=%d -> %s%s",
+            hex(in.port()), in.size(), hex(value), m.isPresent() ? "" : " (unclaimed)");
+        yield Optional.empty();
+      }
+      case VcpuExit.MmioWrite w -> {
+        boolean claimed = write(mmio, w.address(), w.size(), w.data());
+        trace(
+            "MMIO write addr=%s size=%d data=%s%s",
+            hex(w.address()), w.size(), hex(w.data()), claimed ? "" : " (unclaimed)");
+        yield debugExitStatus();
+      }
+      case VcpuExit.MmioRead r -> {
+        Optional<Bus.Match> m = mmio.lookup(r.address());
+        long value =
+            m.isPresent() ? read(m.get(), r.size()) : unclaimedRead(mmio, r.address(), r.size());
+        r.setData(value);
+        trace(
+            "MMIO read addr=%s size=%d -> %s%s",
+            hex(r.address()), r.size(), hex(value), m.isPresent() ? "" : " (unclaimed)");
+        yield Optional.empty();
+      }
+      case VcpuExit.Hlt h -> {
+        KvmRegs r = regs.get();
+        trace("HLT rip=%s rflags=%s", hex(r.rip()), hex(r.rflags()));
+        // Nothing in this machine raises an interrupt yet, so no halt ever ends.
+        String why =
+            (r.rflags() & RFLAGS_IF) == 0
+                ? "hlt with interrupts disabled at rip=" + hex(r.rip()) + ": it can never wake up"
+                : "hlt at rip="
+                    + hex(r.rip())
+                    + " waits for an interrupt, and no device in this machine raises one";
+        yield Optional.of(new VmOutcome.GuestHalted(why));
+      }
+      case VcpuExit.Shutdown s -> {
+        trace("SHUTDOWN");
+        yield Optional.of(new VmOutcome.TripleFault());
+      }
+      case VcpuExit.InternalError e -> {
+        trace("INTERNAL_ERROR suberror=%d %s", e.suberror(), e.description());
+        yield Optional.of(
+            new VmOutcome.GuestError(
+                "the vCPU stopped with an internal error (KVM_EXIT_INTERNAL_ERROR, suberror "
+                    + e.suberror()
+                    + "): "
+                    + e.description()));
+      }
+      case VcpuExit.FailEntry f -> {
+        trace("FAIL_ENTRY reason=%s %s", hex(f.hardwareEntryFailureReason()), f.description());
+        yield Optional.of(
+            new VmOutcome.GuestError(
+                "the vCPU could not be entered (KVM_EXIT_FAIL_ENTRY, reason "
+                    + hex(f.hardwareEntryFailureReason())
+                    + "): "
+                    + f.description()));
+      }
+      case VcpuExit.Intr i -> {
+        // A kick: the run loop decides whether to stop (timeout) or run on.
+        trace("INTR");
+        yield Optional.empty();
+      }
+    };
+  }
+
+  /** Accesses to I/O ports that no device claims, since this handler was made. */
+  public long unclaimedPioAccesses() {
+    return unclaimedPio;
+  }
+
+  /** Accesses to guest-physical addresses that neither RAM, ROM nor a device claims. */
+  public long unclaimedMmioAccesses() {
+    return unclaimedMmio;
+  }
+
+  private Optional<VmOutcome> debugExitStatus() {
+    return debugExit.status().isPresent()
+        ? Optional.of(new VmOutcome.GuestExited(debugExit.status().getAsInt()))
+        : Optional.empty();
+  }
+
+  private static long read(Bus.Match m, int size) {
+    return m.device().read(m.offset(), size) & BusDevice.allOnes(size);
+  }
+
+  private boolean write(Bus bus, long address, int size, long data) {
+    Optional<Bus.Match> m = bus.lookup(address);
+    if (m.isEmpty()) {
+      unclaimed(bus, "write of " + hex(data) + " to", address);
+      return false;
+    }
+    m.get().device().write(m.get().offset(), size, data & BusDevice.allOnes(size));
+    return true;
+  }
+
+  private long unclaimedRead(Bus bus, long address, int size) {
+    unclaimed(bus, "read from", address);
+    return BusDevice.allOnes(size);
+  }
+
+  private void unclaimed(Bus bus, String what, long address) {
+    if (bus == pio) {
+      unclaimedPio++;
+    } else {
+      unclaimedMmio++;
+    }
+    String key = bus.name() + address;
+    if (loggedUnclaimed.size() < MAX_LOGGED_ADDRESSES && loggedUnclaimed.add(key)) {
+      log.info(
+          "vcpu{}: {} {} address {} that no device claims: reads give all-ones, writes are"
+              + " ignored (logged once per address)",
+          vcpuId,
+          bus.name(),
+          what,
+          hex(address));
+    }
+  }
+
+  private void trace(String format, Object... args) {
+    if (trace != null) {
+      trace.println("[vcpu" + vcpuId + "] " + String.format(format, args));
+    }
+  }
+
+  private static String hex(long value) {
+    return "0x" + Long.toHexString(value);
+  }
+}

@@ -1,0 +1,101 @@
+package dev.toykvm.vmm;
+
+import dev.toykvm.kvm.KvmConstants;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Guest memory as a shared mapping of a file, so that other processes (device processes doing DMA)
+ * can map the same memory later.
+ *
+ * <p>The file is created under {@code /dev/shm} (or {@code java.io.tmpdir} when that is missing),
+ * mapped read-write and shared with an {@link Arena} this object owns, and its name is unlinked at
+ * once: nothing is left behind even if the JVM dies. The channel stays open, so that a later
+ * version can hand its file descriptor to a device process. Closing this object unmaps the memory
+ * and closes the channel; the VM using the memory must be closed first.
+ */
+public final class GuestMemoryFile implements AutoCloseable {
+  private static final Path SHM = Path.of("/dev/shm");
+
+  private final Arena arena;
+  private final FileChannel channel;
+  private final MemorySegment segment;
+  private final Path createdAs;
+
+  private GuestMemoryFile(Arena arena, FileChannel channel, MemorySegment segment, Path path) {
+    this.arena = arena;
+    this.channel = channel;
+    this.segment = segment;
+    this.createdAs = path;
+  }
+
+  /**
+   * Creates and maps {@code size} bytes of zeroed shared memory.
+   *
+   * @param purpose a word for the file name, e.g. {@code "ram"}
+   * @param size bytes, a positive multiple of the page size
+   * @throws IllegalArgumentException if {@code size} is not a positive multiple of 4 KiB
+   * @throws IOException if the file cannot be created, sized or mapped
+   */
+  public static GuestMemoryFile create(String purpose, long size) throws IOException {
+    if (size <= 0 || size % KvmConstants.PAGE_SIZE != 0) {
+      throw new IllegalArgumentException(
+          "guest memory must be a positive multiple of 4 KiB, not " + size + " bytes");
+    }
+    Path dir =
+        Files.isDirectory(SHM) && Files.isWritable(SHM)
+            ? SHM
+            : Path.of(System.getProperty("java.io.tmpdir"));
+    Path path = Files.createTempFile(dir, "toykvm-" + purpose + "-", ".mem");
+    FileChannel channel = null;
+    Arena arena = Arena.ofShared();
+    try {
+      channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      // Mapping past the end of the file extends it (sparsely): the memory starts zeroed.
+      MemorySegment segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+      Files.delete(path);
+      return new GuestMemoryFile(arena, channel, segment, path);
+    } catch (IOException | RuntimeException e) {
+      arena.close();
+      if (channel != null) {
+        channel.close();
+      }
+      Files.deleteIfExists(path);
+      throw e;
+    }
+  }
+
+  /** The mapping: page-aligned, {@link #size()} bytes, valid until {@link #close()}. */
+  public MemorySegment segment() {
+    return segment;
+  }
+
+  /** The size in bytes. */
+  public long size() {
+    return segment.byteSize();
+  }
+
+  /** The open file (already unlinked), for handing guest memory to another process. */
+  public FileChannel channel() {
+    return channel;
+  }
+
+  /** The name the file had before it was unlinked, for messages. */
+  public Path createdAs() {
+    return createdAs;
+  }
+
+  /** Unmaps the memory and closes the file. Idempotent. */
+  @Override
+  public void close() throws IOException {
+    if (arena.scope().isAlive()) {
+      arena.close();
+    }
+    channel.close();
+  }
+}

@@ -1,0 +1,224 @@
+package dev.toykvm.vmm;
+
+import static dev.toykvm.vmm.MachineLayout.*;
+
+import dev.toykvm.devices.DebugExitPort;
+import dev.toykvm.devices.Uart16550;
+import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.kvm.Kvm;
+import dev.toykvm.kvm.KvmConstants;
+import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
+import dev.toykvm.kvm.VcpuExit;
+import dev.toykvm.kvm.VcpuFd;
+import dev.toykvm.kvm.VmFd;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The toykvm PC built from a firmware image: memory, devices and one vCPU, all wired here and only
+ * here (see {@link MachineLayout} for the map).
+ *
+ * <p>It owns the VM, the vCPU and the guest memory and closes them in that order. {@link #run()} is
+ * called from one thread, the VMM's vCPU thread; {@link #stop()} may be called from any thread.
+ *
+ * {@snippet :
+ * try (Kvm kvm = Kvm.open();
+ *     Machine m = Machine.create(kvm, MachineConfig.defaults(), image, System.out, null)) {
+ *   VmOutcome outcome = m.run();
+ * }
+ * }
+ */
+public final class Machine implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
+
+  private final GuestMemoryFile rom;
+  private final GuestMemoryFile ram;
+  private final VmFd vm;
+  private final VcpuFd vcpu;
+  private final Bus pio = new Bus("pio");
+  private final Bus mmio = new Bus("mmio");
+  private final Uart16550 com1;
+  private final DebugExitPort debugExit = new DebugExitPort();
+  private final ExitHandler exits;
+  private final MachineConfig config;
+  private final OutputStream serialOut;
+  private final AtomicBoolean stopRequested = new AtomicBoolean();
+
+  private Machine(
+      MachineConfig config,
+      GuestMemoryFile rom,
+      GuestMemoryFile ram,
+      VmFd vm,
+      VcpuFd vcpu,
+      OutputStream serialOut,
+      PrintStream trace) {
+    this.config = config;
+    this.rom = rom;
+    this.ram = ram;
+    this.vm = vm;
+    this.vcpu = vcpu;
+    this.serialOut = serialOut;
+    this.com1 = new Uart16550(serialOut);
+    pio.insert("debug-exit", DEBUG_EXIT_PORT, 1, debugExit);
+    pio.insert("com1", COM1_BASE, Uart16550.REGISTER_COUNT, com1);
+    // The MMIO bus is empty for now: every MMIO exit is an access to nothing.
+    this.exits = new ExitHandler(vcpu.id(), pio, mmio, debugExit, trace);
+  }
+
+  /**
+   * Builds the machine: maps the firmware and RAM, creates vCPU 0 in its reset state, and wires the
+   * devices.
+   *
+   * @param serialOut where COM1's output goes
+   * @param trace where {@code --trace} lines go, or {@code null}
+   * @throws IOException if guest memory cannot be created
+   * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
+   */
+  public static Machine create(
+      Kvm kvm, MachineConfig config, GuestImage image, OutputStream serialOut, PrintStream trace)
+      throws IOException {
+    GuestMemoryFile rom = null;
+    GuestMemoryFile ram = null;
+    VmFd vm = null;
+    try {
+      rom = GuestMemoryFile.create("rom", ROM_SIZE);
+      MemorySegment.copy(MemorySegment.ofArray(image.rom()), 0, rom.segment(), 0, ROM_SIZE);
+      ram = GuestMemoryFile.create("ram", config.memory());
+      vm = kvm.createVm();
+      // One ROM mapping, two read-only slots, as QEMU maps the BIOS.
+      map(vm, SLOT_ROM_HIGH, true, ROM_HIGH_BASE, rom.segment());
+      map(vm, SLOT_ROM_LOW, true, ROM_LOW_BASE, rom.segment());
+      // RAM: file offset = guest-physical address, so a device process can map it simply.
+      map(vm, SLOT_LOW_RAM, false, 0, ram.segment().asSlice(0, LOW_RAM_SIZE));
+      map(
+          vm,
+          SLOT_HIGH_RAM,
+          false,
+          HIGH_RAM_BASE,
+          ram.segment().asSlice(HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE));
+      VcpuFd vcpu = vm.createVcpu(0);
+      log.debug(
+          "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
+          image.name(),
+          image.rom().length,
+          config.memory() >> 20,
+          rom.createdAs(),
+          ram.createdAs());
+      return new Machine(config, rom, ram, vm, vcpu, serialOut, trace);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(vm, ram, rom);
+      throw e;
+    }
+  }
+
+  private static void map(VmFd vm, int slot, boolean readOnly, long gpa, MemorySegment memory) {
+    vm.setUserMemoryRegion(
+        new KvmUserspaceMemoryRegion(
+            slot, readOnly ? KvmConstants.KVM_MEM_READONLY : 0, gpa, memory.byteSize(), memory));
+  }
+
+  /**
+   * Runs the vCPU until the VM is over: the guest exits, halts for good, triple-faults, fails, or
+   * the timeout or {@link #stop()} ends it.
+   */
+  public VmOutcome run() {
+    Optional<Duration> timeout = config.timeout();
+    Thread timer = timeout.map(this::startTimer).orElse(null);
+    try {
+      return loop();
+    } finally {
+      if (timer != null) {
+        timer.interrupt();
+      }
+      flushSerial();
+      log.debug(
+          "machine: {} unclaimed port accesses, {} unclaimed MMIO accesses, {} odd UART accesses",
+          exits.unclaimedPioAccesses(),
+          exits.unclaimedMmioAccesses(),
+          com1.oddAccesses());
+    }
+  }
+
+  private VmOutcome loop() {
+    while (true) {
+      VcpuExit exit = vcpu.run();
+      Optional<VmOutcome> outcome = exits.handle(exit, vcpu::getRegs);
+      if (outcome.isPresent()) {
+        return outcome.get();
+      }
+      if (exit instanceof VcpuExit.Intr && stopRequested.get()) {
+        return new VmOutcome.TimedOut(timeout());
+      }
+    }
+  }
+
+  private Duration timeout() {
+    return config.timeout().orElse(Duration.ZERO);
+  }
+
+  /** Makes {@link #run()} return soon with a {@link VmOutcome.TimedOut}. Any thread. */
+  public void stop() {
+    stopRequested.set(true);
+    vcpu.kick();
+  }
+
+  private Thread startTimer(Duration timeout) {
+    return Thread.ofPlatform()
+        .daemon()
+        .name("toykvm-timeout")
+        .start(
+            () -> {
+              try {
+                Thread.sleep(timeout);
+                stop();
+              } catch (InterruptedException e) {
+                // run() ended first
+              }
+            });
+  }
+
+  /** COM1, e.g. to feed it input in a test. */
+  public Uart16550 com1() {
+    return com1;
+  }
+
+  /** The exit handler, for its counters. */
+  public ExitHandler exits() {
+    return exits;
+  }
+
+  private void flushSerial() {
+    try {
+      serialOut.flush();
+    } catch (IOException e) {
+      log.debug("machine: cannot flush the serial output", e);
+    }
+  }
+
+  /** Closes the VM (and its vCPU), then unmaps guest memory. */
+  @Override
+  public void close() {
+    vcpu.close();
+    closeQuietly(vm, ram, rom);
+  }
+
+  private static void closeQuietly(AutoCloseable... resources) {
+    for (AutoCloseable r : resources) {
+      if (r == null) {
+        continue;
+      }
+      try {
+        r.close();
+      } catch (Exception e) {
+        log.debug("machine: closing {} failed", r, e);
+      }
+    }
+  }
+}

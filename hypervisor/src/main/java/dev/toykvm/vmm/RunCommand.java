@@ -1,0 +1,113 @@
+package dev.toykvm.vmm;
+
+import dev.toykvm.kvm.Kvm;
+import dev.toykvm.kvm.KvmException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code toykvm run IMAGE}: boots an image and exits with the guest's status. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    sortOptions = false,
+    exitCodeOnInvalidInput = ExitCodes.USAGE,
+    exitCodeOnExecutionException = ExitCodes.HYPERVISOR,
+    description = {
+      "Boots IMAGE on the toykvm PC and prints its serial output (COM1) to stdout.",
+      "The VM ends when the guest writes its status to I/O port 0xf4; toykvm exits with it.",
+      "",
+      "Machine: ROM (the 64 KiB image) at 0xffff0000 and 0xf0000, read-only;"
+          + " RAM at 0-640 KiB and 1 MiB up to --memory; COM1 at ports 0x3f8-0x3ff.",
+      ""
+    },
+    exitCodeListHeading = "%nExit status:%n",
+    exitCodeList = {
+      "0..255:the guest's status (the byte written to port 0xf4)",
+      "64:usage error",
+      "65:the image is missing or malformed",
+      "66:the guest triple-faulted",
+      "67:the guest halted and nothing can wake it",
+      "68:the vCPU failed (internal error or failed entry)",
+      "69:--timeout expired",
+      "70:the hypervisor could not create or run the VM"
+    })
+final class RunCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+
+  private final PrintStream out;
+  private final PrintStream err;
+
+  @Parameters(
+      index = "0",
+      paramLabel = "IMAGE",
+      description =
+          "A bundled image's name (see 'toykvm images') or the path of a 64 KiB ROM file (.bin).")
+  String image;
+
+  @Option(
+      names = "--trace",
+      description = "Print every VM exit to stderr as it happens, e.g. [vcpu0] IO out port=0x3f8.")
+  boolean trace;
+
+  @Option(
+      names = {"-m", "--memory"},
+      paramLabel = "SIZE",
+      defaultValue = "16M",
+      converter = Converters.Memory.class,
+      description =
+          "Guest RAM, 2M..3G in 4 KiB steps (k/M/G suffixes, binary). Default: ${DEFAULT-VALUE}.")
+  long memory;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      converter = Converters.Timeout.class,
+      description = "Stop the guest after this long (e.g. 30s, 500ms, 2m) and exit with 69.")
+  Duration timeout;
+
+  @CommandLine.Mixin Verbosity verbosity;
+
+  RunCommand(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  @Override
+  public Integer call() {
+    GuestImage guest;
+    try {
+      guest = BundledImages.resolve(image);
+    } catch (ImageException e) {
+      err.println("toykvm: " + e.getMessage());
+      return ExitCodes.IMAGE;
+    }
+    MachineConfig config = new MachineConfig(memory, trace, Optional.ofNullable(timeout));
+    try (Kvm kvm = Kvm.open();
+        Machine machine = Machine.create(kvm, config, guest, out, trace ? err : null)) {
+      VmOutcome outcome = machine.run();
+      if (!outcome.message().isEmpty()) {
+        err.println("toykvm: " + outcome.message());
+      }
+      log.debug("run: {} -> exit status {}", outcome, outcome.exitCode());
+      return outcome.exitCode();
+    } catch (KvmException e) {
+      log.debug("run: the kernel side failed", e);
+      err.println("toykvm: cannot run the VM: " + e.getMessage());
+      return ExitCodes.HYPERVISOR;
+    } catch (IOException e) {
+      log.debug("run: guest memory failed", e);
+      err.println("toykvm: cannot create guest memory: " + e.getMessage());
+      return ExitCodes.HYPERVISOR;
+    }
+  }
+}

@@ -1,0 +1,19 @@
+package dev.toykvm.vmm;
+
+import ch.qos.logback.classic.Level;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Option;
+
+/** {@code -v/--verbose}: raises the log level from WARN (the default in logback.xml) to DEBUG. */
+final class Verbosity {
+  @Option(
+      names = {"-v", "--verbose"},
+      description = "Log what the VMM does, to stderr (debug level).")
+  void setVerbose(boolean verbose) {
+    if (verbose
+        && LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
+            instanceof ch.qos.logback.classic.Logger root) {
+      root.setLevel(Level.DEBUG);
+    }
+  }
+}
