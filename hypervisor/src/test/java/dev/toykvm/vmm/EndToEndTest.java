@@ -2,37 +2,18 @@ package dev.toykvm.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.toykvm.kvm.Kvm;
-import dev.toykvm.kvm.KvmException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * Boots real images from test-images through the command line, in-process, on the real kernel side.
- * Skipped (not failed) only while a piece is absent from the class path: the kernel side ({@code
- * Kvm.open()} says ENOENT) or the test-images module. Any other failure fails.
  */
 @Tag("e2e")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class EndToEndTest {
-
-  @BeforeAll
-  static void piecesPresent() {
-    assumeTrue(BundledImages.available(), "test-images is not on the class path yet");
-    try (Kvm kvm = Kvm.open()) {
-      assertTrue(kvm.getApiVersion() > 0);
-    } catch (KvmException e) {
-      assumeTrue(
-          e.errno() != dev.toykvm.kvm.Errno.ENOENT,
-          "the kernel side is not on the class path yet: " + e.getMessage());
-      throw e;
-    }
-  }
 
   @Test
   void helloPrintsAndExitsWithZero() {

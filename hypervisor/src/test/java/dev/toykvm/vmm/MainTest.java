@@ -102,7 +102,10 @@ class MainTest {
   void unknownImageNameIsAnImageError() {
     Result r = toykvm("run", "no-such-image-anywhere");
     assertEquals(ExitCodes.IMAGE, r.status());
-    assertTrue(r.err().startsWith("toykvm: cannot load image no-such-image-anywhere: "), r.err());
+    assertEquals(
+        "toykvm: cannot load test image no-such-image-anywhere: no such image;"
+            + " known images: hello, triple-fault, real-mode-hello\n",
+        r.err());
     assertFalse(r.err().contains("Exception"), r.err());
   }
 
@@ -112,7 +115,7 @@ class MainTest {
     Files.write(rom, new byte[1000]);
     Result r = toykvm("run", rom.toString());
     assertEquals(ExitCodes.IMAGE, r.status());
-    assertTrue(r.err().contains("it is 1000 bytes; a ROM image must be exactly 65536"), r.err());
+    assertTrue(r.err().contains("size 1000 is not 65536 bytes (a rom64k image)"), r.err());
   }
 
   @Test
