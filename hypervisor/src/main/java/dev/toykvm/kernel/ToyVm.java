@@ -46,6 +46,18 @@ final class ToyVm implements VmFd {
     return vcpu;
   }
 
+  @Override
+  public void setIoregion(dev.toykvm.kvm.KvmIoregion region) {
+    checkOpen("KVM_SET_IOREGIONFD");
+    throw new KvmException("KVM_SET_IOREGIONFD", Errno.ENOSYS, "not implemented yet");
+  }
+
+  @Override
+  public void ioeventfd(dev.toykvm.kvm.KvmIoeventfd ioeventfd) {
+    checkOpen("KVM_IOEVENTFD");
+    throw new KvmException("KVM_IOEVENTFD", Errno.ENOSYS, "not implemented yet");
+  }
+
   boolean isClosed() {
     return closed;
   }

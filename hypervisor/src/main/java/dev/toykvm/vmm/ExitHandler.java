@@ -127,6 +127,28 @@ public final class ExitHandler {
                     + "): "
                     + f.description()));
       }
+      case VcpuExit.IoregionfdFailure f -> {
+        trace(
+            "IOREGIONFD_FAILURE %s %s addr=%s size=%d region=[%s, +%s) %s: %s",
+            f.pio() ? "pio" : "mmio",
+            f.write() ? "write" : "read",
+            hex(f.address()),
+            f.size(),
+            hex(f.regionStart()),
+            hex(f.regionSize()),
+            f.errno(),
+            f.description());
+        yield Optional.of(
+            new VmOutcome.GuestError(
+                "a device process failed (KVM_EXIT_IOREGIONFD_FAILURE, "
+                    + f.errno()
+                    + ") on a "
+                    + (f.write() ? "write to " : "read of ")
+                    + (f.pio() ? "port " : "address ")
+                    + hex(f.address())
+                    + ": "
+                    + f.description()));
+      }
       case VcpuExit.Intr i -> {
         // A kick: the run loop decides whether to stop (timeout) or run on.
         trace("INTR");

@@ -53,6 +53,9 @@ final class ScriptedKvm implements Kvm {
     return 0;
   }
 
+  /** The ioregions the VMM registered, in order. */
+  final List<dev.toykvm.kvm.KvmIoregion> ioregions = new java.util.ArrayList<>();
+
   @Override
   public VmFd createVm() {
     return new VmFd() {
@@ -69,6 +72,16 @@ final class ScriptedKvm implements Kvm {
       @Override
       public VcpuFd createVcpu(int id) {
         return new Vcpu(id);
+      }
+
+      @Override
+      public void setIoregion(dev.toykvm.kvm.KvmIoregion region) {
+        ioregions.add(region);
+      }
+
+      @Override
+      public void ioeventfd(dev.toykvm.kvm.KvmIoeventfd ioeventfd) {
+        throw new UnsupportedOperationException("ScriptedKvm has no ioeventfd");
       }
 
       @Override

@@ -68,6 +68,11 @@ public final class KvmConstants {
   public static final int KVM_IOREGION_POSTED_WRITES = 1 << 1;
   public static final int KVM_IOREGION_DEASSIGN = 1 << 2;
 
+  // kvm_ioeventfd.flags
+  public static final int KVM_IOEVENTFD_FLAG_DATAMATCH = 1 << 0;
+  public static final int KVM_IOEVENTFD_FLAG_PIO = 1 << 1;
+  public static final int KVM_IOEVENTFD_FLAG_DEASSIGN = 1 << 2;
+
   // Control register and EFER bits a VMM needs to set up a vCPU by hand.
   public static final long X86_CR0_PE = 1L << 0;
   public static final long X86_CR0_MP = 1L << 1;

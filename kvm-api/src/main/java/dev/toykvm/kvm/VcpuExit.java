@@ -106,6 +106,51 @@ public sealed interface VcpuExit {
   }
 
   /**
+   * {@link KvmConstants#KVM_EXIT_IOREGIONFD_FAILURE}: an access to an ioregion failed because the
+   * device process closed its pipe, died, stalled past the timeout or answered a malformed
+   * response. The RFC falls back to an ordinary MMIO/PIO exit here and left this dedicated exit as
+   * a TODO; toykvm defines it so that the VMM learns which device failed.
+   *
+   * <p>Like an {@link MmioRead}, the access is still pending: the next {@code run()} completes it.
+   * For a read the VMM may answer with {@link #setData} (for example from a device it restarted);
+   * otherwise the guest reads all-ones, as from a device that does not answer. A write is dropped.
+   *
+   * @param address guest-physical address (or port) of the access
+   * @param size 1, 2, 4 or 8
+   * @param write whether the access was a write
+   * @param data the value written (0 for a read)
+   * @param pio whether it was port I/O
+   * @param regionStart the start of the ioregion
+   * @param regionSize its size
+   * @param errno {@code EIO}: EOF, a short read or write, a dead device; {@code EAGAIN}: no
+   *     response within the timeout; {@code EINVAL}: a malformed response
+   * @param description the same in words, naming the fds
+   * @param completion where {@link #setData} delivers a read's value
+   */
+  record IoregionfdFailure(
+      long address,
+      int size,
+      boolean write,
+      long data,
+      boolean pio,
+      long regionStart,
+      long regionSize,
+      Errno errno,
+      String description,
+      LongConsumer completion)
+      implements VcpuExit {
+    /** Supplies the value a failed read returns to the guest (all-ones if never called). */
+    public void setData(long value) {
+      completion.accept(value);
+    }
+
+    @Override
+    public int reason() {
+      return KvmConstants.KVM_EXIT_IOREGIONFD_FAILURE;
+    }
+  }
+
+  /**
    * {@code KVM_EXIT_INTR}: {@code run()} was interrupted by {@link VcpuFd#kick()} (the counterpart
    * of a signal). An access in progress is resumed by the next {@code run()}.
    */

@@ -35,6 +35,29 @@ public interface VmFd extends AutoCloseable {
    */
   VcpuFd createVcpu(int id);
 
+  /**
+   * {@code KVM_SET_IOREGIONFD} (RFC v3; the patches called it {@code KVM_SET_IOREGION}): assigns a
+   * region whose accesses go to a device process over {@code readFd}/{@code writeFd}, or removes
+   * one ({@code KVM_IOREGION_DEASSIGN}). A vCPU waiting in an access to a region being removed
+   * finishes that access first.
+   *
+   * @throws KvmException {@code EEXIST}: the range overlaps another ioregion or an ioeventfd on the
+   *     same bus; {@code ENOENT}: deassign without a region of exactly that address and size;
+   *     {@code EBADF}: an fd is not open (or the VM is closed); {@code EINVAL}: unknown flags,
+   *     address overflow, size 0 without posted writes
+   */
+  void setIoregion(KvmIoregion region);
+
+  /**
+   * {@code KVM_IOEVENTFD}: assigns or (with {@code KVM_IOEVENTFD_FLAG_DEASSIGN}) removes an
+   * ioeventfd.
+   *
+   * @throws KvmException {@code EEXIST}: the same address, length and datamatch is registered, or
+   *     the range overlaps an ioregion; {@code ENOENT}: deassign of nothing; {@code EBADF}: the fd
+   *     is not open; {@code EINVAL}: bad length, unknown flags, PIO with length 0
+   */
+  void ioeventfd(KvmIoeventfd ioeventfd);
+
   /** Closes the VM, its vCPUs and kernel-side resources. Idempotent. */
   @Override
   void close();
