@@ -19,10 +19,10 @@ final class ToyVcpu implements VcpuFd {
   private final AtomicBoolean busy = new AtomicBoolean();
   private volatile boolean closed;
 
-  ToyVcpu(ToyVm vm, int id, MemorySlots slots) {
+  ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io) {
     this.vm = vm;
     this.id = id;
-    this.engine = new VcpuEngine(id, slots, mailbox);
+    this.engine = new VcpuEngine(id, slots, io, mailbox);
     this.thread =
         Thread.ofPlatform().daemon().name("vcpu" + id + "-engine").unstarted(engine::serve);
     mailbox.bindServer(thread);
@@ -68,7 +68,7 @@ final class ToyVcpu implements VcpuFd {
 
   @Override
   public void kick() {
-    engine.kick = true;
+    engine.kick();
   }
 
   private Object call(String ioctl, Object request) {

@@ -17,6 +17,7 @@ final class ToyVm implements VmFd {
   static final int MAX_VCPUS = 8;
 
   private final MemorySlots slots = new MemorySlots();
+  private final KernelIo io = new KernelIo();
   private final Map<Integer, ToyVcpu> vcpus = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
@@ -41,21 +42,21 @@ final class ToyVm implements VmFd {
     if (vcpus.containsKey(id)) {
       throw new KvmException("KVM_CREATE_VCPU", Errno.EEXIST, "vcpu " + id + " exists");
     }
-    ToyVcpu vcpu = new ToyVcpu(this, id, slots);
+    ToyVcpu vcpu = new ToyVcpu(this, id, slots, io);
     vcpus.put(id, vcpu);
     return vcpu;
   }
 
   @Override
   public void setIoregion(dev.toykvm.kvm.KvmIoregion region) {
-    checkOpen("KVM_SET_IOREGIONFD");
-    throw new KvmException("KVM_SET_IOREGIONFD", Errno.ENOSYS, "not implemented yet");
+    checkOpen(KernelIo.SET_IOREGION);
+    io.setIoregion(region);
   }
 
   @Override
   public void ioeventfd(dev.toykvm.kvm.KvmIoeventfd ioeventfd) {
-    checkOpen("KVM_IOEVENTFD");
-    throw new KvmException("KVM_IOEVENTFD", Errno.ENOSYS, "not implemented yet");
+    checkOpen(KernelIo.IOEVENTFD);
+    io.ioeventfd(ioeventfd);
   }
 
   boolean isClosed() {
@@ -91,6 +92,8 @@ final class ToyVm implements VmFd {
         KvmConstants.KVM_CAP_MAX_VCPUS,
         KvmConstants.KVM_CAP_NR_MEMSLOTS,
         KvmConstants.KVM_CAP_READONLY_MEM,
-        KvmConstants.KVM_CAP_IMMEDIATE_EXIT);
+        KvmConstants.KVM_CAP_IMMEDIATE_EXIT,
+        KvmConstants.KVM_CAP_IOEVENTFD,
+        KvmConstants.KVM_CAP_IOREGIONFD);
   }
 }

@@ -11,6 +11,10 @@ import dev.toykvm.kernel.Requests.Init;
 import dev.toykvm.kernel.Requests.Run;
 import dev.toykvm.kernel.Requests.SetRegs;
 import dev.toykvm.kernel.Requests.SetSregs;
+import dev.toykvm.ioregionfd.channel.FdContext;
+import dev.toykvm.ioregionfd.channel.IoregionAccess;
+import dev.toykvm.ioregionfd.posix.Posix;
+import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.kernel.unicorn.Uc;
 import dev.toykvm.kernel.unicorn.UcCallbacks;
 import dev.toykvm.kernel.unicorn.UcEngine;
@@ -39,6 +43,12 @@ import org.slf4j.LoggerFactory;
 final class VcpuEngine implements UcCallbacks, GuestCpu {
   private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
 
+  /**
+   * The kernel side's tracepoints (like {@code kvm:kvm_mmio}): accesses that the kernel side
+   * completes itself, which the VMM never sees as exits. Enabled at TRACE level.
+   */
+  private static final Logger trace = LoggerFactory.getLogger("toykvm.trace");
+
   /** {@code uc_emu_start}'s end address: one no guest can reach (non-canonical). */
   private static final long NO_END = -1L;
 
@@ -53,6 +63,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private final int id;
   private final MemorySlots slots;
   private final Mailbox mailbox;
+  private final KernelIo io;
+  private final int kickFd;
+  private IoregionAccess access;
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
@@ -71,16 +84,44 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private long wholeAddress;
   private int wholeSize;
   private long wholeValue;
-  private int piecesLeft;
+  private boolean wholeActive;
 
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
   private volatile boolean completed;
 
-  VcpuEngine(int id, MemorySlots slots, Mailbox mailbox) {
+  VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox) {
     this.id = id;
     this.slots = slots;
+    this.io = io;
     this.mailbox = mailbox;
+    this.kickFd = Posix.eventfd();
+  }
+
+  /**
+   * How long one wait of an ioregion access may last before the device is declared stalled: the
+   * system property {@code toykvm.ioregionfd.timeout.ms} (a kernel "module parameter"), 5000 ms by
+   * default.
+   */
+  static final long IOREGION_TIMEOUT_NANOS =
+      Long.getLong("toykvm.ioregionfd.timeout.ms", 5000) * 1_000_000L;
+
+  /** Makes the vCPU leave run() with Intr as soon as it can; safe from any thread. */
+  void kick() {
+    kick = true;
+    try {
+      Posix.signalEventfd(kickFd);
+    } catch (RuntimeException e) {
+      // The vCPU is closing; the flag alone still stops a running guest.
+    }
+  }
+
+  /** Consumes a kick: clears the flag and empties the kick eventfd. */
+  private void consumeKick() {
+    kick = false;
+    if ((Posix.poll(new int[] {kickFd}, new int[] {Posix.POLLIN}, 0)[0] & Posix.POLLIN) != 0) {
+      Posix.drainEventfd(kickFd);
+    }
   }
 
   /** The engine thread's body: serve requests until the mailbox closes. */
@@ -97,6 +138,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       if (uc != null) {
         uc.close();
       }
+      if (access != null) {
+        access.close();
+      }
+      Posix.close(kickFd);
     }
   }
 
@@ -141,6 +186,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     uc = new UcEngine(this);
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
+    access = new IoregionAccess(kickFd, IOREGION_TIMEOUT_NANOS);
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
@@ -153,20 +199,21 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private VcpuExit runGuest() {
     while (true) {
       if (kick) {
-        kick = false;
+        consumeKick();
         return new VcpuExit.Intr();
       }
       if (slots.generation() != mappedGeneration) {
         syncMemory();
       }
       stop = Stop.NONE;
+      wholeActive = false;
       int err = uc.start(uc.readReg(Uc.X86_REG_RIP), NO_END);
       if (!restores.isEmpty()) {
         restoreReadOnly();
       }
       switch (stop) {
         case KICK -> {
-          kick = false;
+          consumeKick();
           return new VcpuExit.Intr();
         }
         case REMAP -> {
@@ -293,47 +340,171 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   // ---- callbacks (engine thread, inside uc_emu_start) --------------------------------------
 
+  /**
+   * The whole access, announced by the memory hook before Unicorn splits it into pieces for the
+   * MMIO callbacks (an 8-byte access arrives as 4-byte pieces; an unaligned one as the aligned
+   * pieces that cover it). The access goes to its device once, whole, as KVM presents it; the
+   * pieces are then served from it.
+   */
   @Override
   public void mmioAccess(boolean write, long address, int size, long value) {
     long v = mask(value, size);
     wholeAddress = address;
     wholeSize = size;
-    piecesLeft = size > 4 ? size / 4 : 1;
-    if (write) {
-      wholeValue = v;
-      exitToVmm(new VcpuExit.MmioWrite(address, size, v));
-    } else {
-      wholeValue = mask(exitToVmm(new VcpuExit.MmioRead(address, size, this::complete)), size);
+    wholeActive = true;
+    wholeValue = write ? v : 0;
+    long read = access(false, write, address, size, v);
+    if (!write) {
+      wholeValue = mask(read, size);
     }
+  }
+
+  private boolean overlapsWhole(long address, int size) {
+    return wholeActive && address < wholeAddress + wholeSize && wholeAddress < address + size;
   }
 
   @Override
   public long mmioRead(long address, int size) {
-    if (piecesLeft > 0 && address >= wholeAddress && address + size <= wholeAddress + wholeSize) {
-      piecesLeft--;
-      return mask(wholeValue >>> (8 * (address - wholeAddress)), size);
+    if (overlapsWhole(address, size)) {
+      long result = 0;
+      for (int i = 0; i < size; i++) {
+        long at = address + i - wholeAddress;
+        if (at >= 0 && at < wholeSize) {
+          result |= ((wholeValue >>> (8 * at)) & 0xff) << (8 * i);
+        }
+      }
+      return result;
     }
     // The memory hook did not announce this access: serve it on its own.
-    return mask(exitToVmm(new VcpuExit.MmioRead(address, size, this::complete)), size);
+    return mask(access(false, false, address, size, 0), size);
   }
 
   @Override
   public void mmioWrite(long address, int size, long value) {
-    if (piecesLeft > 0 && address >= wholeAddress && address + size <= wholeAddress + wholeSize) {
-      piecesLeft--;
+    if (overlapsWhole(address, size)) {
       return;
     }
-    exitToVmm(new VcpuExit.MmioWrite(address, size, mask(value, size)));
+    access(false, true, address, size, mask(value, size));
   }
 
   @Override
   public int ioIn(int port, int size) {
-    return (int) mask(exitToVmm(new VcpuExit.IoIn(port & 0xffff, size, this::complete)), size);
+    return (int) mask(access(true, false, port & 0xffff, size, 0), size);
   }
 
   @Override
   public void ioOut(int port, int size, int value) {
-    exitToVmm(new VcpuExit.IoOut(port & 0xffff, size, mask(value & 0xffff_ffffL, size)));
+    access(true, true, port & 0xffff, size, mask(value & 0xffff_ffffL, size));
+  }
+
+  /**
+   * Routes one guest access: an ioeventfd signals and is done; an ioregion goes to its device
+   * process; anything else exits to the VMM. Returns the value of a read.
+   */
+  private long access(boolean pio, boolean write, long address, int size, long data) {
+    KernelIoBus bus = pio ? io.pio : io.mmio;
+    if (!bus.isEmpty()) {
+      if (write) {
+        KernelIoBus.Eventfd e = bus.findEventfd(address, size, data);
+        if (e != null) {
+          if (trace.isTraceEnabled()) {
+            trace.trace(
+                "[vcpu{}] ioeventfd {} write {}=0x{} size={} data=0x{} -> eventfd {}",
+                id, pio ? "pio" : "mmio", pio ? "port" : "addr", Long.toHexString(address), size,
+                Long.toHexString(data), e.fd());
+          }
+          try {
+            Posix.signalEventfd(e.fd());
+          } catch (RuntimeException ex) {
+            log.debug("vcpu{}: ioeventfd {} cannot be signalled: {}", id, e.fd(), ex.toString());
+          }
+          return 0;
+        }
+      }
+      KernelIoBus.Region r = bus.findRegion(address, size, write);
+      if (r != null) {
+        return ioregion(bus, r, pio, write, address, size, data);
+      }
+    }
+    return vmmExit(pio, write, address, size, data);
+  }
+
+  private long vmmExit(boolean pio, boolean write, long address, int size, long data) {
+    VcpuExit exit;
+    if (pio) {
+      exit =
+          write
+              ? new VcpuExit.IoOut((int) address, size, data)
+              : new VcpuExit.IoIn((int) address, size, this::complete);
+    } else {
+      exit =
+          write
+              ? new VcpuExit.MmioWrite(address, size, data)
+              : new VcpuExit.MmioRead(address, size, this::complete);
+    }
+    return exitToVmm(exit);
+  }
+
+  /** An access to an ioregion, done here in the kernel side: the VMM never sees it. */
+  private long ioregion(
+      KernelIoBus bus,
+      KernelIoBus.Region r,
+      boolean pio,
+      boolean write,
+      long address,
+      int size,
+      long data) {
+    long offset = address - r.start();
+    IoregionCommand cmd =
+        write
+            ? IoregionCommand.write(r.userData(), offset, size, data, !r.posted())
+            : IoregionCommand.read(r.userData(), offset, size);
+    access.start((FdContext) r.channel(), r.writeFd(), cmd);
+    while (true) {
+      switch (access.run(() -> kick)) {
+        case DONE -> {
+          long value = write ? 0 : access.value();
+          if (trace.isTraceEnabled()) {
+            trace.trace(
+                "[vcpu{}] ioregionfd {} {} {}=0x{} size={} {}=0x{} fds={}/{}{}",
+                id, pio ? "pio" : "mmio", write ? "write" : "read", pio ? "port" : "addr",
+                Long.toHexString(address), size, write ? "data" : "->",
+                Long.toHexString(write ? data : value & IoregionCommand.mask(size)), r.writeFd(),
+                r.readFd(), write && r.posted() ? " (posted)" : "");
+          }
+          return value;
+        }
+        case INTERRUPTED -> {
+          if (!kick) {
+            consumeKick(); // a stale wake-up from a kick already consumed
+            continue;
+          }
+          consumeKick();
+          exitToVmm(new VcpuExit.Intr());
+          if (!bus.regions().contains(r)) {
+            // The region was removed while the vCPU was out: finish as an ordinary exit.
+            access.abandon();
+            return vmmExit(pio, write, address, size, data);
+          }
+        }
+        case FAILED -> {
+          log.debug("vcpu{}: ioregion access failed: {}", id, access.failure());
+          return exitToVmm(
+              new VcpuExit.IoregionfdFailure(
+                  address, size, write, write ? data : 0, pio, r.start(), r.size(),
+                  errno(access.failureErrno()), access.failure(), this::complete));
+        }
+      }
+    }
+  }
+
+  private static Errno errno(int number) {
+    for (Errno e : Errno.values()) {
+      if (e.number() == number) {
+        return e;
+      }
+    }
+    return Errno.EIO;
   }
 
   @Override

@@ -48,6 +48,7 @@ public final class Posix {
 
   // poll(2) event bits.
   public static final int POLLIN = 0x001;
+  public static final int POLLOUT = 0x004;
   public static final int POLLERR = 0x008;
   public static final int POLLHUP = 0x010;
   public static final int POLLNVAL = 0x020;
@@ -260,6 +261,48 @@ public final class Posix {
         results.add(new PollResult(fds[i], revents));
       }
       return results;
+    }
+  }
+
+  /**
+   * {@code poll} with the events to watch given per fd ({@link #POLLIN}, {@link #POLLOUT}),
+   * retried on {@code EINTR}.
+   *
+   * @return the {@code revents} of each fd, in the order given (all 0 after a timeout)
+   * @throws PosixException if {@code poll} itself fails
+   */
+  public static int[] poll(int[] fds, int[] events, int timeoutMs) {
+    if (fds.length != events.length) {
+      throw new IllegalArgumentException("poll: " + fds.length + " fds but " + events.length
+          + " event masks");
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment pollfds = arena.allocate(POLLFD_SIZE * Math.max(1, fds.length), 4);
+      for (int i = 0; i < fds.length; i++) {
+        pollfds.set(JAVA_INT, i * POLLFD_SIZE, fds[i]);
+        pollfds.set(JAVA_SHORT, i * POLLFD_SIZE + 4, (short) events[i]);
+      }
+      MemorySegment errno = errnoSegment();
+      while (true) {
+        int r;
+        try {
+          r = (int) Native.POLL.invokeExact(errno, pollfds, (long) fds.length, timeoutMs);
+        } catch (Throwable t) {
+          throw rethrow(t);
+        }
+        if (r >= 0) {
+          break;
+        }
+        int e = errno(errno);
+        if (e != EINTR) {
+          throw new PosixException("poll(" + fds.length + " fds)", e);
+        }
+      }
+      int[] revents = new int[fds.length];
+      for (int i = 0; i < fds.length; i++) {
+        revents[i] = Short.toUnsignedInt(pollfds.get(JAVA_SHORT, i * POLLFD_SIZE + 6));
+      }
+      return revents;
     }
   }
 
