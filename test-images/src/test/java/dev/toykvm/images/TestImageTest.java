@@ -8,9 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TestImageTest {
 
@@ -20,7 +22,9 @@ class TestImageTest {
 
   @Test
   void listsTheBundledImages() {
-    assertEquals(List.of("hello", "triple-fault", "real-mode-hello"), TestImage.names());
+    assertEquals(
+        List.of("hello", "triple-fault", "real-mode-hello", "pio-testdev", "mmio-testdev"),
+        TestImage.names());
   }
 
   @ParameterizedTest
@@ -66,12 +70,28 @@ class TestImageTest {
     assertEquals(Optional.of(new ExpectedExit.Shutdown()), tripleFault.expectExit());
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"pio-testdev", "mmio-testdev"})
+  void selfCheckingImagesExpectEveryCheckToPass(String name) {
+    Manifest m = TestImage.load(name).manifest();
+    String serial = m.expectSerial().orElseThrow();
+    assertTrue(serial.endsWith("\nALL PASS\n"), serial);
+    List<String> checks = serial.lines().toList().subList(0, (int) serial.lines().count() - 1);
+    assertTrue(checks.size() >= 6, "at least 6 checks: " + checks);
+    for (String line : checks) {
+      assertTrue(line.startsWith("PASS: "), line);
+    }
+    assertEquals(checks.size(), Set.copyOf(checks).size(), "each check has its own line");
+    assertEquals(Optional.of(new ExpectedExit.Status(0)), m.expectExit());
+    assertTrue(m.description().contains("needs --device testdev,"), m.description());
+  }
+
   @Test
   void unknownNameListsTheKnownImages() {
     ImageException e = assertThrows(ImageException.class, () -> TestImage.load("nope"));
     assertEquals(
         "cannot load test image nope: no such image; known images: hello, triple-fault,"
-            + " real-mode-hello",
+            + " real-mode-hello, pio-testdev, mmio-testdev",
         e.getMessage());
   }
 
