@@ -70,7 +70,13 @@ final class KernelIo {
     bus.addRegion(
         SET_IOREGION,
         new KernelIoBus.Region(
-            r.guestPaddr(), r.memorySize(), r.userData(), posted, r.readFd(), r.writeFd(), context));
+            r.guestPaddr(),
+            r.memorySize(),
+            r.userData(),
+            posted,
+            r.readFd(),
+            r.writeFd(),
+            context));
   }
 
   synchronized void ioeventfd(KvmIoeventfd e) {
@@ -83,7 +89,8 @@ final class KernelIo {
           IOEVENTFD, Errno.EINVAL, "unknown flags 0x" + Integer.toHexString(e.flags() & ~known));
     }
     if (e.len() != 0 && e.len() != 1 && e.len() != 2 && e.len() != 4 && e.len() != 8) {
-      throw new KvmException(IOEVENTFD, Errno.EINVAL, "length " + e.len() + " is not 0, 1, 2, 4 or 8");
+      throw new KvmException(
+          IOEVENTFD, Errno.EINVAL, "length " + e.len() + " is not 0, 1, 2, 4 or 8");
     }
     boolean isPio = (e.flags() & KVM_IOEVENTFD_FLAG_PIO) != 0;
     if (isPio && e.len() == 0) {
@@ -112,7 +119,8 @@ final class KernelIo {
 
   private static void checkFd(String ioctl, String which, int fd) {
     if (fd < 0 || !Posix.isOpen(fd)) {
-      throw new KvmException(ioctl, Errno.EBADF, which + " " + fd + " is not an open file descriptor");
+      throw new KvmException(
+          ioctl, Errno.EBADF, which + " " + fd + " is not an open file descriptor");
     }
   }
 }

@@ -22,7 +22,13 @@ final class KernelIoBus {
 
   /** An assigned ioregion; {@code channel} carries its accesses to the device. */
   record Region(
-      long start, long size, long userData, boolean posted, int readFd, int writeFd, Object channel) {
+      long start,
+      long size,
+      long userData,
+      boolean posted,
+      int readFd,
+      int writeFd,
+      Object channel) {
     long end() {
       return start + Math.max(size, 1);
     }
@@ -42,9 +48,7 @@ final class KernelIoBus {
     }
 
     boolean matches(long addr, int len, long data) {
-      return addr == address
-          && (length == 0 || length == len)
-          && (!datamatch || data == value);
+      return addr == address && (length == 0 || length == len) && (!datamatch || data == value);
     }
 
     boolean sameRegistration(Eventfd o) {
@@ -66,13 +70,16 @@ final class KernelIoBus {
   synchronized void addRegion(String ioctl, Region r) {
     for (Region o : regions) {
       if (overlaps(r.start(), r.end(), o.start(), o.end())) {
-        throw new KvmException(ioctl, Errno.EEXIST, describe(r) + " overlaps the ioregion " + describe(o));
+        throw new KvmException(
+            ioctl, Errno.EEXIST, describe(r) + " overlaps the ioregion " + describe(o));
       }
     }
     for (Eventfd e : eventfds) {
       if (overlaps(r.start(), r.end(), e.address(), e.end())) {
         throw new KvmException(
-            ioctl, Errno.EEXIST, describe(r) + " overlaps an ioeventfd at 0x" + Long.toHexString(e.address()));
+            ioctl,
+            Errno.EEXIST,
+            describe(r) + " overlaps an ioeventfd at 0x" + Long.toHexString(e.address()));
       }
     }
     Region[] next = Arrays.copyOf(regions, regions.length + 1);
@@ -101,8 +108,12 @@ final class KernelIoBus {
     for (Region o : regions) {
       if (overlaps(e.address(), e.end(), o.start(), o.end())) {
         throw new KvmException(
-            ioctl, Errno.EEXIST, "the ioeventfd at 0x" + Long.toHexString(e.address())
-                + " overlaps the ioregion " + describe(o));
+            ioctl,
+            Errno.EEXIST,
+            "the ioeventfd at 0x"
+                + Long.toHexString(e.address())
+                + " overlaps the ioregion "
+                + describe(o));
       }
     }
     for (Eventfd o : eventfds) {

@@ -3,6 +3,10 @@ package dev.toykvm.kernel;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 
+import dev.toykvm.ioregionfd.channel.FdContext;
+import dev.toykvm.ioregionfd.channel.IoregionAccess;
+import dev.toykvm.ioregionfd.posix.Posix;
+import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.kernel.Requests.Done;
 import dev.toykvm.kernel.Requests.Failed;
 import dev.toykvm.kernel.Requests.GetRegs;
@@ -11,10 +15,6 @@ import dev.toykvm.kernel.Requests.Init;
 import dev.toykvm.kernel.Requests.Run;
 import dev.toykvm.kernel.Requests.SetRegs;
 import dev.toykvm.kernel.Requests.SetSregs;
-import dev.toykvm.ioregionfd.channel.FdContext;
-import dev.toykvm.ioregionfd.channel.IoregionAccess;
-import dev.toykvm.ioregionfd.posix.Posix;
-import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.kernel.unicorn.Uc;
 import dev.toykvm.kernel.unicorn.UcCallbacks;
 import dev.toykvm.kernel.unicorn.UcEngine;
@@ -85,6 +85,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private int wholeSize;
   private long wholeValue;
   private boolean wholeActive;
+  private int pieceHooksLeft;
+  private long spanStart;
+  private long spanEnd;
 
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
@@ -207,6 +210,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       }
       stop = Stop.NONE;
       wholeActive = false;
+      pieceHooksLeft = 0;
       int err = uc.start(uc.readReg(Uc.X86_REG_RIP), NO_END);
       if (!restores.isEmpty()) {
         restoreReadOnly();
@@ -348,6 +352,16 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
    */
   @Override
   public void mmioAccess(boolean write, long address, int size, long value) {
+    if (pieceHooksLeft > 0 && overlapsWhole(address, size)) {
+      // Unicorn splits an unaligned access into the two aligned accesses that cover it and
+      // announces each of them to this hook again: they are parts of the access already done.
+      pieceHooksLeft--;
+      return;
+    }
+    boolean unaligned = (address & (size - 1)) != 0;
+    pieceHooksLeft = unaligned ? 2 : 0;
+    spanStart = unaligned ? address & -size : address;
+    spanEnd = unaligned ? spanStart + 2L * size : address + size;
     long v = mask(value, size);
     wholeAddress = address;
     wholeSize = size;
@@ -359,8 +373,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     }
   }
 
+  /** Whether an access is one of the pieces Unicorn makes of the whole access. */
   private boolean overlapsWhole(long address, int size) {
-    return wholeActive && address < wholeAddress + wholeSize && wholeAddress < address + size;
+    return wholeActive && address >= spanStart && address + size <= spanEnd;
   }
 
   @Override
@@ -410,8 +425,13 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
           if (trace.isTraceEnabled()) {
             trace.trace(
                 "[vcpu{}] ioeventfd {} write {}=0x{} size={} data=0x{} -> eventfd {}",
-                id, pio ? "pio" : "mmio", pio ? "port" : "addr", Long.toHexString(address), size,
-                Long.toHexString(data), e.fd());
+                id,
+                pio ? "pio" : "mmio",
+                pio ? "port" : "addr",
+                Long.toHexString(address),
+                size,
+                Long.toHexString(data),
+                e.fd());
           }
           try {
             Posix.signalEventfd(e.fd());
@@ -467,10 +487,17 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
           if (trace.isTraceEnabled()) {
             trace.trace(
                 "[vcpu{}] ioregionfd {} {} {}=0x{} size={} {}=0x{} fds={}/{}{}",
-                id, pio ? "pio" : "mmio", write ? "write" : "read", pio ? "port" : "addr",
-                Long.toHexString(address), size, write ? "data" : "->",
-                Long.toHexString(write ? data : value & IoregionCommand.mask(size)), r.writeFd(),
-                r.readFd(), write && r.posted() ? " (posted)" : "");
+                id,
+                pio ? "pio" : "mmio",
+                write ? "write" : "read",
+                pio ? "port" : "addr",
+                Long.toHexString(address),
+                size,
+                write ? "data" : "->",
+                Long.toHexString(write ? data : value & IoregionCommand.mask(size)),
+                r.writeFd(),
+                r.readFd(),
+                write && r.posted() ? " (posted)" : "");
           }
           return value;
         }
@@ -491,8 +518,16 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
           log.debug("vcpu{}: ioregion access failed: {}", id, access.failure());
           return exitToVmm(
               new VcpuExit.IoregionfdFailure(
-                  address, size, write, write ? data : 0, pio, r.start(), r.size(),
-                  errno(access.failureErrno()), access.failure(), this::complete));
+                  address,
+                  size,
+                  write,
+                  write ? data : 0,
+                  pio,
+                  r.start(),
+                  r.size(),
+                  errno(access.failureErrno()),
+                  access.failure(),
+                  this::complete));
         }
       }
     }

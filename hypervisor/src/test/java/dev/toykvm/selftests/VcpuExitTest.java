@@ -153,4 +153,26 @@ class VcpuExitTest {
       assertEquals((byte) 0x99, rom.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
     }
   }
+
+  @Test
+  void unalignedMmioReadIsOneExitOfItsOwnSize() {
+    try (TestVm t = new TestVm()) {
+      t.load(
+          0x1000, 0x8b, 0x0c, 0x25, 0x0e, 0x00, 0x00, 0x10, // mov ecx, [0x1000000e]
+          0x48, 0x8b, 0x14, 0x25, 0x04, 0x00, 0x00, 0x10, // mov rdx, [0x10000004]
+          0xf4); // hlt
+      t.longMode(0x1000);
+      VcpuExit.MmioRead r4 = assertInstanceOf(VcpuExit.MmioRead.class, t.vcpu.run());
+      assertEquals(0x1000_000eL, r4.address());
+      assertEquals(4, r4.size());
+      r4.setData(0xaabb_ccddL);
+      VcpuExit.MmioRead r8 = assertInstanceOf(VcpuExit.MmioRead.class, t.vcpu.run());
+      assertEquals(0x1000_0004L, r8.address());
+      assertEquals(8, r8.size());
+      r8.setData(0x0102_0304_0506_0708L);
+      assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
+      assertEquals(0xaabb_ccddL, t.vcpu.getRegs().rcx());
+      assertEquals(0x0102_0304_0506_0708L, t.vcpu.getRegs().rdx());
+    }
+  }
 }

@@ -104,7 +104,7 @@ class MainTest {
     assertEquals(ExitCodes.IMAGE, r.status());
     assertEquals(
         "toykvm: cannot load test image no-such-image-anywhere: no such image;"
-            + " known images: hello, triple-fault, real-mode-hello\n",
+            + " known images: hello, triple-fault, real-mode-hello, pio-testdev, mmio-testdev\n",
         r.err());
     assertFalse(r.err().contains("Exception"), r.err());
   }

@@ -143,8 +143,8 @@ public final class IoregionAccess {
   }
 
   /**
-   * Gives up the access (its region went away while it was interrupted): releases the context,
-   * and if the command was sent, makes the next access on the fd drop the late response.
+   * Gives up the access (its region went away while it was interrupted): releases the context, and
+   * if the command was sent, makes the next access on the fd drop the late response.
    */
   public void abandon() {
     if (phase == Phase.RECEIVE) {
@@ -162,7 +162,9 @@ public final class IoregionAccess {
       if (System.nanoTime() - deadline > 0) {
         return fail(
             Posix.EAGAIN,
-            "read fd " + context.readFd() + " stayed busy with another vCPU's access past the timeout");
+            "read fd "
+                + context.readFd()
+                + " stayed busy with another vCPU's access past the timeout");
       }
       LockSupport.parkNanos(20_000);
     }
@@ -225,11 +227,14 @@ public final class IoregionAccess {
     while (true) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        return fail(Posix.EAGAIN, "no " + what + " on fd " + fd + " within "
-            + timeoutNanos / 1_000_000 + " ms");
+        return fail(
+            Posix.EAGAIN,
+            "no " + what + " on fd " + fd + " within " + timeoutNanos / 1_000_000 + " ms");
       }
       int[] ready =
-          Posix.poll(new int[] {fd, kickFd}, new int[] {events, Posix.POLLIN},
+          Posix.poll(
+              new int[] {fd, kickFd},
+              new int[] {events, Posix.POLLIN},
               (int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
       if (ready[1] != 0) {
         return AccessResult.INTERRUPTED;

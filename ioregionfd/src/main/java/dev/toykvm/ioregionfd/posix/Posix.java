@@ -265,16 +265,16 @@ public final class Posix {
   }
 
   /**
-   * {@code poll} with the events to watch given per fd ({@link #POLLIN}, {@link #POLLOUT}),
-   * retried on {@code EINTR}.
+   * {@code poll} with the events to watch given per fd ({@link #POLLIN}, {@link #POLLOUT}), retried
+   * on {@code EINTR}.
    *
    * @return the {@code revents} of each fd, in the order given (all 0 after a timeout)
    * @throws PosixException if {@code poll} itself fails
    */
   public static int[] poll(int[] fds, int[] events, int timeoutMs) {
     if (fds.length != events.length) {
-      throw new IllegalArgumentException("poll: " + fds.length + " fds but " + events.length
-          + " event masks");
+      throw new IllegalArgumentException(
+          "poll: " + fds.length + " fds but " + events.length + " event masks");
     }
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment pollfds = arena.allocate(POLLFD_SIZE * Math.max(1, fds.length), 4);
