@@ -317,4 +317,45 @@ class IoregionfdTest {
       Thread.currentThread().interrupt();
     }
   }
+
+  @Test
+  void twoVcpusSharingOneReadFdGetTheirOwnResponses() throws Exception {
+    int iterations = 2000;
+    try (TestVm t = new TestVm();
+        PipeDevice d = PipeDevice.answering(c -> c.userData() * 0x1_0001L + c.offset())) {
+      // Two regions, one pair of fds: responses must come back to the vCPU that asked.
+      t.vm.setIoregion(mmio(d, BASE, 0x1000, 0x1111, 0));
+      t.vm.setIoregion(mmio(d, BASE + 0x1000, 0x1000, 0x2222, 0));
+      t.load(
+          0x1000, 0xb9, 0xd0, 0x07, 0x00, 0x00, // mov ecx, 2000
+          0x31, 0xdb, // xor ebx, ebx
+          0x48, 0x8b, 0x06, // 1: mov rax, [rsi]
+          0x4c, 0x39, 0xe0, // cmp rax, r12
+          0x74, 0x02, // je 2f
+          0xff, 0xc3, // inc ebx          (a wrong answer)
+          0xff, 0xc9, // 2: dec ecx
+          0x75, 0xf2, // jnz 1b
+          0x89, 0xd8, // mov eax, ebx
+          0xe7, 0x80, // out 0x80, eax   (the number of wrong answers)
+          0xf4); // hlt
+      dev.toykvm.kvm.VcpuFd second = t.vm.createVcpu(1);
+      t.longMode(0x1000);
+      t.longMode(second, 0x1000, new dev.toykvm.kvm.KvmDtable(0, 0));
+      setLoop(t.vcpu, BASE + 0x08, 0x1111L * 0x1_0001L + 0x08);
+      setLoop(second, BASE + 0x1010, 0x2222L * 0x1_0001L + 0x10);
+      java.util.concurrent.Future<VcpuExit> other =
+          java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()
+              .submit(() -> second.run());
+      assertEquals(new VcpuExit.IoOut(0x80, 4, 0), t.vcpu.run());
+      assertEquals(new VcpuExit.IoOut(0x80, 4, 0), other.get(20, TimeUnit.SECONDS));
+      assertEquals(2 * iterations, d.received.size());
+    }
+  }
+
+  private static void setLoop(dev.toykvm.kvm.VcpuFd vcpu, long address, long expected) {
+    long[] r = vcpu.getRegs().toArray();
+    r[4] = address; // rsi
+    r[12] = expected; // r12
+    vcpu.setRegs(KvmRegs.fromArray(r));
+  }
 }

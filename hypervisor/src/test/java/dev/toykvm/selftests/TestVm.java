@@ -25,8 +25,9 @@ final class TestVm implements AutoCloseable {
   static final long RAM_SIZE = 4 << 20;
   static final long PAGE_TABLES = 0x200000;
 
-  final Kvm kvm = Kvm.open();
-  final VmFd vm = kvm.createVm();
+  final Kvm kvm;
+  final VmFd vm;
+  private final boolean ownsVm;
   final Arena arena = Arena.ofShared();
   final MemorySegment ram = arena.allocate(RAM_SIZE, 4096);
   final VcpuFd vcpu;
@@ -37,6 +38,14 @@ final class TestVm implements AutoCloseable {
   static final KvmDtable GDTR = new KvmDtable(GDT, 4 * 8 - 1);
 
   TestVm() {
+    this(null);
+  }
+
+  /** A test VM on {@code existing} (which the caller keeps and closes), or a new VM if null. */
+  TestVm(VmFd existing) {
+    ownsVm = existing == null;
+    kvm = ownsVm ? Kvm.open() : null;
+    vm = ownsVm ? kvm.createVm() : existing;
     vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(0, 0, 0, RAM_SIZE, ram));
     vcpu = vm.createVcpu(0);
     ram.set(ValueLayout.JAVA_LONG, GDT + 0x08, 0x00cf_9b00_0000_ffffL);
@@ -92,6 +101,11 @@ final class TestVm implements AutoCloseable {
 
   /** 64-bit mode with the given IDT. */
   void longMode(long rip, KvmDtable idt) {
+    longMode(vcpu, rip, idt);
+  }
+
+  /** Puts any vCPU of this VM in 64-bit mode (see {@link #longMode(long)}). */
+  void longMode(VcpuFd vcpu, long rip, KvmDtable idt) {
     long pml4 = PAGE_TABLES;
     long pdpt = PAGE_TABLES + 0x1000;
     long pd = PAGE_TABLES + 0x2000;
@@ -111,8 +125,12 @@ final class TestVm implements AutoCloseable {
 
   @Override
   public void close() {
-    vm.close();
-    kvm.close();
+    if (ownsVm) {
+      vm.close();
+      kvm.close();
+    } else {
+      vcpu.close();
+    }
     arena.close();
   }
 }
