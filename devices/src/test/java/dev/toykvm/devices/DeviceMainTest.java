@@ -96,8 +96,8 @@ class DeviceMainTest {
       WaitStatus st = dev.waitFor(TIMEOUT).orElseThrow(() -> new AssertionError(dev.stderr()));
       assertEquals(0, st.exitCode(), dev.stderr());
       assertTrue(dev.awaitResponseEof(TIMEOUT), "EOF on the responses after exit");
-      assertTrue(
-          dev.stderr().contains("testdev: EOF on the command fd after 78 accesses"), dev.stderr());
+      String err = dev.awaitStderrEof(TIMEOUT);
+      assertTrue(err.contains("testdev: EOF on the command fd after 78 accesses"), err);
     }
   }
 
@@ -124,9 +124,9 @@ class DeviceMainTest {
       WaitStatus st = dev.waitFor(TIMEOUT).orElseThrow();
       assertEquals(IoregionServer.EXIT_BAD_COMMAND, st.exitCode());
       assertTrue(dev.awaitResponseEof(TIMEOUT), "no response, only EOF");
+      String err = dev.awaitStderrEof(TIMEOUT);
       assertTrue(
-          dev.stderr().contains("testdev: cannot decode an ioregionfd command: unknown cmd 0x09"),
-          dev.stderr());
+          err.contains("testdev: cannot decode an ioregionfd command: unknown cmd 0x09"), err);
     }
   }
 
@@ -156,7 +156,8 @@ class DeviceMainTest {
       }
       dev.closeCommands();
       assertEquals(0, dev.waitFor(TIMEOUT).orElseThrow().exitCode(), dev.stderr());
-      assertTrue(dev.stderr().contains("serial!\n"), dev.stderr());
+      String err = dev.awaitStderrEof(TIMEOUT);
+      assertTrue(err.contains("serial!\n"), err);
     }
   }
 
@@ -164,7 +165,8 @@ class DeviceMainTest {
   void anUnknownDeviceIsAUsageError() {
     try (DeviceProcess dev = startDevice("nvme")) {
       assertEquals(2, dev.waitFor(TIMEOUT).orElseThrow().exitCode());
-      assertTrue(dev.stderr().contains("unknown device"), dev.stderr());
+      String err = dev.awaitStderrEof(TIMEOUT);
+      assertTrue(err.contains("unknown device"), err);
       assertTrue(dev.awaitResponseEof(TIMEOUT));
     }
   }

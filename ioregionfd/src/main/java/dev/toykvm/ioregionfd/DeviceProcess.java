@@ -187,7 +187,20 @@ public final class DeviceProcess implements AutoCloseable {
     return Optional.of(status);
   }
 
-  /** What the child wrote on its stderr so far. */
+  /**
+   * Waits up to {@code timeout} for the child's stderr to end (the child, and anything it started,
+   * exited), then returns all of it.
+   */
+  public String awaitStderrEof(Duration timeout) {
+    try {
+      stderrCollector.join(timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return stderr();
+  }
+
+  /** What the child wrote on its stderr so far (see {@link #awaitStderrEof}). */
   public String stderr() {
     synchronized (stderr) {
       return stderr.toString(StandardCharsets.UTF_8);
