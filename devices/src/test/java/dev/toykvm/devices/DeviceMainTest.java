@@ -43,6 +43,10 @@ class DeviceMainTest {
   }
 
   static DeviceProcess startDevice(String... args) {
+    return DeviceProcess.start(deviceCommand(args));
+  }
+
+  static List<String> deviceCommand(String... args) {
     List<String> argv = new ArrayList<>();
     argv.add(ProcessHandle.current().info().command().orElseThrow());
     argv.add("--enable-native-access=ALL-UNNAMED");
@@ -52,7 +56,7 @@ class DeviceMainTest {
     argv.add(System.getProperty("java.class.path"));
     argv.add(DeviceMain.class.getName());
     argv.addAll(List.of(args));
-    return DeviceProcess.start(argv);
+    return argv;
   }
 
   @BeforeEach
@@ -168,6 +172,43 @@ class DeviceMainTest {
       String err = dev.awaitStderrEof(TIMEOUT);
       assertTrue(err.contains("unknown device"), err);
       assertTrue(dev.awaitResponseEof(TIMEOUT));
+    }
+  }
+
+  @Test
+  void itDiesWithItsParent() {
+    // A shell starts the device in the background on the shell's own fds, tells us its pid on
+    // stderr, and waits; we kill the shell: PR_SET_PDEATHSIG must take the device with it.
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                "/bin/sh",
+                "-c", // dash points a background job's stdin at /dev/null, hence the detour through
+                // fd 3.
+                "exec 3<&0; \"$@\" <&3 3<&- & echo pid=$! >&2; wait",
+                "sh"));
+    argv.addAll(deviceCommand("testdev"));
+    int devicePid = -1;
+    try (DeviceProcess shell = DeviceProcess.start(argv)) {
+      try {
+        shell.write(0, 0, 4, 0x1234, TIMEOUT); // the device is up and serving
+        String err = shell.stderr();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("pid=(\\d+)").matcher(err);
+        assertTrue(m.find(), err);
+        devicePid = Integer.parseInt(m.group(1));
+        shell.kill(Posix.SIGKILL);
+        assertEquals(Posix.SIGKILL, shell.waitFor(TIMEOUT).orElseThrow().signal());
+        // We still hold the device's stdin open: only its death closes its stdout.
+        assertTrue(shell.awaitResponseEof(TIMEOUT), "the device outlived its parent");
+      } finally {
+        if (devicePid > 0) {
+          try {
+            Posix.kill(devicePid, Posix.SIGKILL);
+          } catch (PosixException e) {
+            assertEquals(Posix.ESRCH, e.errno()); // gone already, as it should be
+          }
+        }
+      }
     }
   }
 }
