@@ -1,0 +1,116 @@
+package dev.toykvm.devices;
+
+import dev.toykvm.ioregionfd.IoregionServer;
+import dev.toykvm.ioregionfd.posix.Posix;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Hosts one device in its own JVM behind an {@link IoregionServer}: commands arrive on fd 0,
+ * responses leave on fd 1, logs go to fd 2 prefixed with the device's name.
+ *
+ * <pre>
+ * java --enable-native-access=ALL-UNNAMED -cp ... dev.toykvm.devices.DeviceMain testdev
+ * java --enable-native-access=ALL-UNNAMED -cp ... dev.toykvm.devices.DeviceMain uart --output FILE
+ * </pre>
+ *
+ * <p>fd 1 is the protocol, so nothing else may write there: {@code System.out} is pointed at stderr
+ * before anything runs, and the UART's output goes to stderr or a file.
+ *
+ * <p>The process dies with its parent: it asks for SIGKILL when the parent (thread) that spawned it
+ * ends, then exits at once if the parent is already gone. Exit status: 0 after EOF on fd 0; the
+ * server's status ({@link IoregionServer#EXIT_BAD_COMMAND}, {@link
+ * IoregionServer#EXIT_HANDLER_FAILED}, {@link IoregionServer#EXIT_IO_ERROR}) after a failure; 1 if
+ * the parent was gone or the device could not be set up; 2 for a bad command line.
+ */
+@Command(
+    name = "DeviceMain",
+    description = "Serves one toykvm device over ioregionfd on fds 0 (commands) and 1 (responses).",
+    mixinStandardHelpOptions = true)
+public final class DeviceMain implements Callable<Integer> {
+
+  @Parameters(index = "0", paramLabel = "DEVICE", description = "testdev or uart")
+  String device;
+
+  @Option(
+      names = "--output",
+      paramLabel = "FILE|stderr",
+      description = "where the UART's transmitted bytes go (default: stderr)")
+  String output;
+
+  private final PrintStream log;
+
+  DeviceMain(PrintStream log) {
+    this.log = log;
+  }
+
+  public static void main(String[] args) {
+    PrintStream stderr = System.err;
+    System.setOut(stderr); // fd 1 carries responses: a stray println must not corrupt them
+    CommandLine cli = new CommandLine(new DeviceMain(stderr));
+    cli.setOut(new PrintWriter(stderr, true));
+    cli.setErr(new PrintWriter(stderr, true));
+    System.exit(cli.execute(args));
+  }
+
+  @Override
+  public Integer call() {
+    try {
+      Posix.setParentDeathSignal(Posix.SIGKILL);
+    } catch (RuntimeException e) {
+      log.println(device + ": cannot ask to die with the parent: " + e.getMessage());
+      return 1;
+    }
+    if (Posix.getppid() == 1) {
+      log.println(device + ": the parent is already gone; exiting");
+      return 1;
+    }
+    OutputStream sink = null;
+    try {
+      BusDevice dev;
+      switch (device) {
+        case "testdev" -> {
+          if (output != null) {
+            log.println(device + ": --output is only for uart");
+            return 2;
+          }
+          dev = new TestDevice();
+        }
+        case "uart" -> {
+          sink = output == null || output.equals("stderr") ? log : new FileOutputStream(output);
+          dev = new Uart16550(sink);
+        }
+        default -> {
+          log.println(device + ": cannot host it: unknown device (testdev, uart)");
+          return 2;
+        }
+      }
+      IoregionServer server = new IoregionServer(device, BusDeviceHandler.of(dev), 0, 1, log);
+      int status = server.serve();
+      if (status == IoregionServer.EXIT_EOF) {
+        log.println(device + ": EOF on the command fd after " + server.accesses() + " accesses");
+      }
+      return status;
+    } catch (IOException e) {
+      log.println(device + ": cannot open the output " + output + ": " + e.getMessage());
+      return 1;
+    } finally {
+      if (sink != null && sink != log) {
+        try {
+          sink.close();
+        } catch (IOException e) {
+          log.println(device + ": cannot close the output " + output + ": " + e.getMessage());
+        }
+      }
+      log.flush();
+    }
+  }
+}

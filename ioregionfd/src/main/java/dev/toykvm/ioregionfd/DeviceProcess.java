@@ -1,0 +1,254 @@
+package dev.toykvm.ioregionfd;
+
+import dev.toykvm.ioregionfd.posix.Pipe;
+import dev.toykvm.ioregionfd.posix.Posix;
+import dev.toykvm.ioregionfd.posix.PosixException;
+import dev.toykvm.ioregionfd.posix.WaitStatus;
+import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import dev.toykvm.ioregionfd.wire.IoregionResponse;
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A device program in a child process, wired the ioregionfd way: commands go to its fd 0, responses
+ * come from its fd 1, and its fd 2 is collected here ({@link #stderr()}). Any program that speaks
+ * the wire protocol will do: a device JVM, a C program.
+ *
+ * <p>Owns the child and three pipe ends: {@link #close()} closes them, kills the child if it still
+ * runs, reaps it and waits for the stderr collector, so nothing outlives it. The child should be
+ * started from a thread that lives as long as it ({@code PR_SET_PDEATHSIG} follows the parent
+ * thread).
+ *
+ * <p>Not thread-safe, except {@link #stderr()}.
+ */
+public final class DeviceProcess implements AutoCloseable {
+  private final int pid;
+  private final Pipe commands;
+  private final Pipe responses;
+  private final Pipe errors;
+  private final Thread stderrCollector;
+  private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+  private final Arena arena = Arena.ofShared();
+  private final MemorySegment buf = arena.allocate(IoregionCommand.BYTES, 8);
+  private WaitStatus status;
+  private boolean closed;
+
+  private DeviceProcess(List<String> argv) {
+    Pipe c = null;
+    Pipe r = null;
+    Pipe e = null;
+    try {
+      c = Posix.pipe2();
+      r = Posix.pipe2();
+      e = Posix.pipe2();
+      pid = Posix.spawnp(argv, c.readFd(), r.writeFd(), e.writeFd());
+    } catch (RuntimeException ex) {
+      for (Pipe p : new Pipe[] {c, r, e}) {
+        if (p != null) {
+          p.close();
+        }
+      }
+      arena.close();
+      throw ex;
+    }
+    // Our copies of the child's ends must go, or we would never see its EOF (nor it ours).
+    c.closeReadEnd();
+    r.closeWriteEnd();
+    e.closeWriteEnd();
+    commands = c;
+    responses = r;
+    errors = e;
+    int errFd = e.readFd();
+    stderrCollector =
+        Thread.ofPlatform().daemon().name("stderr of pid " + pid).start(() -> collect(errFd));
+  }
+
+  /**
+   * Starts {@code argv} (searched on {@code PATH}).
+   *
+   * @throws PosixException if it cannot be started (e.g. {@code ENOENT})
+   */
+  public static DeviceProcess start(List<String> argv) {
+    return new DeviceProcess(List.copyOf(argv));
+  }
+
+  /** The child's pid. */
+  public int pid() {
+    return pid;
+  }
+
+  /**
+   * Writes one command to the child's fd 0.
+   *
+   * @throws PosixException with {@code EPIPE} if the child closed its fd 0 (e.g. it died)
+   */
+  public void send(IoregionCommand command) {
+    command.encode(buf);
+    Posix.writeFully(commands.writeFd(), buf, IoregionCommand.BYTES);
+  }
+
+  /** Writes raw bytes to the child's fd 0, e.g. a malformed command. */
+  public void sendRaw(byte[] bytes) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment s = a.allocate(Math.max(1, bytes.length));
+      MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
+      Posix.writeFully(commands.writeFd(), s, bytes.length);
+    }
+  }
+
+  /**
+   * Reads one response from the child's fd 1.
+   *
+   * @throws IllegalStateException if none arrives within {@code timeout}, or the child's fd 1 ends
+   *     before a whole response (the message includes the child's stderr)
+   */
+  public IoregionResponse awaitResponse(Duration timeout) {
+    if (!Posix.poll(responses.readFd(), (int) timeout.toMillis()).ready()) {
+      throw new IllegalStateException(
+          "cannot read a response from pid " + pid + ": none within " + timeout + why());
+    }
+    long n = Posix.readFully(responses.readFd(), buf, IoregionResponse.BYTES);
+    if (n != IoregionResponse.BYTES) {
+      throw new IllegalStateException(
+          "cannot read a response from pid " + pid + ": EOF after " + n + " bytes" + why());
+    }
+    return IoregionResponse.decode(buf);
+  }
+
+  /** Sends a read and returns the value of its response. */
+  public long read(long userData, long offset, int size, Duration timeout) {
+    send(IoregionCommand.read(userData, offset, size));
+    return awaitResponse(timeout).data();
+  }
+
+  /** Sends a write that waits for its response. */
+  public void write(long userData, long offset, int size, long value, Duration timeout) {
+    send(IoregionCommand.write(userData, offset, size, value, true));
+    long data = awaitResponse(timeout).data();
+    if (data != 0) {
+      throw new IllegalStateException(
+          "cannot complete a write: pid " + pid + " answered it with " + data + ", not 0");
+    }
+  }
+
+  /**
+   * Whether the child's fd 1 reaches EOF (no more responses, no bytes left) within {@code timeout}.
+   */
+  public boolean awaitResponseEof(Duration timeout) {
+    if (!Posix.poll(responses.readFd(), (int) timeout.toMillis()).ready()) {
+      return false;
+    }
+    try (Arena a = Arena.ofConfined()) {
+      return Posix.read(responses.readFd(), a.allocate(1), 1) == 0;
+    }
+  }
+
+  /** Closes the child's fd 0 from our side: a device then sees EOF and should exit 0. */
+  public void closeCommands() {
+    commands.closeWriteEnd();
+  }
+
+  /** Sends {@code signal} to the child, unless it has already been reaped. */
+  public void kill(int signal) {
+    if (status == null) {
+      Posix.kill(pid, signal);
+    }
+  }
+
+  /**
+   * Waits up to {@code timeout} for the child to end, and reaps it.
+   *
+   * @return how it ended, or empty if it still runs
+   */
+  public Optional<WaitStatus> waitFor(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (status == null) {
+      Optional<WaitStatus> s = Posix.waitpid(pid, false);
+      if (s.isPresent()) {
+        status = s.get();
+        break;
+      }
+      if (System.nanoTime() >= deadline) {
+        return Optional.empty();
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return Optional.empty();
+      }
+    }
+    return Optional.of(status);
+  }
+
+  /**
+   * Waits up to {@code timeout} for the child's stderr to end (the child, and anything it started,
+   * exited), then returns all of it.
+   */
+  public String awaitStderrEof(Duration timeout) {
+    try {
+      stderrCollector.join(timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return stderr();
+  }
+
+  /** What the child wrote on its stderr so far (see {@link #awaitStderrEof}). */
+  public String stderr() {
+    synchronized (stderr) {
+      return stderr.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Closes our pipe ends, kills the child if it still runs, reaps it, waits for its stderr. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      commands.close();
+      if (status == null && waitFor(Duration.ZERO).isEmpty()) {
+        Posix.kill(pid, Posix.SIGKILL);
+        waitFor(Duration.ofSeconds(30));
+      }
+      stderrCollector.join(Duration.ofSeconds(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      responses.close();
+      errors.close(); // the collector has seen EOF by now (the child is gone), or gives up
+      arena.close();
+    }
+  }
+
+  private String why() {
+    waitFor(Duration.ofMillis(200));
+    return (status != null ? " (" + status + ")" : "") + "; its stderr: " + stderr();
+  }
+
+  private void collect(int fd) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment chunk = a.allocate(4096);
+      while (true) {
+        long n = Posix.read(fd, chunk, chunk.byteSize());
+        if (n <= 0) {
+          return;
+        }
+        synchronized (stderr) {
+          stderr.writeBytes(chunk.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
+        }
+      }
+    } catch (PosixException e) {
+      // The fd was closed under us by close(): nothing more to collect.
+    }
+  }
+}

@@ -1,0 +1,177 @@
+package dev.toykvm.ioregionfd;
+
+import dev.toykvm.ioregionfd.posix.Posix;
+import dev.toykvm.ioregionfd.posix.PosixException;
+import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import dev.toykvm.ioregionfd.wire.IoregionResponse;
+import dev.toykvm.ioregionfd.wire.WireFormatException;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The device side of ioregionfd: reads commands from one fd, runs them on an {@link
+ * IoregionHandler}, and writes a response to another fd whenever the command asks for one (a read's
+ * value; 0 for a write).
+ *
+ * <p>{@link #serve()} returns when the command fd reaches EOF (the kernel side closed it: the
+ * normal end) with {@link #EXIT_EOF}, or on the first failure, which it logs and returns as a
+ * non-zero status: a malformed or truncated command ({@link #EXIT_BAD_COMMAND}), a handler that
+ * threw ({@link #EXIT_HANDLER_FAILED}), an fd error such as EPIPE on the response fd ({@link
+ * #EXIT_IO_ERROR}). It never answers a command it did not understand: the kernel side then sees EOF
+ * or EPIPE rather than a made-up value.
+ *
+ * <p>Several regions may share the fds; the handler tells them apart by {@code user_data}.
+ *
+ * <p>Runs on the calling thread (a platform thread: the reads block); the access counters may be
+ * read from any thread. The loop allocates nothing per access beyond the decoded command record.
+ */
+public final class IoregionServer {
+
+  /** The command fd reached EOF between commands. */
+  public static final int EXIT_EOF = 0;
+
+  /** A command did not decode, was cut short by EOF, or was a read without {@code resp}. */
+  public static final int EXIT_BAD_COMMAND = 2;
+
+  /** The handler threw. */
+  public static final int EXIT_HANDLER_FAILED = 3;
+
+  /** Reading a command or writing a response failed (e.g. EPIPE, EBADF). */
+  public static final int EXIT_IO_ERROR = 4;
+
+  private final String name;
+  private final IoregionHandler handler;
+  private final int commandFd;
+  private final int responseFd;
+  private final PrintStream log;
+  private volatile long reads;
+  private volatile long writes;
+
+  /**
+   * @param name what the log calls the device, e.g. {@code "testdev"}
+   * @param handler the device
+   * @param commandFd where commands come from (a device process's fd 0)
+   * @param responseFd where responses go (a device process's fd 1)
+   * @param log where failures are reported, one line each, prefixed with {@code name}; never the
+   *     response fd
+   */
+  public IoregionServer(
+      String name, IoregionHandler handler, int commandFd, int responseFd, PrintStream log) {
+    this.name = name;
+    this.handler = handler;
+    this.commandFd = commandFd;
+    this.responseFd = responseFd;
+    this.log = log;
+  }
+
+  /**
+   * Serves commands until EOF or the first failure.
+   *
+   * @return {@link #EXIT_EOF} after a clean EOF, else one of the other {@code EXIT_} statuses
+   */
+  public int serve() {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment in = arena.allocate(IoregionCommand.BYTES, 8);
+      MemorySegment out = arena.allocate(IoregionResponse.BYTES, 8);
+      while (true) {
+        long n;
+        try {
+          n = Posix.readFully(commandFd, in, IoregionCommand.BYTES);
+        } catch (PosixException e) {
+          return fail(EXIT_IO_ERROR, "cannot read a command: " + e.getMessage());
+        }
+        if (n == 0) {
+          return EXIT_EOF;
+        }
+        if (n < IoregionCommand.BYTES) {
+          return fail(
+              EXIT_BAD_COMMAND,
+              "cannot read a command: EOF after "
+                  + n
+                  + " of its "
+                  + IoregionCommand.BYTES
+                  + " bytes");
+        }
+        IoregionCommand cmd;
+        try {
+          cmd = IoregionCommand.decode(in);
+        } catch (WireFormatException e) {
+          return fail(EXIT_BAD_COMMAND, e.getMessage() + " (bytes: " + hex(in) + ")");
+        }
+        long data;
+        if (cmd.op() == IoregionCommand.Op.READ) {
+          if (!cmd.resp()) {
+            return fail(
+                EXIT_BAD_COMMAND,
+                "cannot serve " + cmd + ": a read without resp (nobody would get the value)");
+          }
+          try {
+            data = handler.read(cmd.userData(), cmd.offset(), cmd.size()) & mask(cmd.size());
+          } catch (RuntimeException e) {
+            return handlerFailed(cmd, e);
+          }
+          reads++;
+        } else {
+          try {
+            handler.write(cmd.userData(), cmd.offset(), cmd.size(), cmd.value());
+          } catch (RuntimeException e) {
+            return handlerFailed(cmd, e);
+          }
+          writes++;
+          data = 0;
+        }
+        if (cmd.resp()) {
+          IoregionResponse.encode(out, data);
+          try {
+            Posix.writeFully(responseFd, out, IoregionResponse.BYTES);
+          } catch (PosixException e) {
+            return fail(EXIT_IO_ERROR, "cannot answer " + cmd + ": " + e.getMessage());
+          }
+        }
+      }
+    }
+  }
+
+  /** The reads served so far. */
+  public long reads() {
+    return reads;
+  }
+
+  /** The writes served so far (posted or not). */
+  public long writes() {
+    return writes;
+  }
+
+  /** All accesses served so far. */
+  public long accesses() {
+    return reads + writes;
+  }
+
+  private int handlerFailed(IoregionCommand cmd, RuntimeException e) {
+    int status = fail(EXIT_HANDLER_FAILED, "the device failed on " + cmd + ": " + e);
+    e.printStackTrace(log);
+    return status;
+  }
+
+  private int fail(int status, String message) {
+    log.println(name + ": " + message + "; stopping after " + accesses() + " accesses");
+    log.flush();
+    return status;
+  }
+
+  private static long mask(int size) {
+    return IoregionCommand.mask(size);
+  }
+
+  private static String hex(MemorySegment s) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < IoregionCommand.BYTES; i++) {
+      if (i > 0) {
+        b.append(i % 8 == 0 ? "  " : " ");
+      }
+      b.append(String.format("%02x", s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i)));
+    }
+    return b.toString();
+  }
+}
