@@ -61,6 +61,9 @@ public final class DeviceMain implements Callable<Integer> {
     System.exit(cli.execute(args));
   }
 
+  /** What a device prints on stderr once it serves commands; launchers wait for it. */
+  public static final String READY = "ready: commands on fd 0, responses on fd 1";
+
   @Override
   public Integer call() {
     try {
@@ -94,6 +97,9 @@ public final class DeviceMain implements Callable<Integer> {
         }
       }
       IoregionServer server = new IoregionServer(device, BusDeviceHandler.of(dev), 0, 1, log);
+      // The VMM waits for this line before it lets the guest run (a JVM takes a while to start).
+      log.println(device + ": " + READY);
+      log.flush();
       int status = server.serve();
       if (status == IoregionServer.EXIT_EOF) {
         log.println(device + ": EOF on the command fd after " + server.accesses() + " accesses");

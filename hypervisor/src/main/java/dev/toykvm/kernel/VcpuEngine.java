@@ -486,7 +486,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
           long value = write ? 0 : access.value();
           if (trace.isTraceEnabled()) {
             trace.trace(
-                "[vcpu{}] ioregionfd {} {} {}=0x{} size={} {}=0x{} fds={}/{}{}",
+                "[vcpu{}] ioregionfd {} {} {}=0x{} size={} {} 0x{} (user_data={}, cmd fd {},"
+                    + " resp fd {}{})",
                 id,
                 pio ? "pio" : "mmio",
                 write ? "write" : "read",
@@ -495,9 +496,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
                 size,
                 write ? "data" : "->",
                 Long.toHexString(write ? data : value & IoregionCommand.mask(size)),
+                r.userData(),
                 r.writeFd(),
                 r.readFd(),
-                write && r.posted() ? " (posted)" : "");
+                write && r.posted() ? ", posted" : "");
           }
           return value;
         }

@@ -65,4 +65,30 @@ final class Converters {
       return d;
     }
   }
+
+  /** {@code --device}: a device spec (see {@link DeviceSpec}). */
+  static final class Device implements ITypeConverter<DeviceSpec> {
+    @Override
+    public DeviceSpec convert(String value) {
+      try {
+        return DeviceSpec.parse(value);
+      } catch (DeviceSpec.SpecException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** {@code --com1-route}: ioregionfd, vmm or in-process. */
+  static final class Route implements ITypeConverter<DeviceSpec.Route> {
+    @Override
+    public DeviceSpec.Route convert(String value) {
+      for (DeviceSpec.Route r : DeviceSpec.Route.values()) {
+        if (r.label().equals(value)) {
+          return r;
+        }
+      }
+      throw new TypeConversionException(
+          "'" + value + "' is not a route: ioregionfd, vmm or in-process");
+    }
+  }
 }

@@ -120,22 +120,27 @@ public record DeviceSpec(
     }
     if (pio && (base > 0xffff || base + size > 0x10000)) {
       throw new SpecException(
-          spec, String.format("ports 0x%x..0x%x do not fit the 16-bit port space", base, base + size - 1));
+          spec,
+          String.format(
+              "ports 0x%x..0x%x do not fit the 16-bit port space", base, base + size - 1));
     }
     if (!pio && Long.compareUnsigned(base + size, base) < 0) {
       throw new SpecException(spec, "the MMIO range overflows the address space");
     }
     Route route = route(spec, keys.getOrDefault("route", "ioregionfd"));
     if ("exec".equals(kind) && route == Route.IN_PROCESS) {
-      throw new SpecException(spec, "an exec= device is a separate program; route=in-process is impossible");
+      throw new SpecException(
+          spec, "an exec= device is a separate program; route=in-process is impossible");
     }
     boolean posted = onOff(spec, keys.getOrDefault("posted", "off"));
     if (posted && route != Route.IOREGIONFD) {
       throw new SpecException(spec, "posted=on needs route=ioregionfd");
     }
-    String name = keys.getOrDefault(
-        "name", ("exec".equals(kind) ? program.getFileName().toString() : kind)
-            + String.format("@%s0x%x", pio ? "pio:" : "", base));
+    String name =
+        keys.getOrDefault(
+            "name",
+            ("exec".equals(kind) ? program.getFileName().toString() : kind)
+                + String.format("@%s0x%x", pio ? "pio:" : "", base));
     return new DeviceSpec(kind, program, pio, base, size, route, posted, name);
   }
 

@@ -37,4 +37,10 @@ public final class ExitCodes {
    * missing, a failed ioctl, a bug in toykvm).
    */
   public static final int HYPERVISOR = 70;
+
+  /**
+   * A device process could not be started, did not start serving, or failed while the guest used it
+   * ({@code KVM_EXIT_IOREGIONFD_FAILURE}).
+   */
+  public static final int DEVICE = 71;
 }

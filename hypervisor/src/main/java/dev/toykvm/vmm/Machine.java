@@ -2,11 +2,15 @@ package dev.toykvm.vmm;
 
 import static dev.toykvm.vmm.MachineLayout.*;
 
+import dev.toykvm.devices.BusDevice;
 import dev.toykvm.devices.DebugExitPort;
+import dev.toykvm.devices.TestDevice;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.ioregionfd.posix.Posix;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.kvm.KvmConstants;
+import dev.toykvm.kvm.KvmIoregion;
 import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
@@ -14,8 +18,12 @@ import dev.toykvm.kvm.VmFd;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -44,7 +52,8 @@ public final class Machine implements AutoCloseable {
   private final VcpuFd vcpu;
   private final Bus pio = new Bus("pio");
   private final Bus mmio = new Bus("mmio");
-  private final Uart16550 com1;
+  private Uart16550 com1;
+  private final List<AttachedDevice> attached = new ArrayList<>();
   private final DebugExitPort debugExit = new DebugExitPort();
   private final ExitHandler exits;
   private final MachineConfig config;
@@ -65,11 +74,21 @@ public final class Machine implements AutoCloseable {
     this.vm = vm;
     this.vcpu = vcpu;
     this.serialOut = serialOut;
-    this.com1 = new Uart16550(serialOut);
     pio.insert("debug-exit", DEBUG_EXIT_PORT, 1, debugExit);
-    pio.insert("com1", COM1_BASE, Uart16550.REGISTER_COUNT, com1);
-    // The MMIO bus is empty for now: every MMIO exit is an access to nothing.
     this.exits = new ExitHandler(vcpu.id(), pio, mmio, debugExit, trace);
+  }
+
+  /** Puts every device on the machine, and waits until the device processes serve. */
+  private void attachDevices() {
+    for (DeviceSpec spec : config.allDevices()) {
+      BusDevice device = attach(spec);
+      if (device instanceof Uart16550 u && spec.covers(true, COM1_BASE)) {
+        com1 = u;
+      }
+    }
+    for (AttachedDevice a : attached) {
+      DeviceLauncher.awaitReady(a.spec(), a.started());
+    }
   }
 
   /**
@@ -111,11 +130,109 @@ public final class Machine implements AutoCloseable {
           config.memory() >> 20,
           rom.createdAs(),
           ram.createdAs());
-      return new Machine(config, rom, ram, vm, vcpu, serialOut, trace);
+      Machine machine = new Machine(config, rom, ram, vm, vcpu, serialOut, trace);
+      try {
+        machine.attachDevices();
+      } catch (RuntimeException e) {
+        machine.close();
+        throw e;
+      }
+      return machine;
     } catch (IOException | RuntimeException e) {
       closeQuietly(vm, ram, rom);
       throw e;
     }
+  }
+
+  /** A device in its own process, with what the machine must clean up for it. */
+  private record AttachedDevice(DeviceSpec spec, DeviceLauncher.Started started, Thread output) {}
+
+  /**
+   * Puts one device on the machine by its route. Called from the constructor; on failure the
+   * devices attached so far are cleaned up by {@link #create}'s caller through {@link #close()}.
+   */
+  private BusDevice attach(DeviceSpec spec) {
+    Bus bus = spec.pio() ? pio : mmio;
+    checkFree(spec);
+    if (spec.route() == DeviceSpec.Route.IN_PROCESS) {
+      BusDevice device =
+          switch (spec.kind()) {
+            case "uart" -> new Uart16550(serialOut);
+            case "testdev" -> new TestDevice();
+            default -> throw new IllegalArgumentException("no in-process " + spec.kind());
+          };
+      bus.insert(spec.name(), spec.base(), spec.size(), device);
+      placed.add(spec);
+      return device;
+    }
+    DeviceLauncher.Started started = DeviceLauncher.start(spec);
+    Thread output = started.output() == null ? null : copyOutput(spec, started);
+    attached.add(new AttachedDevice(spec, started, output));
+    placed.add(spec);
+    if (spec.route() == DeviceSpec.Route.IOREGIONFD) {
+      int flags =
+          (spec.pio() ? KvmConstants.KVM_IOREGION_PIO : 0)
+              | (spec.posted() ? KvmConstants.KVM_IOREGION_POSTED_WRITES : 0);
+      vm.setIoregion(
+          new KvmIoregion(
+              spec.base(),
+              spec.size(),
+              attached.size() - 1,
+              started.process().responseFd(),
+              started.process().commandFd(),
+              flags));
+      return null;
+    }
+    RemoteDevice remote =
+        new RemoteDevice(spec.name(), started.process(), DeviceLauncher.READY_TIMEOUT);
+    bus.insert(spec.name(), spec.base(), spec.size(), remote);
+    return remote;
+  }
+
+  private final List<DeviceSpec> placed = new ArrayList<>();
+
+  /** Devices may not overlap, whatever their route (the kernel side only sees ioregions). */
+  private void checkFree(DeviceSpec spec) {
+    if (spec.pio()
+        && spec.base() <= DEBUG_EXIT_PORT
+        && DEBUG_EXIT_PORT < spec.base() + spec.size()) {
+      throw new DeviceLauncher.DeviceException(
+          "cannot place device " + spec.name() + ": it overlaps the debug-exit port 0xf4");
+    }
+    for (DeviceSpec other : placed) {
+      if (other.pio() == spec.pio()
+          && spec.base() < other.base() + other.size()
+          && other.base() < spec.base() + spec.size()) {
+        throw new DeviceLauncher.DeviceException(
+            "cannot place device " + spec.name() + ": it overlaps device " + other.name());
+      }
+    }
+  }
+
+  /** Copies a UART process's output to the serial output, until the process ends. */
+  private Thread copyOutput(DeviceSpec spec, DeviceLauncher.Started started) {
+    int fd = started.output().readFd();
+    return Thread.ofPlatform()
+        .daemon()
+        .name("serial output of " + spec.name())
+        .start(
+            () -> {
+              try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(4096);
+                while (true) {
+                  long n = Posix.read(fd, buf, buf.byteSize());
+                  if (n <= 0) {
+                    return;
+                  }
+                  synchronized (serialOut) {
+                    serialOut.write(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
+                    serialOut.flush();
+                  }
+                }
+              } catch (IOException | RuntimeException e) {
+                log.debug("machine: serial output of {} ended: {}", spec.name(), e.toString());
+              }
+            });
   }
 
   private static void map(VmFd vm, int slot, boolean readOnly, long gpa, MemorySegment memory) {
@@ -142,7 +259,7 @@ public final class Machine implements AutoCloseable {
           "machine: {} unclaimed port accesses, {} unclaimed MMIO accesses, {} odd UART accesses",
           exits.unclaimedPioAccesses(),
           exits.unclaimedMmioAccesses(),
-          com1.oddAccesses());
+          com1 == null ? "-" : com1.oddAccesses());
     }
   }
 
@@ -202,11 +319,30 @@ public final class Machine implements AutoCloseable {
     }
   }
 
-  /** Closes the VM (and its vCPU), then unmaps guest memory. */
+  /**
+   * Closes the VM (and its vCPU), then the device processes (they see EOF and exit; one that does
+   * not is killed), then unmaps guest memory.
+   */
   @Override
   public void close() {
     vcpu.close();
-    closeQuietly(vm, ram, rom);
+    closeQuietly(vm);
+    for (AttachedDevice a : attached) {
+      a.started().process().closeCommands();
+    }
+    for (AttachedDevice a : attached) {
+      a.started().process().waitFor(Duration.ofSeconds(2));
+      closeQuietly(a.started().process());
+      if (a.output() != null) {
+        try {
+          a.output().join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        a.started().output().close();
+      }
+    }
+    closeQuietly(ram, rom);
   }
 
   private static void closeQuietly(AutoCloseable... resources) {

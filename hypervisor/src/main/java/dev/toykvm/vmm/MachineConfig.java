@@ -2,6 +2,8 @@ package dev.toykvm.vmm;
 
 import dev.toykvm.kvm.KvmConstants;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -10,8 +12,16 @@ import java.util.Optional;
  * @param memory total guest memory in bytes: RAM is 0..640 KiB plus 1 MiB..{@code memory}
  * @param trace print every exit to the trace stream as it happens
  * @param timeout stop the guest after this long, if present
+ * @param devices the {@code --device} specs, in order
+ * @param com1Route how the default COM1 UART is reached, unless {@code devices} puts a device at
+ *     port 0x3f8
  */
-public record MachineConfig(long memory, boolean trace, Optional<Duration> timeout) {
+public record MachineConfig(
+    long memory,
+    boolean trace,
+    Optional<Duration> timeout,
+    List<DeviceSpec> devices,
+    DeviceSpec.Route com1Route) {
 
   /**
    * @throws IllegalArgumentException if the memory size is not a multiple of 4 KiB between {@link
@@ -24,9 +34,30 @@ public record MachineConfig(long memory, boolean trace, Optional<Duration> timeo
       throw new IllegalArgumentException(
           "memory must be a multiple of 4 KiB from 2 MiB to 3 GiB, not " + memory + " bytes");
     }
+    devices = List.copyOf(devices);
   }
 
-  /** 16 MiB, no trace, no timeout. */
+  /** Without {@code --device}: COM1 in the VMM's own process. */
+  public MachineConfig(long memory, boolean trace, Optional<Duration> timeout) {
+    this(memory, trace, timeout, List.of(), DeviceSpec.Route.IN_PROCESS);
+  }
+
+  /**
+   * Every device of the machine but the debug-exit port: COM1 first (the default one, unless a
+   * {@code --device} sits at 0x3f8), then the {@code --device}s.
+   */
+  public List<DeviceSpec> allDevices() {
+    List<DeviceSpec> all = new ArrayList<>();
+    boolean com1Given = devices.stream().anyMatch(d -> d.covers(true, MachineLayout.COM1_BASE));
+    if (!com1Given) {
+      all.add(
+          new DeviceSpec("uart", null, true, MachineLayout.COM1_BASE, 8, com1Route, false, "com1"));
+    }
+    all.addAll(devices);
+    return all;
+  }
+
+  /** 16 MiB, no trace, no timeout, COM1 in the VMM. */
   public static MachineConfig defaults() {
     return new MachineConfig(MachineLayout.DEFAULT_MEMORY, false, Optional.empty());
   }

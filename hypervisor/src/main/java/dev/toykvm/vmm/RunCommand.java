@@ -5,6 +5,8 @@ import dev.toykvm.kvm.KvmException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -27,7 +29,8 @@ import picocli.CommandLine.Parameters;
       "The VM ends when the guest writes its status to I/O port 0xf4; toykvm exits with it.",
       "",
       "Machine: ROM (the 64 KiB image) at 0xffff0000 and 0xf0000, read-only;"
-          + " RAM at 0-640 KiB and 1 MiB up to --memory; COM1 at ports 0x3f8-0x3ff.",
+          + " RAM at 0-640 KiB and 1 MiB up to --memory; COM1 at ports 0x3f8-0x3ff, a 16550 UART"
+          + " in its own process, reached over ioregionfd (see --com1-route).",
       ""
     },
     exitCodeListHeading = "%nExit status:%n",
@@ -39,7 +42,8 @@ import picocli.CommandLine.Parameters;
       "67:the guest halted and nothing can wake it",
       "68:the vCPU failed (internal error or failed entry)",
       "69:--timeout expired",
-      "70:the hypervisor could not create or run the VM"
+      "70:the hypervisor could not create or run the VM",
+      "71:a device process could not start, or failed (KVM_EXIT_IOREGIONFD_FAILURE)"
     })
 final class RunCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
@@ -75,6 +79,31 @@ final class RunCommand implements Callable<Integer> {
       description = "Stop the guest after this long (e.g. 30s, 500ms, 2m) and exit with 69.")
   Duration timeout;
 
+  @Option(
+      names = "--device",
+      paramLabel = "SPEC",
+      converter = Converters.Device.class,
+      description = {
+        "Add a device (repeatable). SPEC is KIND[,key=value...]: KIND is uart, testdev or"
+            + " exec=PATH (any program that speaks the ioregionfd wire protocol on stdin/stdout);"
+            + " keys: pio=PORT or mmio=ADDRESS, size=BYTES, route=ioregionfd|vmm|in-process"
+            + " (default ioregionfd), posted=on|off, name=NAME.",
+        "Examples: testdev,pio=0x1234,size=8   testdev,mmio=0xfeb00000,size=0x1000,route=vmm",
+        "A device at port 0x3f8 replaces the default COM1."
+      })
+  List<DeviceSpec> devices = new ArrayList<>();
+
+  @Option(
+      names = "--com1-route",
+      paramLabel = "ROUTE",
+      defaultValue = "ioregionfd",
+      converter = Converters.Route.class,
+      description =
+          "How the default COM1 UART is reached: ioregionfd (its own process, the kernel side"
+              + " talks to it), vmm (its own process, through the VMM) or in-process."
+              + " Default: ${DEFAULT-VALUE}.")
+  DeviceSpec.Route com1Route;
+
   @CommandLine.Mixin Verbosity verbosity;
 
   RunCommand(PrintStream out, PrintStream err) {
@@ -91,7 +120,11 @@ final class RunCommand implements Callable<Integer> {
       err.println("toykvm: " + e.getMessage());
       return ExitCodes.IMAGE;
     }
-    MachineConfig config = new MachineConfig(memory, trace, Optional.ofNullable(timeout));
+    MachineConfig config =
+        new MachineConfig(memory, trace, Optional.ofNullable(timeout), devices, com1Route);
+    if (trace) {
+      Verbosity.enableKernelTrace();
+    }
     try (Kvm kvm = Kvm.open();
         Machine machine = Machine.create(kvm, config, guest, out, trace ? err : null)) {
       VmOutcome outcome = machine.run();
@@ -100,6 +133,10 @@ final class RunCommand implements Callable<Integer> {
       }
       log.debug("run: {} -> exit status {}", outcome, outcome.exitCode());
       return outcome.exitCode();
+    } catch (DeviceLauncher.DeviceException | dev.toykvm.devices.bus.BusRangeException e) {
+      log.debug("run: a device failed", e);
+      err.println("toykvm: " + e.getMessage());
+      return ExitCodes.DEVICE;
     } catch (KvmException e) {
       log.debug("run: the kernel side failed", e);
       err.println("toykvm: cannot run the VM: " + e.getMessage());

@@ -16,4 +16,15 @@ final class Verbosity {
       root.setLevel(Level.DEBUG);
     }
   }
+
+  /**
+   * Turns on the kernel side's tracepoints (logger {@code toykvm.trace}, off in logback.xml): one
+   * line per access the kernel side completes itself (ioregionfd, ioeventfd), which the VMM never
+   * sees as an exit.
+   */
+  static void enableKernelTrace() {
+    if (LoggerFactory.getLogger("toykvm.trace") instanceof ch.qos.logback.classic.Logger trace) {
+      trace.setLevel(Level.TRACE);
+    }
+  }
 }

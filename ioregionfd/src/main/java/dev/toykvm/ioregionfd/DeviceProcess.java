@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * A device program in a child process, wired the ioregionfd way: commands go to its fd 0, responses
@@ -34,12 +35,19 @@ public final class DeviceProcess implements AutoCloseable {
   private final Pipe errors;
   private final Thread stderrCollector;
   private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+  private final Consumer<String> stderrLines;
+  private final StringBuilder partialLine = new StringBuilder();
+
+  /** How much of the child's stderr {@link #stderr()} keeps (the most recent part). */
+  private static final int STDERR_KEPT = 64 * 1024;
+
   private final Arena arena = Arena.ofShared();
   private final MemorySegment buf = arena.allocate(IoregionCommand.BYTES, 8);
   private WaitStatus status;
   private boolean closed;
 
-  private DeviceProcess(List<String> argv) {
+  private DeviceProcess(List<String> argv, Consumer<String> stderrLines, int[] extraFds) {
+    this.stderrLines = stderrLines;
     Pipe c = null;
     Pipe r = null;
     Pipe e = null;
@@ -47,7 +55,12 @@ public final class DeviceProcess implements AutoCloseable {
       c = Posix.pipe2();
       r = Posix.pipe2();
       e = Posix.pipe2();
-      pid = Posix.spawnp(argv, c.readFd(), r.writeFd(), e.writeFd());
+      int[] childFds = new int[3 + extraFds.length];
+      childFds[0] = c.readFd();
+      childFds[1] = r.writeFd();
+      childFds[2] = e.writeFd();
+      System.arraycopy(extraFds, 0, childFds, 3, extraFds.length);
+      pid = Posix.spawnp(argv, childFds);
     } catch (RuntimeException ex) {
       for (Pipe p : new Pipe[] {c, r, e}) {
         if (p != null) {
@@ -75,7 +88,29 @@ public final class DeviceProcess implements AutoCloseable {
    * @throws PosixException if it cannot be started (e.g. {@code ENOENT})
    */
   public static DeviceProcess start(List<String> argv) {
-    return new DeviceProcess(List.copyOf(argv));
+    return new DeviceProcess(List.copyOf(argv), line -> {}, new int[0]);
+  }
+
+  /**
+   * Starts {@code argv} with {@code extraFds} as its fds 3, 4, ... (for example a pipe for a UART's
+   * output), handing each line it writes on stderr to {@code stderrLines} as it comes (on the
+   * collector thread).
+   *
+   * @throws PosixException if it cannot be started (e.g. {@code ENOENT})
+   */
+  public static DeviceProcess start(
+      List<String> argv, Consumer<String> stderrLines, int... extraFds) {
+    return new DeviceProcess(List.copyOf(argv), stderrLines, extraFds.clone());
+  }
+
+  /** The fd the kernel side writes commands to (our end of the child's fd 0). */
+  public int commandFd() {
+    return commands.writeFd();
+  }
+
+  /** The fd the kernel side reads responses from (our end of the child's fd 1). */
+  public int responseFd() {
+    return responses.readFd();
   }
 
   /** The child's pid. */
@@ -243,12 +278,35 @@ public final class DeviceProcess implements AutoCloseable {
         if (n <= 0) {
           return;
         }
+        byte[] bytes = chunk.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
         synchronized (stderr) {
-          stderr.writeBytes(chunk.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
+          if (stderr.size() + bytes.length > STDERR_KEPT) {
+            byte[] old = stderr.toByteArray();
+            stderr.reset();
+            int keep = Math.max(0, STDERR_KEPT / 2 - bytes.length);
+            stderr.write(old, Math.max(0, old.length - keep), Math.min(keep, old.length));
+          }
+          stderr.writeBytes(bytes);
         }
+        forwardLines(new String(bytes, StandardCharsets.UTF_8));
       }
     } catch (PosixException e) {
       // The fd was closed under us by close(): nothing more to collect.
+    }
+    if (!partialLine.isEmpty()) {
+      stderrLines.accept(partialLine.toString());
+    }
+  }
+
+  private void forwardLines(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char ch = text.charAt(i);
+      if (ch == '\n') {
+        stderrLines.accept(partialLine.toString());
+        partialLine.setLength(0);
+      } else {
+        partialLine.append(ch);
+      }
     }
   }
 }

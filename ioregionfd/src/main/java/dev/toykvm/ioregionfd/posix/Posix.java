@@ -474,6 +474,16 @@ public final class Posix {
    * @throws IllegalArgumentException if {@code argv} is empty
    */
   public static int spawnp(List<String> argv, int stdin, int stdout, int stderr) {
+    return spawnp(argv, new int[] {stdin, stdout, stderr});
+  }
+
+  /**
+   * {@link #spawnp(List, int, int, int)} with any number of fds for the child: {@code childFds[i]}
+   * becomes the child's fd {@code i}; every other fd is closed in the child.
+   *
+   * @param childFds our fds, each a close-on-exec fd numbered at least {@code childFds.length}
+   */
+  public static int spawnp(List<String> argv, int[] childFds) {
     if (argv.isEmpty()) {
       throw new IllegalArgumentException("cannot spawn: argv is empty");
     }
@@ -484,12 +494,18 @@ public final class Posix {
       try {
         spawnCall("posix_spawnattr_init", Native.ATTR_INIT, attr);
         try {
-          // Each source fd is a close-on-exec pipe end >= 3, so dup2 onto 0-2 cannot clobber a
-          // later source; the copies on 0-2 are not close-on-exec.
-          addDup2(actions, stdin, 0);
-          addDup2(actions, stdout, 1);
-          addDup2(actions, stderr, 2);
-          addCloseFrom(actions, 3);
+          // Each source fd is a close-on-exec fd numbered above every target, so no dup2 can
+          // clobber a later source; the copies are not close-on-exec.
+          for (int i = 0; i < childFds.length; i++) {
+            if (childFds[i] < childFds.length) {
+              throw new IllegalArgumentException(
+                  "cannot spawn: fd " + childFds[i] + " would be overwritten before it is copied");
+            }
+          }
+          for (int i = 0; i < childFds.length; i++) {
+            addDup2(actions, childFds[i], i);
+          }
+          addCloseFrom(actions, childFds.length);
           MemorySegment all = arena.allocate(SIGSET_SIZE, 8);
           MemorySegment none = arena.allocate(SIGSET_SIZE, 8);
           sigset(Native.SIGFILLSET, all);
