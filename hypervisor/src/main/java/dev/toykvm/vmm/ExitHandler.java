@@ -139,7 +139,7 @@ public final class ExitHandler {
             f.errno(),
             f.description());
         yield Optional.of(
-            new VmOutcome.GuestError(
+            new VmOutcome.DeviceFailed(
                 "a device process failed (KVM_EXIT_IOREGIONFD_FAILURE, "
                     + f.errno()
                     + ") on a "

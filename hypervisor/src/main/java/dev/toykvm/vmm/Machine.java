@@ -7,6 +7,7 @@ import dev.toykvm.devices.DebugExitPort;
 import dev.toykvm.devices.TestDevice;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.ioregionfd.posix.Posix;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.kvm.KvmConstants;
@@ -268,12 +269,34 @@ public final class Machine implements AutoCloseable {
       VcpuExit exit = vcpu.run();
       Optional<VmOutcome> outcome = exits.handle(exit, vcpu::getRegs);
       if (outcome.isPresent()) {
+        if (exit instanceof VcpuExit.IoregionfdFailure f) {
+          return new VmOutcome.DeviceFailed(outcome.get().message() + describeDevice(f));
+        }
         return outcome.get();
       }
       if (exit instanceof VcpuExit.Intr && stopRequested.get()) {
         return new VmOutcome.TimedOut(timeout());
       }
     }
+  }
+
+  /** Which device failed, and the end of what it said on stderr. */
+  private String describeDevice(VcpuExit.IoregionfdFailure f) {
+    for (AttachedDevice a : attached) {
+      if (a.spec().covers(f.pio(), f.address())) {
+        DeviceProcess p = a.started().process();
+        p.waitFor(Duration.ofMillis(200));
+        String err = p.stderr().strip();
+        int cut = err.lastIndexOf('\n', Math.max(0, err.length() - 400));
+        return "; device "
+            + a.spec().name()
+            + " (pid "
+            + p.pid()
+            + ")"
+            + (err.isEmpty() ? " wrote nothing on stderr" : " said: " + err.substring(cut + 1));
+      }
+    }
+    return "";
   }
 
   private Duration timeout() {

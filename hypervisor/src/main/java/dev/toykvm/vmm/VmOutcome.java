@@ -62,6 +62,19 @@ public sealed interface VmOutcome {
     }
   }
 
+  /** A device process failed under the guest ({@code KVM_EXIT_IOREGIONFD_FAILURE}). */
+  record DeviceFailed(String detail) implements VmOutcome {
+    @Override
+    public int exitCode() {
+      return ExitCodes.DEVICE;
+    }
+
+    @Override
+    public String message() {
+      return detail;
+    }
+  }
+
   /** {@code --timeout} expired. */
   record TimedOut(java.time.Duration after) implements VmOutcome {
     @Override
