@@ -25,7 +25,11 @@ class EndToEndTest {
 
   @Test
   void helloWithTraceShowsTheSerialWrites() {
-    MainTest.Result r = MainTest.toykvm("run", "--trace", "--timeout", "60s", "hello");
+    // COM1 in the VMM, so its accesses are VM exits (over ioregionfd they are kernel tracepoints,
+    // which DeviceEndToEndTest checks).
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run", "--trace", "--com1-route", "in-process", "--timeout", "60s", "hello");
     assertEquals(0, r.status(), r.err());
     assertTrue(r.err().contains("[vcpu0] IO out port=0x3f8 size=1 data=0x48"), r.err());
     assertTrue(r.err().contains("[vcpu0] IO out port=0xf4 size=1 data=0x0"), r.err());

@@ -481,7 +481,8 @@ public final class Posix {
    * {@link #spawnp(List, int, int, int)} with any number of fds for the child: {@code childFds[i]}
    * becomes the child's fd {@code i}; every other fd is closed in the child.
    *
-   * @param childFds our fds, each a close-on-exec fd numbered at least {@code childFds.length}
+   * @param childFds our fds; a source numbered below {@code childFds.length} must not be the target
+   *     of an earlier entry (the copies are made in order)
    */
   public static int spawnp(List<String> argv, int[] childFds) {
     if (argv.isEmpty()) {
@@ -497,7 +498,9 @@ public final class Posix {
           // Each source fd is a close-on-exec fd numbered above every target, so no dup2 can
           // clobber a later source; the copies are not close-on-exec.
           for (int i = 0; i < childFds.length; i++) {
-            if (childFds[i] < childFds.length) {
+            int source = childFds[i];
+            // dup2 onto target j runs before target i: it must not have replaced our source.
+            if (source < i && childFds[source] != source) {
               throw new IllegalArgumentException(
                   "cannot spawn: fd " + childFds[i] + " would be overwritten before it is copied");
             }
