@@ -71,6 +71,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private ExceptionDelivery delivery;
 
   volatile boolean kick;
+  private final java.util.function.BooleanSupplier kicked = () -> kick;
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
   private final List<long[]> mapped = new ArrayList<>();
@@ -481,7 +482,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
             : IoregionCommand.read(r.userData(), offset, size);
     access.start((FdContext) r.channel(), r.writeFd(), cmd);
     while (true) {
-      switch (access.run(() -> kick)) {
+      switch (access.run(kicked)) {
         case DONE -> {
           long value = write ? 0 : access.value();
           if (trace.isTraceEnabled()) {

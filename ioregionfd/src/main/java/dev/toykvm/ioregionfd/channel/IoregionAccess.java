@@ -35,6 +35,7 @@ public final class IoregionAccess {
   private final Arena arena = Arena.ofShared();
   private final MemorySegment command = arena.allocate(IoregionCommand.BYTES, 8);
   private final MemorySegment response = arena.allocate(IoregionResponse.BYTES, 8);
+  private final MemorySegment pollfds = arena.allocate(2 * Posix.POLLFD_BYTES, 8);
   private final int kickFd;
   private final long timeoutNanos;
 

@@ -306,6 +306,47 @@ public final class Posix {
     }
   }
 
+  /** Bytes of one {@code struct pollfd} in a segment for {@link #poll(MemorySegment, int, int)}. */
+  public static final long POLLFD_BYTES = POLLFD_SIZE;
+
+  /** Sets entry {@code i} of a {@code struct pollfd} array: the fd and the events to watch. */
+  public static void setPollfd(MemorySegment pollfds, int i, int fd, int events) {
+    pollfds.set(JAVA_INT, i * POLLFD_SIZE, fd);
+    pollfds.set(JAVA_SHORT, i * POLLFD_SIZE + 4, (short) events);
+    pollfds.set(JAVA_SHORT, i * POLLFD_SIZE + 6, (short) 0);
+  }
+
+  /** The {@code revents} of entry {@code i} after {@link #poll(MemorySegment, int, int)}. */
+  public static int revents(MemorySegment pollfds, int i) {
+    return Short.toUnsignedInt(pollfds.get(JAVA_SHORT, i * POLLFD_SIZE + 6));
+  }
+
+  /**
+   * {@code poll} on a caller-owned {@code struct pollfd} array (see {@link #setPollfd}), retried on
+   * {@code EINTR}: the allocation-free form for hot paths.
+   *
+   * @return how many entries have events (0 after a timeout)
+   * @throws PosixException if {@code poll} itself fails
+   */
+  public static int poll(MemorySegment pollfds, int count, int timeoutMs) {
+    MemorySegment errno = errnoSegment();
+    while (true) {
+      int r;
+      try {
+        r = (int) Native.POLL.invokeExact(errno, pollfds, (long) count, timeoutMs);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+      if (r >= 0) {
+        return r;
+      }
+      int e = errno(errno);
+      if (e != EINTR) {
+        throw new PosixException("poll(" + count + " fds)", e);
+      }
+    }
+  }
+
   /** {@link #poll} on one fd. */
   public static PollResult poll(int fd, int timeoutMs) {
     return poll(new int[] {fd}, timeoutMs).getFirst();
