@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
       "67:the guest halted and nothing can wake it",
       "68:the vCPU failed (KVM_EXIT_INTERNAL_ERROR or KVM_EXIT_FAIL_ENTRY)",
       "69:--timeout expired",
-      "70:the hypervisor could not create or run the VM (e.g. libunicorn missing)"
+      "70:the hypervisor could not create or run the VM (e.g. libunicorn missing)",
+      "71:a device process could not start or failed (KVM_EXIT_IOREGIONFD_FAILURE)"
     },
     footer = {
       "",

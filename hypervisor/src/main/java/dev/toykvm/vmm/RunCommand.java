@@ -60,7 +60,10 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(
       names = "--trace",
-      description = "Print every VM exit to stderr as it happens, e.g. [vcpu0] IO out port=0x3f8.")
+      description =
+          "Print to stderr, as they happen, every VM exit ([vcpu0] IO out port=0xf4 ...) and"
+              + " every access the kernel side completes itself, with its route ([vcpu0]"
+              + " ioregionfd pio write port=0x3f8 ...).")
   boolean trace;
 
   @Option(
