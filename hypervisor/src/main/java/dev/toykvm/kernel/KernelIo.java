@@ -13,6 +13,9 @@ import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIoeventfd;
 import dev.toykvm.kvm.KvmIoregion;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -29,7 +32,7 @@ final class KernelIo {
 
   final KernelIoBus pio = new KernelIoBus("pio");
   final KernelIoBus mmio = new KernelIoBus("mmio");
-  private final Map<Integer, FdContext> contexts = new HashMap<>();
+  private final Map<String, Shared> contexts = new HashMap<>();
 
   synchronized void setIoregion(KvmIoregion r) {
     if (r == null) {
@@ -43,7 +46,7 @@ final class KernelIo {
     boolean isPio = (r.flags() & KVM_IOREGION_PIO) != 0;
     KernelIoBus bus = isPio ? pio : mmio;
     if ((r.flags() & KVM_IOREGION_DEASSIGN) != 0) {
-      bus.removeRegion(SET_IOREGION, r.guestPaddr(), r.memorySize());
+      bus.removeRegion(SET_IOREGION, r.guestPaddr(), r.memorySize()).ref.retire();
       return;
     }
     boolean posted = (r.flags() & KVM_IOREGION_POSTED_WRITES) != 0;
@@ -65,18 +68,91 @@ final class KernelIo {
     if (r.memorySize() != 0) {
       checkFd(SET_IOREGION, "read_fd", r.readFd());
     }
-    FdContext context =
-        r.memorySize() == 0 ? null : contexts.computeIfAbsent(r.readFd(), FdContext::new);
-    bus.addRegion(
-        SET_IOREGION,
-        new KernelIoBus.Region(
-            r.guestPaddr(),
-            r.memorySize(),
-            r.userData(),
-            posted,
-            r.readFd(),
-            r.writeFd(),
-            context));
+    // The kernel side's own references, as KVM takes them with fget(): the VMM may close its fds.
+    int writeFd = Posix.dup(r.writeFd());
+    FdContext context = null;
+    try {
+      context = r.memorySize() == 0 ? null : acquireContext(r.readFd());
+      KernelIoBus.Region region =
+          new KernelIoBus.Region(
+              r.guestPaddr(),
+              r.memorySize(),
+              r.userData(),
+              posted,
+              writeFd,
+              context,
+              this::closeRegion);
+      bus.addRegion(SET_IOREGION, region);
+    } catch (RuntimeException e) {
+      Posix.close(writeFd);
+      if (context != null) {
+        releaseContext(context);
+      }
+      throw e;
+    }
+  }
+
+  /** The context of the file behind {@code readFd}: regions that read from one file share it. */
+  private FdContext acquireContext(int readFd) {
+    String file = identity(readFd);
+    Shared shared = contexts.get(file);
+    if (shared == null) {
+      shared = new Shared(new FdContext(Posix.dup(readFd)), file);
+      contexts.put(file, shared);
+    }
+    shared.users++;
+    return shared.context;
+  }
+
+  private synchronized void releaseContext(FdContext context) {
+    for (Shared shared : contexts.values()) {
+      if (shared.context == context) {
+        if (--shared.users == 0) {
+          contexts.remove(shared.file);
+          Posix.close(context.readFd());
+        }
+        return;
+      }
+    }
+  }
+
+  /** Called once no vCPU uses a removed region any more. */
+  private void closeRegion(KernelIoBus.Region r) {
+    Posix.close(r.writeFd);
+    if (r.context != null) {
+      releaseContext(r.context);
+    }
+  }
+
+  private static String identity(int fd) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+    } catch (IOException | RuntimeException e) {
+      return "fd " + fd;
+    }
+  }
+
+  private static final class Shared {
+    final FdContext context;
+    final String file;
+    int users;
+
+    Shared(FdContext context, String file) {
+      this.context = context;
+      this.file = file;
+    }
+  }
+
+  /** Removes every registration (the VM is closing; its vCPUs are gone). */
+  synchronized void close() {
+    for (KernelIoBus bus : new KernelIoBus[] {pio, mmio}) {
+      for (KernelIoBus.Region r : bus.regions()) {
+        bus.removeRegion(SET_IOREGION, r.start(), r.size()).ref.retire();
+      }
+      for (KernelIoBus.Eventfd e : bus.eventfds()) {
+        bus.removeEventfd(IOEVENTFD, e).ref().retire();
+      }
+    }
   }
 
   synchronized void ioeventfd(KvmIoeventfd e) {
@@ -102,15 +178,24 @@ final class KernelIo {
     }
     boolean datamatch = (e.flags() & KVM_IOEVENTFD_FLAG_DATAMATCH) != 0;
     long value = datamatch ? e.datamatch() & mask(e.len()) : 0;
-    KernelIoBus.Eventfd entry =
-        new KernelIoBus.Eventfd(e.addr(), e.len(), datamatch, value, e.fd());
     KernelIoBus bus = isPio ? pio : mmio;
     if ((e.flags() & KVM_IOEVENTFD_FLAG_DEASSIGN) != 0) {
-      bus.removeEventfd(IOEVENTFD, entry);
+      KernelIoBus.Eventfd key =
+          new KernelIoBus.Eventfd(e.addr(), e.len(), datamatch, value, e.fd(), -1, null);
+      bus.removeEventfd(IOEVENTFD, key).ref().retire();
       return;
     }
     checkFd(IOEVENTFD, "fd", e.fd());
-    bus.addEventfd(IOEVENTFD, entry);
+    int fd = Posix.dup(e.fd());
+    KernelIoBus.Eventfd entry =
+        new KernelIoBus.Eventfd(
+            e.addr(), e.len(), datamatch, value, e.fd(), fd, new IoRef(() -> Posix.close(fd)));
+    try {
+      bus.addEventfd(IOEVENTFD, entry);
+    } catch (RuntimeException ex) {
+      Posix.close(fd);
+      throw ex;
+    }
   }
 
   private static long mask(int len) {

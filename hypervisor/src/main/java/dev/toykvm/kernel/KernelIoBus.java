@@ -1,5 +1,6 @@
 package dev.toykvm.kernel;
 
+import dev.toykvm.ioregionfd.channel.FdContext;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmException;
 import java.util.ArrayList;
@@ -20,15 +21,48 @@ import java.util.List;
  */
 final class KernelIoBus {
 
-  /** An assigned ioregion; {@code channel} carries its accesses to the device. */
-  record Region(
-      long start,
-      long size,
-      long userData,
-      boolean posted,
-      int readFd,
-      int writeFd,
-      Object channel) {
+  /**
+   * An assigned ioregion. {@code writeFd} is the kernel side's own fd for the device's command
+   * pipe, and {@code context} holds its own fd for the response pipe (null for a zero-size region).
+   */
+  static final class Region {
+    final long start;
+    final long size;
+    final long userData;
+    final boolean posted;
+    final int writeFd;
+    final FdContext context;
+    final IoRef ref;
+
+    Region(
+        long start,
+        long size,
+        long userData,
+        boolean posted,
+        int writeFd,
+        FdContext context,
+        java.util.function.Consumer<Region> onLastRelease) {
+      this.start = start;
+      this.size = size;
+      this.userData = userData;
+      this.posted = posted;
+      this.writeFd = writeFd;
+      this.context = context;
+      this.ref = new IoRef(() -> onLastRelease.accept(this));
+    }
+
+    long start() {
+      return start;
+    }
+
+    long size() {
+      return size;
+    }
+
+    int readFd() {
+      return context == null ? -1 : context.readFd();
+    }
+
     long end() {
       return start + Math.max(size, 1);
     }
@@ -41,8 +75,9 @@ final class KernelIoBus {
     }
   }
 
-  /** An assigned ioeventfd. */
-  record Eventfd(long address, int length, boolean datamatch, long value, int fd) {
+  /** An assigned ioregion's eventfd: {@code userFd} as registered, {@code fd} the kernel's own. */
+  record Eventfd(
+      long address, int length, boolean datamatch, long value, int userFd, int fd, IoRef ref) {
     long end() {
       return address + Math.max(length, 1);
     }
@@ -130,7 +165,7 @@ final class KernelIoBus {
   synchronized Eventfd removeEventfd(String ioctl, Eventfd e) {
     for (int i = 0; i < eventfds.length; i++) {
       Eventfd o = eventfds[i];
-      if (o.sameRegistration(e) && o.fd() == e.fd()) {
+      if (o.sameRegistration(e) && o.userFd() == e.userFd()) {
         List<Eventfd> next = new ArrayList<>(Arrays.asList(eventfds));
         next.remove(i);
         eventfds = next.toArray(new Eventfd[0]);

@@ -82,6 +82,7 @@ final class ToyVm implements VmFd {
     for (ToyVcpu vcpu : new ArrayList<>(vcpus.values())) {
       vcpu.close();
     }
+    io.close();
   }
 
   static List<Integer> capabilities() {

@@ -3,7 +3,6 @@ package dev.toykvm.kernel;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 
-import dev.toykvm.ioregionfd.channel.FdContext;
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
 import dev.toykvm.ioregionfd.posix.Posix;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
@@ -422,7 +421,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     if (!bus.isEmpty()) {
       if (write) {
         KernelIoBus.Eventfd e = bus.findEventfd(address, size, data);
-        if (e != null) {
+        if (e != null && e.ref().tryAcquire()) {
           if (trace.isTraceEnabled()) {
             trace.trace(
                 "[vcpu{}] ioeventfd {} write {}=0x{} size={} data=0x{} -> eventfd {}",
@@ -438,13 +437,19 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
             Posix.signalEventfd(e.fd());
           } catch (RuntimeException ex) {
             log.debug("vcpu{}: ioeventfd {} cannot be signalled: {}", id, e.fd(), ex.toString());
+          } finally {
+            e.ref().release();
           }
           return 0;
         }
       }
       KernelIoBus.Region r = bus.findRegion(address, size, write);
-      if (r != null) {
-        return ioregion(bus, r, pio, write, address, size, data);
+      if (r != null && r.ref.tryAcquire()) {
+        try {
+          return ioregion(r, pio, write, address, size, data);
+        } finally {
+          r.ref.release();
+        }
       }
     }
     return vmmExit(pio, write, address, size, data);
@@ -468,19 +473,13 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   /** An access to an ioregion, done here in the kernel side: the VMM never sees it. */
   private long ioregion(
-      KernelIoBus bus,
-      KernelIoBus.Region r,
-      boolean pio,
-      boolean write,
-      long address,
-      int size,
-      long data) {
+      KernelIoBus.Region r, boolean pio, boolean write, long address, int size, long data) {
     long offset = address - r.start();
     IoregionCommand cmd =
         write
-            ? IoregionCommand.write(r.userData(), offset, size, data, !r.posted())
-            : IoregionCommand.read(r.userData(), offset, size);
-    access.start((FdContext) r.channel(), r.writeFd(), cmd);
+            ? IoregionCommand.write(r.userData, offset, size, data, !r.posted)
+            : IoregionCommand.read(r.userData, offset, size);
+    access.start(r.context, r.writeFd, cmd);
     while (true) {
       switch (access.run(kicked)) {
         case DONE -> {
@@ -497,10 +496,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
                 size,
                 write ? "data" : "->",
                 Long.toHexString(write ? data : value & IoregionCommand.mask(size)),
-                r.userData(),
-                r.writeFd(),
+                r.userData,
+                r.writeFd,
                 r.readFd(),
-                write && r.posted() ? ", posted" : "");
+                write && r.posted ? ", posted" : "");
           }
           return value;
         }
@@ -511,7 +510,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
           }
           consumeKick();
           exitToVmm(new VcpuExit.Intr());
-          if (!bus.regions().contains(r)) {
+          if (r.ref.isRetired()) {
             // The region was removed while the vCPU was out: finish as an ordinary exit.
             access.abandon();
             return vmmExit(pio, write, address, size, data);

@@ -43,8 +43,8 @@ class IoregionfdTest {
 
   @Test
   void readsOfEverySizeGoToTheDeviceAndNeverExit() throws Exception {
-    try (TestVm t = new TestVm();
-        PipeDevice d = PipeDevice.answering(c -> 0x1122_3344_5566_7788L + c.offset())) {
+    try (PipeDevice d = PipeDevice.answering(c -> 0x1122_3344_5566_7788L + c.offset());
+        TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0xfeed_f00dL, 0));
       loadReads(t);
       t.longMode(0x1000);
@@ -67,8 +67,8 @@ class IoregionfdTest {
   @Test
   void writesWaitForTheDeviceUnlessPosted() throws Exception {
     for (boolean posted : new boolean[] {false, true}) {
-      try (TestVm t = new TestVm();
-          PipeDevice d = PipeDevice.answering(c -> 0L)) {
+      try (PipeDevice d = PipeDevice.answering(c -> 0L);
+          TestVm t = new TestVm()) {
         t.vm.setIoregion(mmio(d, BASE, 0x1000, 7, posted ? KVM_IOREGION_POSTED_WRITES : 0));
         t.load(
             0x1000, 0xc6, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x11, // mov byte [B], 0x11
@@ -94,8 +94,8 @@ class IoregionfdTest {
 
   @Test
   void pioRegionsSeeOffsetsFromTheirFirstPort() throws Exception {
-    try (TestVm t = new TestVm();
-        PipeDevice d = PipeDevice.answering(c -> 0xabcd_ef01L)) {
+    try (PipeDevice d = PipeDevice.answering(c -> 0xabcd_ef01L);
+        TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, 0x1234, 8, 0x42, KVM_IOREGION_PIO));
       t.load(
           0x1000, 0xba, 0x34, 0x12, // mov dx, 0x1234
@@ -117,8 +117,8 @@ class IoregionfdTest {
 
   @Test
   void anAccessNotWhollyInsideTheRegionExitsToTheVmm() throws Exception {
-    try (TestVm t = new TestVm();
-        PipeDevice d = PipeDevice.answering(c -> 0L)) {
+    try (PipeDevice d = PipeDevice.answering(c -> 0L);
+        TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0x10, 0, 0));
       t.load(
           0x1000, 0x8b, 0x0c, 0x25, 0x0e, 0x00, 0x00, 0x10, // mov ecx, [B+0xe]: 2 bytes in, 2 out
@@ -134,8 +134,8 @@ class IoregionfdTest {
 
   @Test
   void zeroSizeRegionWithPostedWritesTakesWritesOfAnySize() throws Exception {
-    try (TestVm t = new TestVm();
-        PipeDevice d = PipeDevice.answering(c -> 0L)) {
+    try (PipeDevice d = PipeDevice.answering(c -> 0L);
+        TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0, 9, KVM_IOREGION_POSTED_WRITES));
       t.load(
           0x1000, 0xc7, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x01, 0x00, 0x00,
@@ -157,8 +157,8 @@ class IoregionfdTest {
 
   @Test
   void deassignedRegionGoesBackToTheVmm() throws Exception {
-    try (TestVm t = new TestVm();
-        PipeDevice d = PipeDevice.answering(c -> 5L)) {
+    try (PipeDevice d = PipeDevice.answering(c -> 5L);
+        TestVm t = new TestVm()) {
       KvmIoregion region = mmio(d, BASE, 0x1000, 0, 0);
       t.vm.setIoregion(region);
       t.vm.setIoregion(region.deassign());
@@ -172,13 +172,13 @@ class IoregionfdTest {
   @Test
   void kickDuringAnAccessIsIntrAndTheNextRunResumesIt() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    try (TestVm t = new TestVm();
-        PipeDevice d =
+    try (PipeDevice d =
             new PipeDevice(
                 c -> {
                   await(release);
                   return PipeDevice.response(0x77);
-                })) {
+                });
+        TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4); // mov al, [B]; hlt
       t.longMode(0x1000);
@@ -195,13 +195,13 @@ class IoregionfdTest {
   @Test
   void regionRemovedWhileInterruptedCompletesAsAnOrdinaryExit() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    try (TestVm t = new TestVm();
-        PipeDevice d =
+    try (PipeDevice d =
             new PipeDevice(
                 c -> {
                   await(release);
                   return PipeDevice.response(0x11);
-                })) {
+                });
+        TestVm t = new TestVm()) {
       KvmIoregion region = mmio(d, BASE, 0x1000, 0, 0);
       t.vm.setIoregion(region);
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4); // mov al, [B]; hlt
@@ -220,8 +220,8 @@ class IoregionfdTest {
 
   @Test
   void deviceThatDiesGivesTheFailureExit() throws Exception {
-    try (TestVm t = new TestVm();
-        PipeDevice d = new PipeDevice(c -> null)) {
+    try (PipeDevice d = new PipeDevice(c -> null);
+        TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x08, 0x00, 0x00, 0x10, 0xf4); // mov al, [B+8]; hlt
       t.longMode(0x1000);
@@ -240,8 +240,8 @@ class IoregionfdTest {
 
   @Test
   void stalledDeviceTimesOut() throws Exception {
-    try (TestVm t = new TestVm();
-        PipeDevice d = new PipeDevice(c -> null)) {
+    try (PipeDevice d = new PipeDevice(c -> null);
+        TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4);
       t.longMode(0x1000);
@@ -262,8 +262,8 @@ class IoregionfdTest {
     Object[][] cases = {{badPadding, Errno.EINVAL}, {shortOne, Errno.EIO}};
     for (Object[] c : cases) {
       byte[] answer = (byte[]) c[0];
-      try (TestVm t = new TestVm();
-          PipeDevice d = new PipeDevice(cmd -> answer)) {
+      try (PipeDevice d = new PipeDevice(cmd -> answer);
+          TestVm t = new TestVm()) {
         t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
         t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4);
         t.longMode(0x1000);
@@ -321,8 +321,8 @@ class IoregionfdTest {
   @Test
   void twoVcpusSharingOneReadFdGetTheirOwnResponses() throws Exception {
     int iterations = 2000;
-    try (TestVm t = new TestVm();
-        PipeDevice d = PipeDevice.answering(c -> c.userData() * 0x1_0001L + c.offset())) {
+    try (PipeDevice d = PipeDevice.answering(c -> c.userData() * 0x1_0001L + c.offset());
+        TestVm t = new TestVm()) {
       // Two regions, one pair of fds: responses must come back to the vCPU that asked.
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0x1111, 0));
       t.vm.setIoregion(mmio(d, BASE + 0x1000, 0x1000, 0x2222, 0));
@@ -357,5 +357,44 @@ class IoregionfdTest {
     r[4] = address; // rsi
     r[12] = expected; // r12
     vcpu.setRegs(KvmRegs.fromArray(r));
+  }
+
+  @Test
+  void theKernelSideKeepsItsOwnReferencesToTheFds() throws Exception {
+    try (PipeDevice d = PipeDevice.answering(c -> 0x66L);
+        TestVm t = new TestVm()) {
+      t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
+      // As with KVM, the VMM may close its fds once the region is registered.
+      d.commands.closeWriteEnd();
+      d.responses.closeReadEnd();
+      t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4); // mov al, [B]; hlt
+      t.longMode(0x1000);
+      assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
+      assertEquals(0x66, t.vcpu.getRegs().rax() & 0xff);
+    }
+  }
+
+  @Test
+  void deassignAndVmCloseReleaseTheKernelSidesFds() throws Exception {
+    long before = openFds();
+    try (PipeDevice d = PipeDevice.answering(c -> 0L);
+        TestVm t = new TestVm()) {
+      long withDevice = openFds();
+      KvmIoregion region = mmio(d, BASE, 0x1000, 0, 0);
+      for (int i = 0; i < 5; i++) {
+        t.vm.setIoregion(region);
+        t.vm.setIoregion(region.deassign());
+      }
+      assertEquals(withDevice, openFds());
+      t.vm.setIoregion(region);
+      t.vm.setIoregion(mmio(d, BASE + 0x1000, 0x1000, 1, 0));
+    }
+    assertEquals(before, openFds());
+  }
+
+  private static long openFds() throws java.io.IOException {
+    try (var s = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+      return s.count();
+    }
   }
 }

@@ -60,6 +60,7 @@ public final class Posix {
   private static final int O_CLOEXEC = 0x80000;
   private static final int EFD_CLOEXEC = O_CLOEXEC;
   private static final int F_GETFD = 1;
+  private static final int F_DUPFD_CLOEXEC = 1030;
   private static final int WNOHANG = 1;
   private static final int PR_SET_PDEATHSIG = 1;
   private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -203,6 +204,27 @@ public final class Posix {
         throw new PosixException("close(" + fd + ")", e);
       }
     }
+  }
+
+  /**
+   * {@code fcntl(fd, F_DUPFD_CLOEXEC, 3)}: a new fd for the same open file (the kernel side's own
+   * reference, as KVM takes one with {@code fget}: it stays valid when the caller closes {@code
+   * fd}).
+   *
+   * @throws PosixException with {@code EBADF} if {@code fd} is not open
+   */
+  public static int dup(int fd) {
+    MemorySegment errno = errnoSegment();
+    int r;
+    try {
+      r = (int) Native.FCNTL_INT.invokeExact(errno, fd, F_DUPFD_CLOEXEC, 3);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    if (r < 0) {
+      throw new PosixException("fcntl(" + fd + ", F_DUPFD_CLOEXEC)", errno(errno));
+    }
+    return r;
   }
 
   /** Whether {@code fd} is open in this process: {@code fcntl(fd, F_GETFD)} fails with EBADF. */
@@ -780,6 +802,12 @@ public final class Posix {
         LINKER.downcallHandle(
             LIBC.findOrThrow("fcntl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
+    static final MethodHandle FCNTL_INT =
+        LINKER.downcallHandle(
+            LIBC.findOrThrow("fcntl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
             CAPTURE_ERRNO,
             Linker.Option.firstVariadicArg(2));
     static final MethodHandle PRCTL =
