@@ -1,0 +1,81 @@
+package dev.toykvm.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class DeviceSpecTest {
+
+  @Test
+  void parsesTheExamplesOfTheHelp() {
+    assertEquals(
+        new DeviceSpec(
+            "testdev",
+            null,
+            true,
+            0x1234,
+            8,
+            DeviceSpec.Route.IOREGIONFD,
+            false,
+            "testdev@pio:0x1234"),
+        DeviceSpec.parse("testdev,pio=0x1234,size=8"));
+    assertEquals(
+        new DeviceSpec(
+            "testdev",
+            null,
+            false,
+            0xfeb0_0000L,
+            0x1000,
+            DeviceSpec.Route.VMM,
+            false,
+            "testdev@0xfeb00000"),
+        DeviceSpec.parse("testdev,mmio=0xfeb00000,size=0x1000,route=vmm"));
+    assertEquals(
+        new DeviceSpec(
+            "exec",
+            Path.of("/opt/dev"),
+            false,
+            0xfeb0_0000L,
+            4096,
+            DeviceSpec.Route.IOREGIONFD,
+            true,
+            "mine"),
+        DeviceSpec.parse("exec=/opt/dev,mmio=0xfeb00000,size=4096,posted=on,name=mine"));
+    assertEquals(
+        DeviceSpec.Route.IN_PROCESS, DeviceSpec.parse("uart,pio=0x2f8,route=in-process").route());
+    assertEquals(8, DeviceSpec.parse("uart,pio=0x2f8").size());
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "''|empty",
+        "nvme,pio=1|unknown device 'nvme'",
+        "testdev|give exactly one of pio=PORT or mmio=ADDRESS",
+        "testdev,pio=1,mmio=2|give exactly one of pio=PORT or mmio=ADDRESS",
+        "testdev,pio=0x1234,pio=5|'pio' is given twice",
+        "testdev,pio=zz|pio=zz is not a number",
+        "testdev,pio=0xfffe,size=8|do not fit the 16-bit port space",
+        "testdev,pio=1,size=0|size must be at least 1",
+        "testdev,pio=1,colour=red|unknown key 'colour'",
+        "testdev,pio=1,route=fast|route=fast is not one of ioregionfd, vmm, in-process",
+        "testdev,pio=1,posted=maybe|posted=maybe is not on or off",
+        "testdev,pio=1,route=vmm,posted=on|posted=on needs route=ioregionfd",
+        "exec=,pio=1,size=8|exec= needs the path of a program",
+        "exec=/bin/x,pio=1|an exec= device needs size=BYTES",
+        "exec=/bin/x,pio=1,size=8,route=in-process|route=in-process is impossible",
+        "testdev,pio|'pio' is not key=value",
+        "testdev,mmio=0xffffffffffffff00,size=0x1000|overflows the address space"
+      })
+  void rejectsBadSpecsWithTheReason(String spec, String why) {
+    DeviceSpec.SpecException e =
+        assertThrows(DeviceSpec.SpecException.class, () -> DeviceSpec.parse(spec));
+    assertEquals(true, e.getMessage().contains(why), e.getMessage());
+    assertEquals(true, e.getMessage().startsWith("bad --device '"), e.getMessage());
+  }
+}
