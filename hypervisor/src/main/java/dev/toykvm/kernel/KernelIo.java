@@ -69,7 +69,7 @@ final class KernelIo {
       checkFd(SET_IOREGION, "read_fd", r.readFd());
     }
     // The kernel side's own references, as KVM takes them with fget(): the VMM may close its fds.
-    int writeFd = Posix.dup(r.writeFd());
+    int writeFd = commandFd(r.writeFd());
     FdContext context = null;
     try {
       context = r.memorySize() == 0 ? null : acquireContext(r.readFd());
@@ -89,6 +89,19 @@ final class KernelIo {
         releaseContext(context);
       }
       throw e;
+    }
+  }
+
+  /**
+   * The kernel side's fd for sending commands: a non-blocking description of its own where the file
+   * allows it (a pipe), so that a send costs one {@code write} and a full pipe is noticed rather
+   * than blocked on; the VMM's fd keeps its own flags. Otherwise a plain duplicate.
+   */
+  private static int commandFd(int fd) {
+    try {
+      return Posix.reopen(fd, Posix.O_WRONLY | Posix.O_NONBLOCK);
+    } catch (RuntimeException e) {
+      return Posix.dup(fd);
     }
   }
 

@@ -397,4 +397,25 @@ class IoregionfdTest {
       return s.count();
     }
   }
+
+  @Test
+  void aDeviceThatStopsReadingFillsItsPipeAndTimesOutInsteadOfHanging() throws Exception {
+    try (dev.toykvm.ioregionfd.posix.Pipe commands = dev.toykvm.ioregionfd.posix.Posix.pipe2();
+        TestVm t = new TestVm()) {
+      // Nobody reads the command pipe: posted writes fill it (64 KiB = 2048 commands).
+      t.vm.setIoregion(
+          new KvmIoregion(BASE, 0, 0, -1, commands.writeFd(), KVM_IOREGION_POSTED_WRITES));
+      t.load(
+          0x1000, 0xb9, 0x10, 0x27, 0x00, 0x00, // mov ecx, 10000
+          0x89, 0x0c, 0x25, 0x00, 0x00, 0x00, 0x10, // 1: mov [B], ecx
+          0xff, 0xc9, // dec ecx
+          0x75, 0xf5, // jnz 1b
+          0xf4); // hlt
+      t.longMode(0x1000);
+      VcpuExit.IoregionfdFailure f =
+          assertInstanceOf(VcpuExit.IoregionfdFailure.class, t.vcpu.run());
+      assertEquals(Errno.EAGAIN, f.errno(), f.description());
+      assertTrue(f.write());
+    }
+  }
 }

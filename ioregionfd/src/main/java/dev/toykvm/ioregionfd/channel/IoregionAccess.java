@@ -184,15 +184,27 @@ public final class IoregionAccess {
   }
 
   private AccessResult send(long deadline) {
-    AccessResult r = await(writeFd, Posix.POLLOUT, deadline, "room to send the command");
-    if (r != null) {
-      return r;
+    while (true) {
+      long n;
+      try {
+        // Usually the pipe has room: one write. The kernel side's command fd is non-blocking
+        // where it can be; a blocking one only blocks on a full pipe, after the poll below.
+        n = Posix.write(writeFd, command, IoregionCommand.BYTES);
+      } catch (PosixException e) {
+        if (e.errno() != Posix.EAGAIN) {
+          throw e;
+        }
+        AccessResult r = await(writeFd, Posix.POLLOUT, deadline, "room to send the command");
+        if (r != null) {
+          return r;
+        }
+        continue;
+      }
+      if (n != IoregionCommand.BYTES) {
+        return fail(Posix.EIO, "short write of " + n + " bytes to fd " + writeFd);
+      }
+      return null;
     }
-    long n = Posix.write(writeFd, command, IoregionCommand.BYTES);
-    if (n != IoregionCommand.BYTES) {
-      return fail(Posix.EIO, "short write of " + n + " bytes to fd " + writeFd);
-    }
-    return null;
   }
 
   private AccessResult receive(long deadline) {

@@ -227,6 +227,36 @@ public final class Posix {
     return r;
   }
 
+  /** {@code O_WRONLY}, for {@link #reopen}. */
+  public static final int O_WRONLY = 1;
+
+  /** {@code O_NONBLOCK}, for {@link #reopen}. */
+  public static final int O_NONBLOCK = 0x800;
+
+  /**
+   * Opens the file behind {@code fd} again through {@code /proc/self/fd}: for a pipe, a new open
+   * file description with its own flags (say {@code O_WRONLY | O_NONBLOCK}) on the same pipe,
+   * close-on-exec. Unlike {@link #dup}, changing its flags does not change {@code fd}'s.
+   *
+   * @throws PosixException if it cannot be opened ({@code ENOENT} when {@code fd} is not open)
+   */
+  public static int reopen(int fd, int flags) {
+    String path = "/proc/self/fd/" + fd;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment errno = errnoSegment();
+      int r;
+      try {
+        r = (int) Native.OPEN.invokeExact(errno, arena.allocateFrom(path), flags | O_CLOEXEC);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+      if (r < 0) {
+        throw new PosixException("open(" + path + ")", errno(errno));
+      }
+      return r;
+    }
+  }
+
   /** Whether {@code fd} is open in this process: {@code fcntl(fd, F_GETFD)} fails with EBADF. */
   public static boolean isOpen(int fd) {
     MemorySegment errno = errnoSegment();
@@ -794,6 +824,12 @@ public final class Posix {
     static final MethodHandle READ = errnoCall("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     static final MethodHandle WRITE = errnoCall("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     static final MethodHandle CLOSE = errnoCall("close", JAVA_INT, JAVA_INT);
+    static final MethodHandle OPEN =
+        LINKER.downcallHandle(
+            LIBC.findOrThrow("open"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
     static final MethodHandle POLL = errnoCall("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
     static final MethodHandle EVENTFD = errnoCall("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
     static final MethodHandle KILL = errnoCall("kill", JAVA_INT, JAVA_INT, JAVA_INT);
