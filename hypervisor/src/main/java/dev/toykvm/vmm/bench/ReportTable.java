@@ -22,11 +22,13 @@ final class ReportTable {
     b.append(
         String.format(
             Locale.ROOT,
-            "toykvm bench: %d accesses per path after %d warm-up, size %d, %.0f s in all%n%n",
+            "toykvm bench: %d accesses per path after %d warm-up, size %d, %.0f s in all;"
+                + " guest TSC %.3f GHz (median of every run's marker calibration)%n%n",
             o.count(),
             o.warmup(),
             o.size(),
-            r.elapsedSeconds()));
+            r.elapsedSeconds(),
+            r.tscGhz()));
     b.append(paths(r.measurements(), o.throughputRuns())).append('\n');
     b.append(ratios(r.measurements())).append('\n');
     b.append(targets(r.measurements())).append('\n');
