@@ -329,6 +329,24 @@ public final class Machine implements AutoCloseable {
     return com1;
   }
 
+  /**
+   * Guest RAM, file offset = guest-physical address: for a harness that writes a parameter block
+   * before {@link #run()} and reads the guest's results after it.
+   */
+  public MemorySegment ram() {
+    return ram.segment();
+  }
+
+  /** The pids of the device processes, in the order the devices were attached. */
+  public List<Integer> devicePids() {
+    return attached.stream().map(a -> a.started().process().pid()).toList();
+  }
+
+  /** The PIO bus: for a harness that puts a device of its own on it before {@link #run()}. */
+  public Bus pioBus() {
+    return pio;
+  }
+
   /** The exit handler, for its counters. */
   public ExitHandler exits() {
     return exits;

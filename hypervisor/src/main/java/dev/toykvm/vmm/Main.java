@@ -13,7 +13,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code toykvm} command line: {@code toykvm run IMAGE}, {@code toykvm images}.
+ * The {@code toykvm} command line: {@code toykvm run IMAGE}, {@code toykvm images}, {@code toykvm
+ * bench}.
  *
  * <p>{@link #execute} is the whole program minus {@code System.exit}, so tests run it in-process.
  */
@@ -49,6 +50,7 @@ import picocli.CommandLine.Spec;
       "  toykvm run hello                 boot the bundled 'hello' image",
       "  toykvm run --trace my-rom.bin    boot a 64 KiB ROM file, printing every VM exit",
       "  toykvm images                    list the bundled images",
+      "  toykvm bench --quick             measure the device routes (see toykvm bench --help)",
       "",
       "The guest's serial output (COM1) goes to stdout; messages, the trace and logs to stderr."
     })
@@ -74,6 +76,7 @@ public final class Main implements Callable<Integer> {
     CommandLine cl = new CommandLine(new Main());
     cl.addSubcommand("run", new RunCommand(out, err));
     cl.addSubcommand("images", new ImagesCommand(out, err));
+    cl.addSubcommand("bench", new dev.toykvm.vmm.bench.BenchCommand(out, err));
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     cl.setParameterExceptionHandler(
@@ -95,6 +98,6 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    throw new ParameterException(spec.commandLine(), "missing command: run or images");
+    throw new ParameterException(spec.commandLine(), "missing command: run, images or bench");
   }
 }

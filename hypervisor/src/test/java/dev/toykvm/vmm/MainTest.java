@@ -104,7 +104,8 @@ class MainTest {
     assertEquals(ExitCodes.IMAGE, r.status());
     assertEquals(
         "toykvm: cannot load test image no-such-image-anywhere: no such image;"
-            + " known images: hello, triple-fault, real-mode-hello, pio-testdev, mmio-testdev\n",
+            + " known images: hello, triple-fault, real-mode-hello, pio-testdev, mmio-testdev,"
+            + " bench\n",
         r.err());
     assertFalse(r.err().contains("Exception"), r.err());
   }

@@ -23,7 +23,7 @@ class TestImageTest {
   @Test
   void listsTheBundledImages() {
     assertEquals(
-        List.of("hello", "triple-fault", "real-mode-hello", "pio-testdev", "mmio-testdev"),
+        List.of("hello", "triple-fault", "real-mode-hello", "pio-testdev", "mmio-testdev", "bench"),
         TestImage.names());
   }
 
@@ -86,12 +86,27 @@ class TestImageTest {
     assertTrue(m.description().contains("needs --device testdev,"), m.description());
   }
 
+  /**
+   * The bench image's manifest describes a run with the parameter block that 'toykvm bench' writes
+   * (as the testdev images' manifests describe a run with the device attached); booted without one
+   * it prints the bad-parameter line and exits 2 instead.
+   */
+  @Test
+  void benchExpectsTheHarnessRun() {
+    Manifest m = TestImage.load("bench").manifest();
+    assertEquals(Optional.of("bench: done\n"), m.expectSerial());
+    assertEquals(Optional.of(new ExpectedExit.Status(0)), m.expectExit());
+    assertEquals(
+        "benchmark guest: needs a parameter block at 0x9000 written by 'toykvm bench'",
+        m.description());
+  }
+
   @Test
   void unknownNameListsTheKnownImages() {
     ImageException e = assertThrows(ImageException.class, () -> TestImage.load("nope"));
     assertEquals(
         "cannot load test image nope: no such image; known images: hello, triple-fault,"
-            + " real-mode-hello, pio-testdev, mmio-testdev",
+            + " real-mode-hello, pio-testdev, mmio-testdev, bench",
         e.getMessage());
   }
 

@@ -74,6 +74,9 @@ public final class Posix {
   /** {@code struct pollfd {int fd; short events; short revents;}}. */
   private static final long POLLFD_SIZE = 8;
 
+  /** {@code sizeof(cpu_set_t)}: 1024 CPUs. */
+  private static final long CPU_SET_SIZE = 128;
+
   // ---- pipes and fds ---------------------------------------------------------------------
 
   /**
@@ -520,6 +523,41 @@ public final class Posix {
     }
   }
 
+  /** {@code gettid()}: the kernel's id of the calling thread (its entry in /proc/PID/task). */
+  public static int gettid() {
+    try {
+      return (int) Native.GETTID.invokeExact();
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /**
+   * {@code sched_setaffinity(tid, sizeof mask, &mask)}: lets thread {@code tid} (a tid from {@link
+   * #gettid()} or /proc/PID/task, or a pid for that process's main thread; 0 for the caller) run
+   * only on the CPUs whose bits are set in {@code cpuMask} (CPUs 0..63). Threads it creates later
+   * inherit the mask.
+   *
+   * @throws PosixException with {@code ESRCH} if there is no such thread, {@code EINVAL} if no CPU
+   *     of the mask is online, {@code EPERM} if the thread is not ours to place
+   */
+  public static void schedSetaffinity(int tid, long cpuMask) {
+    MemorySegment errno = errnoSegment();
+    int r;
+    try (Arena arena = Arena.ofConfined()) {
+      // A cpu_set_t is 1024 bits; CPUs past 63 stay clear.
+      MemorySegment set = arena.allocate(CPU_SET_SIZE, 8);
+      set.set(JAVA_LONG, 0, cpuMask);
+      r = (int) Native.SCHED_SETAFFINITY.invokeExact(errno, tid, CPU_SET_SIZE, set);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    if (r < 0) {
+      throw new PosixException(
+          "sched_setaffinity(" + tid + ", 0x" + Long.toHexString(cpuMask) + ")", errno(errno));
+    }
+  }
+
   /** {@code getppid()}: 1 (or a subreaper) once the parent has died. */
   public static int getppid() {
     try {
@@ -854,6 +892,9 @@ public final class Posix {
             Linker.Option.firstVariadicArg(1));
     static final MethodHandle GETPID = plain("getpid", FunctionDescriptor.of(JAVA_INT));
     static final MethodHandle GETPPID = plain("getppid", FunctionDescriptor.of(JAVA_INT));
+    static final MethodHandle GETTID = plain("gettid", FunctionDescriptor.of(JAVA_INT));
+    static final MethodHandle SCHED_SETAFFINITY =
+        errnoCall("sched_setaffinity", JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
 
     // posix_spawn and its helpers return the error number instead of setting errno.
     static final MethodHandle SPAWNP =
