@@ -4,6 +4,7 @@ import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
+import dev.toykvm.ioregionfd.channel.PostedBatch;
 import dev.toykvm.ioregionfd.posix.Posix;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.kernel.Requests.Done;
@@ -65,6 +66,13 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private final KernelIo io;
   private final int kickFd;
   private IoregionAccess access;
+  private PostedBatch posted;
+  // The last posted write added to the batch, to name it if the batch cannot be sent.
+  private KernelIoBus.Region postedRegion;
+  private boolean postedPio;
+  private long postedAddress;
+  private int postedSize;
+  private long postedData;
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
@@ -144,6 +152,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       if (access != null) {
         access.close();
       }
+      if (posted != null) {
+        posted.close();
+      }
       Posix.close(kickFd);
     }
   }
@@ -190,6 +201,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
     access = new IoregionAccess(kickFd, IOREGION_TIMEOUT_NANOS);
+    posted = new PostedBatch(kickFd, IOREGION_TIMEOUT_NANOS);
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
@@ -215,6 +227,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       if (!restores.isEmpty()) {
         restoreReadOnly();
       }
+      flushPosted();
       switch (stop) {
         case KICK -> {
           consumeKick();
@@ -422,6 +435,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       if (write) {
         KernelIoBus.Eventfd e = bus.findEventfd(address, size, data);
         if (e != null && e.ref().tryAcquire()) {
+          flushPosted(); // a doorbell comes after the posted writes before it
           if (trace.isTraceEnabled()) {
             trace.trace(
                 "[vcpu{}] ioeventfd {} write {}=0x{} size={} data=0x{} -> eventfd {}",
@@ -456,6 +470,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   }
 
   private long vmmExit(boolean pio, boolean write, long address, int size, long data) {
+    flushPosted();
     VcpuExit exit;
     if (pio) {
       exit =
@@ -475,6 +490,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private long ioregion(
       KernelIoBus.Region r, boolean pio, boolean write, long address, int size, long data) {
     long offset = address - r.start();
+    if (write && r.posted) {
+      postWrite(r, pio, address, size, data, offset);
+      return 0;
+    }
+    flushPosted();
     IoregionCommand cmd =
         write
             ? IoregionCommand.write(r.userData, offset, size, data, !r.posted)
@@ -530,6 +550,75 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
                   errno(access.failureErrno()),
                   access.failure(),
                   this::complete));
+        }
+      }
+    }
+  }
+
+  /** A posted write joins the vCPU's batch, which goes out when full or due (see PostedBatch). */
+  private void postWrite(
+      KernelIoBus.Region r, boolean pio, long address, int size, long data, long offset) {
+    if (!posted.accepts(r.writeFd)) {
+      flushPosted();
+    }
+    posted.add(r.writeFd, IoregionCommand.write(r.userData, offset, size, data, false), r);
+    postedRegion = r;
+    postedPio = pio;
+    postedAddress = address;
+    postedSize = size;
+    postedData = data;
+    if (trace.isTraceEnabled()) {
+      trace.trace(
+          "[vcpu{}] ioregionfd {} write {}=0x{} size={} data 0x{} (user_data={}, cmd fd {},"
+              + " posted)",
+          id,
+          pio ? "pio" : "mmio",
+          pio ? "port" : "addr",
+          Long.toHexString(address),
+          size,
+          Long.toHexString(data),
+          r.userData,
+          r.writeFd);
+    }
+    if (posted.full()) {
+      flushPosted();
+    }
+  }
+
+  /**
+   * Sends the batched posted writes, if any. Can wait (a full pipe): a kick then leaves run() with
+   * Intr and the next run() goes on; a failure is reported as an IoregionfdFailure exit for the
+   * last posted write, and the guest goes on after it.
+   */
+  private void flushPosted() {
+    while (!posted.isEmpty()) {
+      switch (posted.flush()) {
+        case DONE -> {
+          return;
+        }
+        case INTERRUPTED -> {
+          if (kick) {
+            consumeKick();
+            exitToVmm(new VcpuExit.Intr());
+          } else {
+            consumeKick();
+          }
+        }
+        case FAILED -> {
+          log.debug("vcpu{}: posted writes failed: {}", id, posted.failure());
+          exitToVmm(
+              new VcpuExit.IoregionfdFailure(
+                  postedAddress,
+                  postedSize,
+                  true,
+                  postedData,
+                  postedPio,
+                  postedRegion.start,
+                  postedRegion.size,
+                  errno(posted.failureErrno()),
+                  posted.failure(),
+                  this::complete));
+          return;
         }
       }
     }
@@ -616,6 +705,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   public void block(long address) {
     if (!restores.isEmpty()) {
       restoreReadOnly();
+    }
+    if (!posted.isEmpty() && posted.due(System.nanoTime())) {
+      flushPosted();
     }
     if (kick) {
       stop = Stop.KICK;

@@ -418,4 +418,28 @@ class IoregionfdTest {
       assertTrue(f.write());
     }
   }
+
+  @Test
+  void aPostedWriteReachesTheDeviceWhileTheGuestSpins() throws Exception {
+    try (PipeDevice d = PipeDevice.answering(c -> 0L);
+        TestVm t = new TestVm()) {
+      t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, KVM_IOREGION_POSTED_WRITES));
+      t.load(
+          0x1000, 0xc7, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x2a, 0x00, 0x00,
+          0x00, // mov dword [B], 42
+          0xeb, 0xfe); // jmp .   (the guest never exits)
+      t.longMode(0x1000);
+      Thread kicker =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    waitFor(d, 1);
+                    t.vcpu.kick();
+                  });
+      // The batch goes out within its delay bound, though the guest never gives up the CPU.
+      assertInstanceOf(VcpuExit.Intr.class, t.vcpu.run());
+      kicker.join();
+      assertEquals(List.of(new IoregionCommand(Op.WRITE, 4, false, 0, 0, 42)), d.received);
+    }
+  }
 }

@@ -70,29 +70,46 @@ public final class IoregionServer {
    *
    * @return {@link #EXIT_EOF} after a clean EOF, else one of the other {@code EXIT_} statuses
    */
+  /** Bytes read from the command fd at once: 128 commands. */
+  private static final long READ_BUFFER = 4096;
+
   public int serve() {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment in = arena.allocate(IoregionCommand.BYTES, 8);
+      // Commands are read in bulk: a kernel side that batches posted writes sends many at once.
+      MemorySegment buffer = arena.allocate(READ_BUFFER, 8);
       MemorySegment out = arena.allocate(IoregionResponse.BYTES, 8);
+      long pos = 0;
+      long filled = 0;
       while (true) {
-        long n;
-        try {
-          n = Posix.readFully(commandFd, in, IoregionCommand.BYTES);
-        } catch (PosixException e) {
-          return fail(EXIT_IO_ERROR, "cannot read a command: " + e.getMessage());
+        if (filled - pos < IoregionCommand.BYTES) {
+          if (pos > 0) {
+            MemorySegment.copy(buffer, pos, buffer, 0, filled - pos);
+            filled -= pos;
+            pos = 0;
+          }
+          long n;
+          try {
+            n = Posix.read(commandFd, buffer.asSlice(filled), READ_BUFFER - filled);
+          } catch (PosixException e) {
+            return fail(EXIT_IO_ERROR, "cannot read a command: " + e.getMessage());
+          }
+          if (n == 0) {
+            if (filled == 0) {
+              return EXIT_EOF;
+            }
+            return fail(
+                EXIT_BAD_COMMAND,
+                "cannot read a command: EOF after "
+                    + filled
+                    + " of its "
+                    + IoregionCommand.BYTES
+                    + " bytes");
+          }
+          filled += n;
+          continue;
         }
-        if (n == 0) {
-          return EXIT_EOF;
-        }
-        if (n < IoregionCommand.BYTES) {
-          return fail(
-              EXIT_BAD_COMMAND,
-              "cannot read a command: EOF after "
-                  + n
-                  + " of its "
-                  + IoregionCommand.BYTES
-                  + " bytes");
-        }
+        MemorySegment in = buffer.asSlice(pos, IoregionCommand.BYTES);
+        pos += IoregionCommand.BYTES;
         IoregionCommand cmd;
         try {
           cmd = IoregionCommand.decode(in);

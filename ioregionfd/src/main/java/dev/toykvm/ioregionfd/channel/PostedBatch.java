@@ -1,0 +1,168 @@
+package dev.toykvm.ioregionfd.channel;
+
+import dev.toykvm.ioregionfd.posix.Posix;
+import dev.toykvm.ioregionfd.posix.PosixException;
+import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One vCPU's posted writes on their way to one command fd, sent together: a posted write does not
+ * wait for the device, so the kernel side may hand the device several in one {@code write}, in
+ * order, instead of paying a system call and a wake-up of the device for each.
+ *
+ * <p>The caller flushes before anything the guest could use to observe the device (another access
+ * to a device, an ioeventfd, an exit to the VMM, the end of {@code run()}) and when the oldest
+ * write has waited {@link #MAX_DELAY_NANOS}; so the device sees every posted write in order, and
+ * late by at most that. A batch is at most {@link #MAX_COMMANDS} commands, 2 KiB, which a pipe
+ * takes atomically (less than {@code PIPE_BUF}).
+ */
+public final class PostedBatch {
+  /** Commands per batch. */
+  public static final int MAX_COMMANDS = 64;
+
+  /** How long a posted write may wait in the batch. */
+  public static final long MAX_DELAY_NANOS = 50_000;
+
+  private final Arena arena = Arena.ofShared();
+  private final MemorySegment buffer = arena.allocate(MAX_COMMANDS * IoregionCommand.BYTES, 8);
+  private final MemorySegment pollfds = arena.allocate(2 * Posix.POLLFD_BYTES, 8);
+  private final int kickFd;
+  private final long timeoutNanos;
+  private int count;
+  private int writeFd = -1;
+  private long oldest;
+  private Object owner;
+  private String failure;
+  private int failureErrno;
+
+  /**
+   * @param kickFd the vCPU's kick eventfd
+   * @param timeoutNanos how long a flush may wait for room in the pipe
+   */
+  public PostedBatch(int kickFd, long timeoutNanos) {
+    this.kickFd = kickFd;
+    this.timeoutNanos = timeoutNanos;
+  }
+
+  /** Whether commands wait to be sent. */
+  public boolean isEmpty() {
+    return count == 0;
+  }
+
+  /** The fd the waiting commands go to, or -1. */
+  public int writeFd() {
+    return writeFd;
+  }
+
+  /** What the caller attached to the last command added (e.g. its region), for reports. */
+  public Object owner() {
+    return owner;
+  }
+
+  /** Whether the oldest waiting command has waited long enough to go now. */
+  public boolean due(long now) {
+    return count > 0 && now - oldest >= MAX_DELAY_NANOS;
+  }
+
+  /** Whether {@code cmd} can be added without a flush first (same fd, room left). */
+  public boolean accepts(int fd) {
+    return count == 0 || (fd == writeFd && count < MAX_COMMANDS);
+  }
+
+  /** Adds a command; the caller checked {@link #accepts} (and flushed otherwise). */
+  public void add(int fd, IoregionCommand cmd, Object owner) {
+    if (!accepts(fd)) {
+      throw new IllegalStateException("flush the posted writes to fd " + writeFd + " first");
+    }
+    if (count == 0) {
+      writeFd = fd;
+      oldest = System.nanoTime();
+    }
+    cmd.encode(buffer.asSlice((long) count * IoregionCommand.BYTES, IoregionCommand.BYTES));
+    count++;
+    this.owner = owner;
+  }
+
+  /** Whether the batch is full. */
+  public boolean full() {
+    return count == MAX_COMMANDS;
+  }
+
+  /**
+   * Sends every waiting command in one write, waiting (bounded, interruptible by a kick) for room
+   * in the pipe. After {@code INTERRUPTED} call it again to go on; after {@code FAILED} the
+   * commands are dropped and {@link #failure()} says why.
+   */
+  public AccessResult flush() {
+    if (count == 0) {
+      return AccessResult.DONE;
+    }
+    long bytes = (long) count * IoregionCommand.BYTES;
+    long deadline = System.nanoTime() + timeoutNanos;
+    try {
+      while (true) {
+        long n;
+        try {
+          n = Posix.write(writeFd, buffer, bytes);
+        } catch (PosixException e) {
+          if (e.errno() != Posix.EAGAIN) {
+            return fail(
+                Posix.EIO, "cannot send posted writes to fd " + writeFd + ": " + e.getMessage());
+          }
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            return fail(
+                Posix.EAGAIN,
+                "the device read no posted write from fd "
+                    + writeFd
+                    + " within "
+                    + timeoutNanos / 1_000_000
+                    + " ms (its pipe is full)");
+          }
+          Posix.setPollfd(pollfds, 0, writeFd, Posix.POLLOUT);
+          Posix.setPollfd(pollfds, 1, kickFd, Posix.POLLIN);
+          Posix.poll(pollfds, 2, (int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
+          if (Posix.revents(pollfds, 1) != 0) {
+            return AccessResult.INTERRUPTED;
+          }
+          if ((Posix.revents(pollfds, 0) & (Posix.POLLERR | Posix.POLLHUP | Posix.POLLNVAL)) != 0
+              && (Posix.revents(pollfds, 0) & Posix.POLLOUT) == 0) {
+            return fail(Posix.EIO, "the device closed its end of write fd " + writeFd);
+          }
+          continue;
+        }
+        if (n != bytes) {
+          return fail(
+              Posix.EIO, "short write of " + n + " of " + bytes + " bytes to fd " + writeFd);
+        }
+        count = 0;
+        return AccessResult.DONE;
+      }
+    } catch (PosixException e) {
+      return fail(Posix.EIO, e.getMessage());
+    }
+  }
+
+  /** Why the last flush failed. */
+  public String failure() {
+    return failure;
+  }
+
+  /** The errno of the last failure: EIO, or EAGAIN for a pipe that stayed full. */
+  public int failureErrno() {
+    return failureErrno;
+  }
+
+  private AccessResult fail(int errno, String why) {
+    failureErrno = errno;
+    failure = why;
+    count = 0;
+    return AccessResult.FAILED;
+  }
+
+  /** Frees the buffer. */
+  public void close() {
+    arena.close();
+  }
+}
