@@ -43,6 +43,7 @@ public final class DeviceProcess implements AutoCloseable {
 
   private final Arena arena = Arena.ofShared();
   private final MemorySegment buf = arena.allocate(IoregionCommand.BYTES, 8);
+  private final MemorySegment pollfds = arena.allocate(Posix.POLLFD_BYTES, 8);
   private WaitStatus status;
   private boolean closed;
 
@@ -144,7 +145,9 @@ public final class DeviceProcess implements AutoCloseable {
    *     before a whole response (the message includes the child's stderr)
    */
   public IoregionResponse awaitResponse(Duration timeout) {
-    if (!Posix.poll(responses.readFd(), (int) timeout.toMillis()).ready()) {
+    // Allocation-free: this is the VMM route's hot path (RemoteDevice).
+    Posix.setPollfd(pollfds, 0, responses.readFd(), Posix.POLLIN);
+    if (Posix.poll(pollfds, 1, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis())) == 0) {
       throw new IllegalStateException(
           "cannot read a response from pid " + pid + ": none within " + timeout + why());
     }
