@@ -108,6 +108,8 @@ final class Benchmark {
         progress.accept(line(all.getLast()));
         all.add(PipeFloor.twoThreads(p, options.count(), options.warmup()));
         progress.accept(line(all.getLast()));
+        all.add(PipeFloor.syscallsOnly(p, options.count(), options.warmup()));
+        progress.accept(line(all.getLast()));
         for (DeviceSpec.Route route : options.routes()) {
           for (AccessKind kind : options.kinds()) {
             if (!kind.runsOn(route, options.size())) {
@@ -116,7 +118,7 @@ final class Benchmark {
             GuestBench.Run timed = guest(kvm, image, options, p, route, kind, false, progress);
             where.putIfAbsent(p.name() + ", " + Routes.label(route), timed.placement());
             GuestBench.Run loop =
-                options.throughputRuns()
+                options.throughputRuns().covers(kind)
                     ? guest(kvm, image, options, p, route, kind, true, progress)
                     : timed;
             pending.add(new Pending(p, route, kind, timed, loop));
