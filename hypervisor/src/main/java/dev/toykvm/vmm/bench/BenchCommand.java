@@ -55,7 +55,7 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--quick",
       description =
-          "A smoke run: 2000 accesses after 500, same-cpu only, no separate throughput runs.")
+          "A smoke run: 2000 accesses after 500, same-cpu only, no loop-only throughput runs.")
   boolean quick;
 
   @Option(
@@ -107,11 +107,12 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--throughput-runs",
-      negatable = true,
+      paramLabel = "WHICH",
       description =
-          "Run each path a second time timing only the loop, for the throughput column (default"
-              + " on; off with --quick). Off: throughput comes from the timed run.")
-  Boolean throughputRuns;
+          "Which paths run a second time timing only the loop, for the throughput column: ALL,"
+              + " POSTED (posted writes; the default) or NONE (the default with --quick). The"
+              + " others take it from the timed run.")
+  BenchOptions.ThroughputRuns throughputRuns;
 
   @Option(
       names = "--chart",
@@ -207,7 +208,9 @@ public final class BenchCommand implements Callable<Integer> {
         placements,
         rs,
         ks,
-        throughputRuns != null ? throughputRuns : !quick,
+        throughputRuns != null
+            ? throughputRuns
+            : quick ? BenchOptions.ThroughputRuns.NONE : BenchOptions.ThroughputRuns.POSTED,
         chart);
   }
 

@@ -14,8 +14,8 @@ import java.util.List;
  * @param placements where to run, in order
  * @param routes which routes to measure
  * @param kinds which access kinds to measure
- * @param throughputRuns whether each path is run a second time with only the loop timed, for the
- *     throughput column (else it comes from the timed run, per-access timing included)
+ * @param throughputRuns which paths are run a second time with only the loop timed, for the
+ *     throughput column (the others take it from the timed run, per-access timing included)
  * @param chart where to write the PNG, or null for none
  */
 record BenchOptions(
@@ -26,8 +26,25 @@ record BenchOptions(
     List<Placement> placements,
     List<DeviceSpec.Route> routes,
     List<AccessKind> kinds,
-    boolean throughputRuns,
+    ThroughputRuns throughputRuns,
     Path chart) {
+
+  /** Which paths get a second, loop-only run for their throughput. */
+  enum ThroughputRuns {
+    /** Every path (doubles the run time). */
+    ALL,
+    /**
+     * Posted writes only: their accesses are short, so the per-access timing (two {@code rdtsc} and
+     * a store) is a large part of them; for the others it is a few percent.
+     */
+    POSTED,
+    /** None. */
+    NONE;
+
+    boolean covers(AccessKind kind) {
+      return this == ALL || (this == POSTED && kind.posted());
+    }
+  }
 
   BenchOptions {
     if (count < 1 || warmup < 0) {

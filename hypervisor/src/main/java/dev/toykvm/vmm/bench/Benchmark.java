@@ -1,5 +1,6 @@
 package dev.toykvm.vmm.bench;
 
+import ch.qos.logback.classic.Level;
 import dev.toykvm.ioregionfd.posix.Posix;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.vmm.BundledImages;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs everything one {@code toykvm bench} asks for, placement by placement: the two pipe floors,
@@ -64,6 +66,26 @@ final class Benchmark {
   }
 
   /**
+   * Turns the kernel side's tracepoints off for the run (a measured path must not be traced; a
+   * {@code run --trace} earlier in the same JVM leaves them on) and returns their level.
+   */
+  private static Level silenceKernelTrace() {
+    if (LoggerFactory.getLogger("toykvm.trace") instanceof ch.qos.logback.classic.Logger trace) {
+      Level level = trace.getLevel();
+      trace.setLevel(Level.OFF);
+      return level;
+    }
+    return null;
+  }
+
+  private static void restoreKernelTrace(Level level) {
+    if (level != null
+        && LoggerFactory.getLogger("toykvm.trace") instanceof ch.qos.logback.classic.Logger trace) {
+      trace.setLevel(level);
+    }
+  }
+
+  /**
    * The guest TSC's rate: the median of every run's two-marker calibration. One run's markers can
    * be off (a marker exit that waits behind a device draining posted writes); the TSC itself is
    * invariant, so the median of many runs is the honest figure.
@@ -97,6 +119,7 @@ final class Benchmark {
     GuestImage image = guestRuns ? BundledImages.resolve(options.image()) : null;
     int self = Posix.getpid();
     long before = Affinity.mask(Affinity.allowedCpus());
+    Level traceLevel = silenceKernelTrace();
     List<Measurement> all = new ArrayList<>();
     List<Pending> pending = new ArrayList<>();
     Map<String, String> where = new LinkedHashMap<>();
@@ -108,6 +131,8 @@ final class Benchmark {
         progress.accept(line(all.getLast()));
         all.add(PipeFloor.twoThreads(p, options.count(), options.warmup()));
         progress.accept(line(all.getLast()));
+        all.add(PipeFloor.syscallsOnly(p, options.count(), options.warmup()));
+        progress.accept(line(all.getLast()));
         for (DeviceSpec.Route route : options.routes()) {
           for (AccessKind kind : options.kinds()) {
             if (!kind.runsOn(route, options.size())) {
@@ -116,7 +141,7 @@ final class Benchmark {
             GuestBench.Run timed = guest(kvm, image, options, p, route, kind, false, progress);
             where.putIfAbsent(p.name() + ", " + Routes.label(route), timed.placement());
             GuestBench.Run loop =
-                options.throughputRuns()
+                options.throughputRuns().covers(kind)
                     ? guest(kvm, image, options, p, route, kind, true, progress)
                     : timed;
             pending.add(new Pending(p, route, kind, timed, loop));
@@ -125,6 +150,7 @@ final class Benchmark {
       }
     } finally {
       Affinity.pinProcess(self, before);
+      restoreKernelTrace(traceLevel);
     }
     double ticksPerNs = medianRate(pending);
     for (Pending g : pending) {

@@ -21,6 +21,9 @@ record Measurement(
   /** The same, between two threads of this JVM. */
   static final String FLOOR_THREADS = "pipe floor, 2 threads";
 
+  /** Not a floor of a round trip but its syscalls: write and read back on one thread. */
+  static final String SYSCALLS_ONLY = "pipe floor, write+read, 1 thread";
+
   /** The floors' kind. */
   static final String PING_PONG = "32-byte ping-pong";
 

@@ -25,7 +25,8 @@ import org.HdrHistogram.Histogram;
  *       ({@link DeviceMain} {@code testdev}), exactly the process the ioregionfd route talks to;
  *       the request is an ioregionfd read command, so the child also decodes it and runs the
  *       device;
- *   <li>{@link #twoThreads}: to an echo thread of this JVM, which only copies the bytes back.
+ *   <li>{@link #twoThreads}: to an echo thread of this JVM, which only copies the bytes back;
+ *   <li>{@link #syscallsOnly}: no other side at all, the {@code write} and {@code read} alone.
  * </ul>
  */
 final class PipeFloor {
@@ -133,6 +134,26 @@ final class PipeFloor {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("cannot measure the in-JVM pipe floor: interrupted");
+    }
+  }
+
+  /**
+   * The syscalls alone: one thread writes 32 bytes into a pipe and reads them back, so nobody is
+   * woken and nothing is switched. What is left of a round trip above this is scheduling.
+   */
+  static Measurement syscallsOnly(Placement placement, long count, long warmup) {
+    try (Pipe pipe = Posix.pipe2();
+        Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(IoregionCommand.BYTES, 8);
+      return pingPong(
+          placement,
+          Measurement.SYSCALLS_ONLY,
+          pipe.writeFd(),
+          pipe.readFd(),
+          buf,
+          buf,
+          count,
+          warmup);
     }
   }
 

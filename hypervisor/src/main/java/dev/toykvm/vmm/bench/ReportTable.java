@@ -38,11 +38,9 @@ final class ReportTable {
   }
 
   /** One row per measured path. */
-  static String paths(List<Measurement> ms, boolean throughputRuns) {
+  static String paths(List<Measurement> ms, BenchOptions.ThroughputRuns throughputRuns) {
     StringBuilder b = new StringBuilder();
-    b.append("| placement | path | access | median (us) | p99 (us) | per second")
-        .append(throughputRuns ? "" : " (timed loop)")
-        .append(" | measured |\n");
+    b.append("| placement | path | access | median (us) | p99 (us) | per second | measured |\n");
     b.append("|---|---|---|---:|---:|---:|---:|\n");
     for (Measurement m : ms) {
       b.append(
@@ -57,6 +55,14 @@ final class ReportTable {
               rate(m.perSecond()),
               m.count()));
     }
+    b.append(
+        switch (throughputRuns) {
+          case ALL -> "\nPer second: from a second run of each path that timed only its loop.\n";
+          case POSTED ->
+              "\nPer second: posted writes from a second run that timed only its loop; the others"
+                  + " from the timed run (its two rdtsc per access included).\n";
+          case NONE -> "\nPer second: from the timed run (its two rdtsc per access included).\n";
+        });
     return b.toString();
   }
 

@@ -39,7 +39,7 @@ class BenchQuickTest {
             List.of(Placement.sameCpu(cpu)),
             List.of(DeviceSpec.Route.values()),
             List.of(AccessKind.values()),
-            false,
+            BenchOptions.ThroughputRuns.NONE,
             dir.resolve("chart.png"));
     List<String> before =
         Affinity.threads((int) ProcessHandle.current().pid()).stream()
@@ -49,8 +49,8 @@ class BenchQuickTest {
 
     Benchmark.Results r = Benchmark.run(options, line -> {});
 
-    // 2 floors; 4 kinds on each of the 3 routes; posted writes on ioregionfd.
-    assertEquals(2 + 3 * 4 + 1, r.measurements().size(), r.measurements().toString());
+    // 3 floors; 4 kinds on each of the 3 routes; posted writes on ioregionfd.
+    assertEquals(3 + 3 * 4 + 1, r.measurements().size(), r.measurements().toString());
     for (Measurement m : r.measurements()) {
       String what = m.path() + " " + m.kind() + ": " + m.medianUs() + " us, " + m.perSecond();
       assertEquals(2000, m.count(), what);
