@@ -125,10 +125,8 @@ final class RunCommand implements Callable<Integer> {
     }
     MachineConfig config =
         new MachineConfig(memory, trace, Optional.ofNullable(timeout), devices, com1Route);
-    if (trace) {
-      Verbosity.enableKernelTrace();
-    }
-    try (Kvm kvm = Kvm.open();
+    try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
+        Kvm kvm = Kvm.open();
         Machine machine = Machine.create(kvm, config, guest, out, trace ? err : null)) {
       VmOutcome outcome = machine.run();
       if (!outcome.message().isEmpty()) {

@@ -20,11 +20,21 @@ final class Verbosity {
   /**
    * Turns on the kernel side's tracepoints (logger {@code toykvm.trace}, off in logback.xml): one
    * line per access the kernel side completes itself (ioregionfd, ioeventfd), which the VMM never
-   * sees as an exit.
+   * sees as an exit. Closing the result turns them back to what they were (toykvm can run more than
+   * one VM in a JVM, e.g. in tests).
    */
-  static void enableKernelTrace() {
+  static Restore enableKernelTrace() {
     if (LoggerFactory.getLogger("toykvm.trace") instanceof ch.qos.logback.classic.Logger trace) {
+      Level before = trace.getLevel();
       trace.setLevel(Level.TRACE);
+      return () -> trace.setLevel(before);
     }
+    return () -> {};
+  }
+
+  /** Puts a setting back as it was. */
+  interface Restore extends AutoCloseable {
+    @Override
+    void close();
   }
 }
