@@ -98,6 +98,7 @@ final class ToyVcpu implements VcpuFd {
       return;
     }
     closed = true;
+    engine.kick(); // wakes an engine waiting for a device, so it sees the close at once
     mailbox.close();
     try {
       thread.join(5_000);

@@ -120,12 +120,16 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   /** Makes the vCPU leave run() with Intr as soon as it can; safe from any thread. */
   void kick() {
     kick = true;
-    try {
-      Posix.signalEventfd(kickFd);
-    } catch (RuntimeException e) {
-      // The vCPU is closing; the flag alone still stops a running guest.
+    synchronized (kickLock) {
+      // Never signal a closed fd: its number may already belong to another file.
+      if (!kickFdClosed) {
+        Posix.signalEventfd(kickFd);
+      }
     }
   }
+
+  private final Object kickLock = new Object();
+  private boolean kickFdClosed;
 
   /** Consumes a kick: clears the flag and empties the kick eventfd. */
   private void consumeKick() {
@@ -155,7 +159,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       if (posted != null) {
         posted.close();
       }
-      Posix.close(kickFd);
+      synchronized (kickLock) {
+        kickFdClosed = true;
+        Posix.close(kickFd);
+      }
     }
   }
 

@@ -442,4 +442,30 @@ class IoregionfdTest {
       assertEquals(List.of(new IoregionCommand(Op.WRITE, 4, false, 0, 0, 42)), d.received);
     }
   }
+
+  @Test
+  void closingTheVmWhileAVcpuWaitsForAStalledDeviceDoesNotWaitForTheTimeout() throws Exception {
+    try (PipeDevice d = new PipeDevice(c -> null)) {
+      TestVm t = new TestVm();
+      t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
+      t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4); // mov al, [B]; hlt
+      t.longMode(0x1000);
+      Thread runner =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    try {
+                      t.vcpu.run();
+                    } catch (RuntimeException expected) {
+                      // EBADF: the vCPU was closed under run()
+                    }
+                  });
+      waitFor(d, 1);
+      long start = System.nanoTime();
+      t.close();
+      long ms = (System.nanoTime() - start) / 1_000_000;
+      runner.join(5000);
+      assertTrue(ms < 800, "closing took " + ms + " ms; the device timeout is 1000 ms");
+    }
+  }
 }

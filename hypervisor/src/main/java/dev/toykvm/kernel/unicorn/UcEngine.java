@@ -12,7 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 
 /**
  * One Unicorn x86-64 engine ({@code uc_engine}), bound with the FFM API: the calls toykvm needs and
@@ -345,138 +344,65 @@ public final class UcEngine implements AutoCloseable {
     final MemorySegment unmapped;
 
     Upcalls(UcEngine engine, Arena arena) {
-      Linker linker = Linker.nativeLinker();
-      MethodHandles.Lookup lookup = MethodHandles.lookup();
-      try {
-        mmioRead =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onMmioRead",
-                    MethodType.methodType(
-                        long.class,
-                        MemorySegment.class,
-                        long.class,
-                        int.class,
-                        MemorySegment.class)),
-                FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
-        mmioWrite =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onMmioWrite",
-                    MethodType.methodType(
-                        void.class,
-                        MemorySegment.class,
-                        long.class,
-                        int.class,
-                        long.class,
-                        MemorySegment.class)),
-                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
-        memAccess =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onMemAccess",
-                    MethodType.methodType(
-                        void.class,
-                        MemorySegment.class,
-                        int.class,
-                        long.class,
-                        int.class,
-                        long.class,
-                        MemorySegment.class)),
-                FunctionDescriptor.ofVoid(
-                    ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
-        ioIn =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onIoIn",
-                    MethodType.methodType(
-                        int.class, MemorySegment.class, int.class, int.class, MemorySegment.class)),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-        ioOut =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onIoOut",
-                    MethodType.methodType(
-                        void.class,
-                        MemorySegment.class,
-                        int.class,
-                        int.class,
-                        int.class,
-                        MemorySegment.class)),
-                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-        cpuid =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onCpuid",
-                    MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class)),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        intr =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onInterrupt",
-                    MethodType.methodType(
-                        void.class, MemorySegment.class, int.class, MemorySegment.class)),
-                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS));
-        block =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onBlock",
-                    MethodType.methodType(
-                        void.class,
-                        MemorySegment.class,
-                        long.class,
-                        int.class,
-                        MemorySegment.class)),
-                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
-        unmapped =
-            stub(
-                linker,
-                arena,
-                lookup.bind(
-                    engine,
-                    "onUnmapped",
-                    MethodType.methodType(
-                        boolean.class,
-                        MemorySegment.class,
-                        int.class,
-                        long.class,
-                        int.class,
-                        long.class,
-                        MemorySegment.class)),
-                FunctionDescriptor.of(
-                    JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
-      } catch (ReflectiveOperationException e) {
-        throw new IllegalStateException("cannot create Unicorn upcalls: " + e, e);
-      }
+      mmioRead =
+          stub(
+              engine,
+              arena,
+              "onMmioRead",
+              FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+      mmioWrite =
+          stub(
+              engine,
+              arena,
+              "onMmioWrite",
+              FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
+      memAccess =
+          stub(
+              engine,
+              arena,
+              "onMemAccess",
+              FunctionDescriptor.ofVoid(
+                  ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
+      ioIn =
+          stub(
+              engine,
+              arena,
+              "onIoIn",
+              FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+      ioOut =
+          stub(
+              engine,
+              arena,
+              "onIoOut",
+              FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+      cpuid = stub(engine, arena, "onCpuid", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+      intr =
+          stub(engine, arena, "onInterrupt", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS));
+      block =
+          stub(
+              engine,
+              arena,
+              "onBlock",
+              FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+      unmapped =
+          stub(
+              engine,
+              arena,
+              "onUnmapped",
+              FunctionDescriptor.of(
+                  JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
     }
 
+    /** An upcall stub calling {@code engine.method}, whose Java signature is the descriptor's. */
     private static MemorySegment stub(
-        Linker linker, Arena arena, MethodHandle target, FunctionDescriptor descriptor) {
-      return linker.upcallStub(target, descriptor, arena);
+        UcEngine engine, Arena arena, String method, FunctionDescriptor descriptor) {
+      try {
+        MethodHandle target =
+            MethodHandles.lookup().bind(engine, method, descriptor.toMethodType());
+        return Linker.nativeLinker().upcallStub(target, descriptor, arena);
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException("cannot create the Unicorn upcall " + method + ": " + e, e);
+      }
     }
   }
 
