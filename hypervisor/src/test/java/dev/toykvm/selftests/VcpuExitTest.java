@@ -3,6 +3,7 @@ package dev.toykvm.selftests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
+import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmDtable;
 import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.VcpuExit;
@@ -173,6 +174,18 @@ class VcpuExitTest {
       assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
       assertEquals(0xaabb_ccddL, t.vcpu.getRegs().rcx());
       assertEquals(0x0102_0304_0506_0708L, t.vcpu.getRegs().rdx());
+    }
+  }
+
+  @Test
+  void executingFromMmioIsAnInternalErrorNotACrash() {
+    try (TestVm t = new TestVm()) {
+      t.load(
+          0x1000, 0x48, 0xb8, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, // mov rax, 0x10000000
+          0xff, 0xe0); // jmp rax   (nothing but MMIO there)
+      t.longMode(0x1000);
+      VcpuExit.InternalError e = assertInstanceOf(VcpuExit.InternalError.class, t.vcpu.run());
+      assertEquals(KvmConstants.KVM_INTERNAL_ERROR_EMULATION, e.suberror());
     }
   }
 }
