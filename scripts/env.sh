@@ -72,3 +72,5 @@ toykvm_need_pkg binutils "as, ld and objcopy (GNU binutils, to build the guest f
   command -v as ld objcopy
 toykvm_need_pkg make "make (to build the guest firmware)" command -v make
 toykvm_need_pkg maven "mvn (Apache Maven)" command -v mvn
+toykvm_need_pkg util-linux "setpriv (util-linux; starts exec= devices so they die with the VM)" \
+  command -v setpriv
