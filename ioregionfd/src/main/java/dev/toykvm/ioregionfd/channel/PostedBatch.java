@@ -14,12 +14,12 @@ import java.lang.foreign.MemorySegment;
  * <p>The caller flushes before anything the guest could use to observe the device (another access
  * to a device, an ioeventfd, an exit to the VMM, the end of {@code run()}) and when the oldest
  * write has waited {@link #MAX_DELAY_NANOS}; so the device sees every posted write in order, and
- * late by at most that. A batch is at most {@link #MAX_COMMANDS} commands, 2 KiB, which a pipe
- * takes atomically (less than {@code PIPE_BUF}).
+ * late by at most that. A batch is at most {@link #MAX_COMMANDS} commands, 4 KiB, which a pipe
+ * takes atomically ({@code PIPE_BUF}).
  */
 public final class PostedBatch {
   /** Commands per batch. */
-  public static final int MAX_COMMANDS = 64;
+  public static final int MAX_COMMANDS = 128;
 
   /** How long a posted write may wait in the batch. */
   public static final long MAX_DELAY_NANOS = 50_000;
