@@ -83,19 +83,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private long mappedGeneration = -1;
   private final List<long[]> mapped = new ArrayList<>();
   private final List<Long> mmioHooks = new ArrayList<>();
+  private final MmioPieces pieces = new MmioPieces();
   private int pendingVector = -1;
   private boolean pendingSoftware;
   private String failure;
   private boolean inAccess;
-
-  // The whole access seen by the memory hook; its pieces then arrive at the MMIO callbacks.
-  private long wholeAddress;
-  private int wholeSize;
-  private long wholeValue;
-  private boolean wholeActive;
-  private int pieceHooksLeft;
-  private long spanStart;
-  private long spanEnd;
 
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
@@ -228,8 +220,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
         syncMemory();
       }
       stop = Stop.NONE;
-      wholeActive = false;
-      pieceHooksLeft = 0;
+      pieces.reset();
       int err = uc.start(uc.readReg(Uc.X86_REG_RIP), NO_END);
       if (!restores.isEmpty()) {
         restoreReadOnly();
@@ -364,51 +355,25 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   // ---- callbacks (engine thread, inside uc_emu_start) --------------------------------------
 
-  /**
-   * The whole access, announced by the memory hook before Unicorn splits it into pieces for the
-   * MMIO callbacks (an 8-byte access arrives as 4-byte pieces; an unaligned one as the aligned
-   * pieces that cover it). The access goes to its device once, whole, as KVM presents it; the
-   * pieces are then served from it.
-   */
   @Override
   public void mmioAccess(boolean write, long address, int size, long value) {
-    if (pieceHooksLeft > 0 && overlapsWhole(address, size)) {
-      // Unicorn splits an unaligned access into the two aligned accesses that cover it and
-      // announces each of them to this hook again: they are parts of the access already done.
-      pieceHooksLeft--;
+    if (pieces.isPieceOrBegin(address, size)) {
       return;
     }
-    boolean unaligned = (address & (size - 1)) != 0;
-    pieceHooksLeft = unaligned ? 2 : 0;
-    spanStart = unaligned ? address & -size : address;
-    spanEnd = unaligned ? spanStart + 2L * size : address + size;
     long v = mask(value, size);
-    wholeAddress = address;
-    wholeSize = size;
-    wholeActive = true;
-    wholeValue = write ? v : 0;
+    if (write) {
+      pieces.setValue(v);
+    }
     long read = access(false, write, address, size, v);
     if (!write) {
-      wholeValue = mask(read, size);
+      pieces.setValue(mask(read, size));
     }
-  }
-
-  /** Whether an access is one of the pieces Unicorn makes of the whole access. */
-  private boolean overlapsWhole(long address, int size) {
-    return wholeActive && address >= spanStart && address + size <= spanEnd;
   }
 
   @Override
   public long mmioRead(long address, int size) {
-    if (overlapsWhole(address, size)) {
-      long result = 0;
-      for (int i = 0; i < size; i++) {
-        long at = address + i - wholeAddress;
-        if (at >= 0 && at < wholeSize) {
-          result |= ((wholeValue >>> (8 * at)) & 0xff) << (8 * i);
-        }
-      }
-      return result;
+    if (pieces.covers(address, size)) {
+      return pieces.pieceValue(address, size);
     }
     // The memory hook did not announce this access: serve it on its own.
     return mask(access(false, false, address, size, 0), size);
@@ -416,7 +381,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   @Override
   public void mmioWrite(long address, int size, long value) {
-    if (overlapsWhole(address, size)) {
+    if (pieces.covers(address, size)) {
       return;
     }
     access(false, true, address, size, mask(value, size));
