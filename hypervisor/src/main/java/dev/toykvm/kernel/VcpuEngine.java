@@ -81,8 +81,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private final java.util.function.BooleanSupplier kicked = () -> kick;
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
-  private final List<long[]> mapped = new ArrayList<>();
-  private final List<Long> mmioHooks = new ArrayList<>();
+  private final EngineMemoryMap memoryMap = new EngineMemoryMap();
   private final MmioPieces pieces = new MmioPieces();
   private int pendingVector = -1;
   private boolean pendingSoftware;
@@ -319,38 +318,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   // ---- memory ----------------------------------------------------------------------------
 
-  /** Maps the VM's slots, and MMIO over every gap below the physical address limit. */
+  /** Maps the VM's slots as they are now (see {@link EngineMemoryMap}). */
   private void syncMemory() {
     long generation = slots.generation();
-    List<MemorySlot> list = slots.snapshot();
-    for (Long hook : mmioHooks) {
-      uc.removeHook(hook);
-    }
-    mmioHooks.clear();
-    for (long[] region : mapped) {
-      uc.unmap(region[0], region[1]);
-    }
-    mapped.clear();
-    long next = 0;
-    for (MemorySlot slot : list) {
-      if (slot.guestPhysAddr() > next) {
-        mapMmio(next, slot.guestPhysAddr() - next);
-      }
-      int perms = slot.readOnly() ? Uc.PROT_READ | Uc.PROT_EXEC : Uc.PROT_ALL;
-      uc.mapPtr(slot.guestPhysAddr(), slot.size(), perms, slot.memory());
-      mapped.add(new long[] {slot.guestPhysAddr(), slot.size()});
-      next = slot.end();
-    }
-    if (next < MemorySlots.PHYS_LIMIT) {
-      mapMmio(next, MemorySlots.PHYS_LIMIT - next);
-    }
+    memoryMap.sync(uc, slots.snapshot());
     mappedGeneration = generation;
-  }
-
-  private void mapMmio(long start, long size) {
-    uc.mapMmio(start, size);
-    mapped.add(new long[] {start, size});
-    mmioHooks.add(uc.hookMmioAccesses(start, start + size - 1));
   }
 
   // ---- callbacks (engine thread, inside uc_emu_start) --------------------------------------
