@@ -102,11 +102,16 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   /**
    * How long one wait of an ioregion access may last before the device is declared stalled: the
-   * system property {@code toykvm.ioregionfd.timeout.ms} (a kernel "module parameter"), 5000 ms by
-   * default.
+   * system property {@code toykvm.ioregionfd.timeout.ms} (a kernel "module parameter", read when a
+   * vCPU is created), 5000 ms by default.
    */
-  static final long IOREGION_TIMEOUT_NANOS =
-      Long.getLong("toykvm.ioregionfd.timeout.ms", 5000) * 1_000_000L;
+  static long ioregionTimeoutNanos() {
+    long ms = Long.getLong(TIMEOUT_PROPERTY, 5000);
+    return Math.max(1, ms) * 1_000_000L;
+  }
+
+  /** The name of the ioregion timeout "module parameter". */
+  static final String TIMEOUT_PROPERTY = "toykvm.ioregionfd.timeout.ms";
 
   /** Makes the vCPU leave run() with Intr as soon as it can; safe from any thread. */
   void kick() {
@@ -198,8 +203,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     uc = new UcEngine(this);
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
-    access = new IoregionAccess(kickFd, IOREGION_TIMEOUT_NANOS);
-    posted = new PostedBatch(kickFd, IOREGION_TIMEOUT_NANOS);
+    long timeout = ioregionTimeoutNanos();
+    access = new IoregionAccess(kickFd, timeout);
+    posted = new PostedBatch(kickFd, timeout);
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());

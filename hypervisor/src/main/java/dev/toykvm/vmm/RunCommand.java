@@ -107,7 +107,37 @@ final class RunCommand implements Callable<Integer> {
               + " Default: ${DEFAULT-VALUE}.")
   DeviceSpec.Route com1Route;
 
+  @Option(
+      names = "--device-timeout",
+      paramLabel = "DURATION",
+      converter = Converters.Timeout.class,
+      description =
+          "How long the kernel side waits for a device process to answer before it reports"
+              + " KVM_EXIT_IOREGIONFD_FAILURE (exit 71); e.g. 10m while debugging a device."
+              + " Default: 5s.")
+  Duration deviceTimeout;
+
   @CommandLine.Mixin Verbosity verbosity;
+
+  /** The ioregion timeout property, the kernel side's "module parameter", read per vCPU. */
+  private static final String DEVICE_TIMEOUT_PROPERTY = "toykvm.ioregionfd.timeout.ms";
+
+  /** Sets {@code --device-timeout} for this run; closing puts the previous value back. */
+  private Verbosity.Restore setDeviceTimeout() {
+    if (deviceTimeout == null) {
+      return () -> {};
+    }
+    String before = System.getProperty(DEVICE_TIMEOUT_PROPERTY);
+    System.setProperty(
+        DEVICE_TIMEOUT_PROPERTY, Long.toString(Math.max(1, deviceTimeout.toMillis())));
+    return () -> {
+      if (before == null) {
+        System.clearProperty(DEVICE_TIMEOUT_PROPERTY);
+      } else {
+        System.setProperty(DEVICE_TIMEOUT_PROPERTY, before);
+      }
+    };
+  }
 
   RunCommand(PrintStream out, PrintStream err) {
     this.out = out;
@@ -126,6 +156,7 @@ final class RunCommand implements Callable<Integer> {
     MachineConfig config =
         new MachineConfig(memory, trace, Optional.ofNullable(timeout), devices, com1Route);
     try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
+        Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();
         Machine machine = Machine.create(kvm, config, guest, out, trace ? err : null)) {
       VmOutcome outcome = machine.run();

@@ -65,10 +65,19 @@ class DeviceEndToEndTest {
   @Test
   void deviceThatNeverAnswersTimesOut(@TempDir Path dir) throws IOException {
     Path mute = script(dir, "mute", "exec sleep 600"); // keeps its pipes open, reads nothing
+    String before = System.getProperty("toykvm.ioregionfd.timeout.ms");
     MainTest.Result r =
-        MainTest.toykvm("run", "--device", "exec=" + mute + ",pio=0x1234,size=8", "pio-testdev");
+        MainTest.toykvm(
+            "run",
+            "--device-timeout",
+            "300ms",
+            "--device",
+            "exec=" + mute + ",pio=0x1234,size=8",
+            "pio-testdev");
     assertEquals(ExitCodes.DEVICE, r.status(), r.err());
     assertTrue(r.err().contains("EAGAIN"), r.err());
+    assertTrue(r.err().contains("waited 300 ms for the response"), r.err());
+    assertEquals(before, System.getProperty("toykvm.ioregionfd.timeout.ms"), "restored");
   }
 
   @Test

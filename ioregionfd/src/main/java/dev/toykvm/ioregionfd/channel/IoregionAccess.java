@@ -242,7 +242,13 @@ public final class IoregionAccess {
       if (left <= 0) {
         return fail(
             Posix.EAGAIN,
-            "no " + what + " on fd " + fd + " within " + timeoutNanos / 1_000_000 + " ms");
+            "waited "
+                + timeoutNanos / 1_000_000
+                + " ms for "
+                + what
+                + " on fd "
+                + fd
+                + " (the device stalls)");
       }
       int[] ready =
           Posix.poll(
