@@ -109,23 +109,7 @@ public final class Posix {
    * @throws PosixException for any other error ({@code EBADF}, {@code EAGAIN}, ...)
    */
   public static long read(int fd, MemorySegment buf, long len) {
-    checkLength(buf, len);
-    MemorySegment errno = errnoSegment();
-    while (true) {
-      long r;
-      try {
-        r = (long) Native.READ.invokeExact(errno, fd, buf, len);
-      } catch (Throwable t) {
-        throw rethrow(t);
-      }
-      if (r >= 0) {
-        return r;
-      }
-      int e = errno(errno);
-      if (e != EINTR) {
-        throw new PosixException("read(" + fd + ")", e);
-      }
-    }
+    return transfer(Native.READ, "read", fd, buf, len);
   }
 
   /**
@@ -137,12 +121,18 @@ public final class Posix {
    *     (the JVM ignores SIGPIPE, so this is an errno, not a signal)
    */
   public static long write(int fd, MemorySegment buf, long len) {
+    return transfer(Native.WRITE, "write", fd, buf, len);
+  }
+
+  /** {@code read} or {@code write} (same signature), retried on {@code EINTR}. */
+  private static long transfer(
+      MethodHandle call, String name, int fd, MemorySegment buf, long len) {
     checkLength(buf, len);
     MemorySegment errno = errnoSegment();
     while (true) {
       long r;
       try {
-        r = (long) Native.WRITE.invokeExact(errno, fd, buf, len);
+        r = (long) call.invokeExact(errno, fd, buf, len);
       } catch (Throwable t) {
         throw rethrow(t);
       }
@@ -151,7 +141,7 @@ public final class Posix {
       }
       int e = errno(errno);
       if (e != EINTR) {
-        throw new PosixException("write(" + fd + ")", e);
+        throw new PosixException(name + "(" + fd + ")", e);
       }
     }
   }
