@@ -1,7 +1,7 @@
 package dev.toykvm.devices;
 
 import dev.toykvm.ioregionfd.IoregionServer;
-import dev.toykvm.ioregionfd.posix.Posix;
+import dev.toykvm.posix.Posix;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.ioregionfd.IoregionServer;
-import dev.toykvm.ioregionfd.posix.Posix;
-import dev.toykvm.ioregionfd.posix.PosixException;
-import dev.toykvm.ioregionfd.posix.WaitStatus;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.PosixException;
+import dev.toykvm.posix.WaitStatus;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.toykvm.ioregionfd.DeviceProcess;
-import dev.toykvm.ioregionfd.posix.Posix;
-import dev.toykvm.ioregionfd.posix.WaitStatus;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.WaitStatus;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;

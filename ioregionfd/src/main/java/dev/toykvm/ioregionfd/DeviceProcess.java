@@ -1,11 +1,11 @@
 package dev.toykvm.ioregionfd;
 
-import dev.toykvm.ioregionfd.posix.Pipe;
-import dev.toykvm.ioregionfd.posix.Posix;
-import dev.toykvm.ioregionfd.posix.PosixException;
-import dev.toykvm.ioregionfd.posix.WaitStatus;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
+import dev.toykvm.posix.Pipe;
+import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.PosixException;
+import dev.toykvm.posix.WaitStatus;
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.toykvm.ioregionfd.posix.Pipe;
-import dev.toykvm.ioregionfd.posix.Posix;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
+import dev.toykvm.posix.Pipe;
+import dev.toykvm.posix.Posix;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;

@@ -1,10 +1,10 @@
 package dev.toykvm.ioregionfd.channel;
 
-import dev.toykvm.ioregionfd.posix.Posix;
-import dev.toykvm.ioregionfd.posix.PosixException;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
 import dev.toykvm.ioregionfd.wire.WireFormatException;
+import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.PosixException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.LockSupport;

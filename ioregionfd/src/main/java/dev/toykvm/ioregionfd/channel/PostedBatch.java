@@ -1,8 +1,8 @@
 package dev.toykvm.ioregionfd.channel;
 
-import dev.toykvm.ioregionfd.posix.Posix;
-import dev.toykvm.ioregionfd.posix.PosixException;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.PosixException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 

@@ -1,0 +1,191 @@
+package dev.toykvm.cli;
+
+import dev.toykvm.kvm.Kvm;
+import dev.toykvm.kvm.KvmException;
+import dev.toykvm.vmm.BundledImages;
+import dev.toykvm.vmm.DeviceException;
+import dev.toykvm.vmm.DeviceSpec;
+import dev.toykvm.vmm.ExitCodes;
+import dev.toykvm.vmm.GuestImage;
+import dev.toykvm.vmm.ImageException;
+import dev.toykvm.vmm.Machine;
+import dev.toykvm.vmm.MachineConfig;
+import dev.toykvm.vmm.VmOutcome;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code toykvm run IMAGE}: boots an image and exits with the guest's status. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    sortOptions = false,
+    exitCodeOnInvalidInput = ExitCodes.USAGE,
+    exitCodeOnExecutionException = ExitCodes.HYPERVISOR,
+    description = {
+      "Boots IMAGE on the toykvm PC and prints its serial output (COM1) to stdout.",
+      "The VM ends when the guest writes its status to I/O port 0xf4; toykvm exits with it.",
+      "",
+      "Machine: ROM (the 64 KiB image) at 0xffff0000 and 0xf0000, read-only;"
+          + " RAM at 0-640 KiB and 1 MiB up to --memory; COM1 at ports 0x3f8-0x3ff, a 16550 UART"
+          + " in its own process, reached over ioregionfd (see --com1-route).",
+      ""
+    },
+    exitCodeListHeading = "%nExit status:%n",
+    exitCodeList = {
+      "0..255:the guest's status (the byte written to port 0xf4)",
+      "64:usage error",
+      "65:the image is missing or malformed",
+      "66:the guest triple-faulted",
+      "67:the guest halted and nothing can wake it",
+      "68:the vCPU failed (internal error or failed entry)",
+      "69:--timeout expired",
+      "70:the hypervisor could not create or run the VM",
+      "71:a device process could not start, or failed (KVM_EXIT_IOREGIONFD_FAILURE)"
+    })
+final class RunCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+
+  private final PrintStream out;
+  private final PrintStream err;
+
+  @Parameters(
+      index = "0",
+      paramLabel = "IMAGE",
+      description =
+          "A bundled image's name (see 'toykvm images') or the path of a 64 KiB ROM file (.bin).")
+  String image;
+
+  @Option(
+      names = "--trace",
+      description =
+          "Print to stderr, as they happen, every VM exit ([vcpu0] IO out port=0xf4 ...) and"
+              + " every access the kernel side completes itself, with its route ([vcpu0]"
+              + " ioregionfd pio write port=0x3f8 ...).")
+  boolean trace;
+
+  @Option(
+      names = {"-m", "--memory"},
+      paramLabel = "SIZE",
+      defaultValue = "16M",
+      converter = Converters.Memory.class,
+      description =
+          "Guest RAM, 2M..3G in 4 KiB steps (k/M/G suffixes, binary). Default: ${DEFAULT-VALUE}.")
+  long memory;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      converter = Converters.Timeout.class,
+      description = "Stop the guest after this long (e.g. 30s, 500ms, 2m) and exit with 69.")
+  Duration timeout;
+
+  @Option(
+      names = "--device",
+      paramLabel = "SPEC",
+      converter = Converters.Device.class,
+      description = {
+        "Add a device (repeatable). SPEC is KIND[,key=value...]: KIND is uart, testdev or"
+            + " exec=PATH (any program that speaks the ioregionfd wire protocol on stdin/stdout);"
+            + " keys: pio=PORT or mmio=ADDRESS, size=BYTES, route=ioregionfd|vmm|in-process"
+            + " (default ioregionfd), posted=on|off, name=NAME.",
+        "Examples: testdev,pio=0x1234,size=8   testdev,mmio=0xfeb00000,size=0x1000,route=vmm",
+        "A device at port 0x3f8 replaces the default COM1."
+      })
+  List<DeviceSpec> devices = new ArrayList<>();
+
+  @Option(
+      names = "--com1-route",
+      paramLabel = "ROUTE",
+      defaultValue = "ioregionfd",
+      converter = Converters.Route.class,
+      description =
+          "How the default COM1 UART is reached: ioregionfd (its own process, the kernel side"
+              + " talks to it), vmm (its own process, through the VMM) or in-process."
+              + " Default: ${DEFAULT-VALUE}.")
+  DeviceSpec.Route com1Route;
+
+  @Option(
+      names = "--device-timeout",
+      paramLabel = "DURATION",
+      converter = Converters.Timeout.class,
+      description =
+          "How long the kernel side waits for a device process to answer before it reports"
+              + " KVM_EXIT_IOREGIONFD_FAILURE (exit 71); e.g. 10m while debugging a device."
+              + " Default: 5s.")
+  Duration deviceTimeout;
+
+  @CommandLine.Mixin Verbosity verbosity;
+
+  /** The ioregion timeout property, the kernel side's "module parameter", read per vCPU. */
+  private static final String DEVICE_TIMEOUT_PROPERTY = "toykvm.ioregionfd.timeout.ms";
+
+  /** Sets {@code --device-timeout} for this run; closing puts the previous value back. */
+  private Verbosity.Restore setDeviceTimeout() {
+    if (deviceTimeout == null) {
+      return () -> {};
+    }
+    String before = System.getProperty(DEVICE_TIMEOUT_PROPERTY);
+    System.setProperty(
+        DEVICE_TIMEOUT_PROPERTY, Long.toString(Math.max(1, deviceTimeout.toMillis())));
+    return () -> {
+      if (before == null) {
+        System.clearProperty(DEVICE_TIMEOUT_PROPERTY);
+      } else {
+        System.setProperty(DEVICE_TIMEOUT_PROPERTY, before);
+      }
+    };
+  }
+
+  RunCommand(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  @Override
+  public Integer call() {
+    GuestImage guest;
+    try {
+      guest = BundledImages.resolve(image);
+    } catch (ImageException e) {
+      err.println("toykvm: " + e.getMessage());
+      return ExitCodes.IMAGE;
+    }
+    MachineConfig config =
+        new MachineConfig(memory, trace, Optional.ofNullable(timeout), devices, com1Route);
+    try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
+        Verbosity.Restore timeoutSet = setDeviceTimeout();
+        Kvm kvm = Kvm.open();
+        Machine machine = Machine.create(kvm, config, guest, out, trace ? err : null)) {
+      VmOutcome outcome = machine.run();
+      if (!outcome.message().isEmpty()) {
+        err.println("toykvm: " + outcome.message());
+      }
+      log.debug("run: {} -> exit status {}", outcome, outcome.exitCode());
+      return outcome.exitCode();
+    } catch (DeviceException | dev.toykvm.devices.bus.BusRangeException e) {
+      log.debug("run: a device failed", e);
+      err.println("toykvm: " + e.getMessage());
+      return ExitCodes.DEVICE;
+    } catch (KvmException e) {
+      log.debug("run: the kernel side failed", e);
+      err.println("toykvm: cannot run the VM: " + e.getMessage());
+      return ExitCodes.HYPERVISOR;
+    } catch (IOException e) {
+      log.debug("run: guest memory failed", e);
+      err.println("toykvm: cannot create guest memory: " + e.getMessage());
+      return ExitCodes.HYPERVISOR;
+    }
+  }
+}

@@ -1,8 +1,0 @@
-package dev.toykvm.vmm.bench;
-
-/** A benchmark run that could not measure what it set out to; the message says which and why. */
-final class BenchException extends RuntimeException {
-  BenchException(String message) {
-    super(message);
-  }
-}

@@ -1,6 +1,0 @@
-/**
- * An FFM binding to the libc calls toykvm needs for its pipes, eventfds and device processes:
- * {@link dev.toykvm.ioregionfd.posix.Posix}. Failures are {@link
- * dev.toykvm.ioregionfd.posix.PosixException}s naming the call and the errno.
- */
-package dev.toykvm.ioregionfd.posix;
