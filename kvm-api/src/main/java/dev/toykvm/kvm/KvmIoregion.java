@@ -22,6 +22,42 @@ package dev.toykvm.kvm;
 public record KvmIoregion(
     long guestPaddr, long memorySize, long userData, int readFd, int writeFd, int flags) {
 
+  /**
+   * Every field zero, as {@code struct kvm_ioregion region = {0}} in C; set the fields with the
+   * {@code with*} methods. (Its fds are 0, standard input: set both before use.)
+   */
+  public static final KvmIoregion ZERO = new KvmIoregion(0, 0, 0, 0, 0, 0);
+
+  /** A copy with another {@code guestPaddr}: sets {@code guest_paddr}. */
+  public KvmIoregion withGuestPaddr(long value) {
+    return new KvmIoregion(value, memorySize, userData, readFd, writeFd, flags);
+  }
+
+  /** A copy with another {@code memorySize}: sets {@code memory_size}. */
+  public KvmIoregion withMemorySize(long value) {
+    return new KvmIoregion(guestPaddr, value, userData, readFd, writeFd, flags);
+  }
+
+  /** A copy with another {@code userData}: sets {@code user_data}. */
+  public KvmIoregion withUserData(long value) {
+    return new KvmIoregion(guestPaddr, memorySize, value, readFd, writeFd, flags);
+  }
+
+  /** A copy with another {@code readFd}: sets {@code rfd}. */
+  public KvmIoregion withReadFd(int value) {
+    return new KvmIoregion(guestPaddr, memorySize, userData, value, writeFd, flags);
+  }
+
+  /** A copy with another {@code writeFd}: sets {@code wfd}. */
+  public KvmIoregion withWriteFd(int value) {
+    return new KvmIoregion(guestPaddr, memorySize, userData, readFd, value, flags);
+  }
+
+  /** A copy with another {@code flags}: sets {@code flags}. */
+  public KvmIoregion withFlags(int value) {
+    return new KvmIoregion(guestPaddr, memorySize, userData, readFd, writeFd, value);
+  }
+
   /** The same region with {@code KVM_IOREGION_DEASSIGN} set, to remove it. */
   public KvmIoregion deassign() {
     return new KvmIoregion(

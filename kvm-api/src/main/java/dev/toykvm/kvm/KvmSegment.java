@@ -36,6 +36,20 @@ public record KvmSegment(
   /** Code segment types: execute/read, accessed. */
   public static final int TYPE_CODE_XR_ACCESSED = 0xb;
 
+  /**
+   * All fields zero or false, as {@code struct kvm_segment seg = {0}} in C: the starting point for
+   * a segment built from designated initializers.
+   *
+   * {@snippet :
+   * // struct kvm_segment seg = { .limit = 0xffffffff, .selector = 1 << 3, .present = 1,
+   * //                            .type = 11, .db = 1, .s = 1, .g = 1 };
+   * KvmSegment seg = KvmSegment.ZERO.withLimit(0xffff_ffffL).withSelector(1 << 3).withPresent(true)
+   *     .withType(11).withDb(true).withS(true).withG(true);
+   * }
+   */
+  public static final KvmSegment ZERO =
+      new KvmSegment(0, 0, 0, 0, false, 0, false, false, false, false, false, false);
+
   /** A real-mode segment as a far jump or a {@code mov} in real mode loads it. */
   public static KvmSegment realMode(int selector, boolean code) {
     return new KvmSegment(
@@ -87,13 +101,63 @@ public record KvmSegment(
         false);
   }
 
-  /** A copy with another base (real-mode code may use any base, e.g. the reset CS). */
+  /** A copy that sets {@code base} (real-mode code may use any base, e.g. the reset CS). */
   public KvmSegment withBase(long newBase) {
     return new KvmSegment(newBase, limit, selector, type, present, dpl, db, s, l, g, avl, unusable);
   }
 
-  /** A copy with another selector. */
+  /** A copy that sets {@code limit} (byte-granular, as KVM takes it). */
+  public KvmSegment withLimit(long newLimit) {
+    return new KvmSegment(base, newLimit, selector, type, present, dpl, db, s, l, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code selector}. */
   public KvmSegment withSelector(int newSelector) {
     return new KvmSegment(base, limit, newSelector, type, present, dpl, db, s, l, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code type} (the descriptor's 4-bit type field). */
+  public KvmSegment withType(int newType) {
+    return new KvmSegment(base, limit, selector, newType, present, dpl, db, s, l, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code present} (the P bit). */
+  public KvmSegment withPresent(boolean newPresent) {
+    return new KvmSegment(base, limit, selector, type, newPresent, dpl, db, s, l, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code dpl} (descriptor privilege level, 0..3). */
+  public KvmSegment withDpl(int newDpl) {
+    return new KvmSegment(base, limit, selector, type, present, newDpl, db, s, l, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code db} (the D/B bit). */
+  public KvmSegment withDb(boolean newDb) {
+    return new KvmSegment(base, limit, selector, type, present, dpl, newDb, s, l, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code s} (the S bit: code/data rather than system). */
+  public KvmSegment withS(boolean newS) {
+    return new KvmSegment(base, limit, selector, type, present, dpl, db, newS, l, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code l} (the L bit: 64-bit code). */
+  public KvmSegment withL(boolean newL) {
+    return new KvmSegment(base, limit, selector, type, present, dpl, db, s, newL, g, avl, unusable);
+  }
+
+  /** A copy that sets {@code g} (the G bit: 4 KiB granularity). */
+  public KvmSegment withG(boolean newG) {
+    return new KvmSegment(base, limit, selector, type, present, dpl, db, s, l, newG, avl, unusable);
+  }
+
+  /** A copy that sets {@code avl} (the AVL bit). */
+  public KvmSegment withAvl(boolean newAvl) {
+    return new KvmSegment(base, limit, selector, type, present, dpl, db, s, l, g, newAvl, unusable);
+  }
+
+  /** A copy that sets {@code unusable}. */
+  public KvmSegment withUnusable(boolean newUnusable) {
+    return new KvmSegment(base, limit, selector, type, present, dpl, db, s, l, g, avl, newUnusable);
   }
 }
