@@ -70,6 +70,8 @@ JAVA="$JAVA_HOME/bin/java"
 toykvm_need_pkg libunicorn2 "libunicorn.so.2 (the Unicorn CPU emulator)" toykvm_has_libunicorn
 toykvm_need_pkg binutils "as, ld and objcopy (GNU binutils, to build the guest firmware)" \
   command -v as ld objcopy
+toykvm_need_pkg gcc "gcc (builds the native guard around the CPU emulator, and C guests)" \
+  command -v gcc
 toykvm_need_pkg make "make (to build the guest firmware)" command -v make
 toykvm_need_pkg maven "mvn (Apache Maven)" command -v mvn
 toykvm_need_pkg util-linux "setpriv (util-linux; starts exec= devices so they die with the VM)" \

@@ -39,6 +39,12 @@ final class EngineMemoryMap {
     }
   }
 
+  /** Forgets the mappings without undoing them: the engine they were made in is gone. */
+  void forget() {
+    hooks.clear();
+    mapped.clear();
+  }
+
   private void mapMmio(UcEngine uc, long start, long size) {
     uc.mapMmio(start, size);
     mapped.add(new long[] {start, size});

@@ -226,7 +226,13 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       }
       stop = Stop.NONE;
       pieces.reset();
-      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), NO_END);
+      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), stopAt);
+      if (err == UcEngine.ABORTED) {
+        VcpuExit exit = afterAbort();
+        if (exit != null) {
+          return exit;
+        }
+      }
       if (!restores.isEmpty()) {
         restoreReadOnly();
       }
@@ -255,7 +261,18 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
         return new VcpuExit.InternalError(KVM_INTERNAL_ERROR_EMULATION, "vCPU closed");
       }
       switch (err) {
+        case UcEngine.ABORTED -> {
+          continue;
+        }
         case Uc.ERR_OK -> {
+          if (stopAt != NO_END && reachedStop()) {
+            if (pendingExit != null) {
+              VcpuExit exit = pendingExit;
+              pendingExit = null;
+              return exit;
+            }
+            continue;
+          }
           return new VcpuExit.Hlt();
         }
         case Uc.ERR_INSN_INVALID -> {
@@ -275,6 +292,141 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
         }
       }
     }
+  }
+
+  // ---- code the translator cannot take (see Untranslatable) -------------------------------
+
+  /** Where uc_emu_start stops short of a suspected untranslatable instruction, or NO_END. */
+  private long stopAt = NO_END;
+
+  /** The (linear) start of the block whose translation aborted, and what is left to try. */
+  private long abortedBlock = -1;
+
+  private int[] candidates = new int[0];
+  private int nextCandidate;
+
+  /**
+   * After {@link UcEngine#ABORTED}: the engine is replaced by a new one in the same CPU state (the
+   * start of the block being translated; none of its instructions ran), and the next run stops at
+   * the next place where the instruction at fault may start. Returns an exit if there is none.
+   */
+  private VcpuExit afterAbort() {
+    replaceEngine();
+    KvmSregs s = cpu.read();
+    long block = linearRip(s);
+    if (block != abortedBlock) {
+      forgetStop();
+      abortedBlock = block;
+      candidates =
+          Untranslatable.candidates(
+              readCode(s, block, 4096 + 2 * Untranslatable.MAX_INSN), longMode(s));
+      nextCandidate = 0;
+    }
+    if (nextCandidate >= candidates.length) {
+      forgetStop();
+      return new VcpuExit.InternalError(
+          KVM_INTERNAL_ERROR_EMULATION,
+          String.format(
+              "the CPU emulator (libunicorn) aborted translating the code at linear address 0x%x"
+                  + " and no far call/jmp through a register was found there",
+              block));
+    }
+    moveStop(block + candidates[nextCandidate++]);
+    log.debug(
+        "vcpu{}: libunicorn aborted translating 0x{}; trying a stop at 0x{}",
+        id,
+        Long.toHexString(block),
+        Long.toHexString(stopAt));
+    return null;
+  }
+
+  /**
+   * uc_emu_start returned normally at {@link #stopAt}: the instruction there is either the one the
+   * translator cannot take (the guest gets the #UD a CPU raises) or an ordinary one (the search
+   * goes on past it). Returns false if the stop was not reached (a real {@code hlt}).
+   */
+  private boolean reachedStop() {
+    KvmSregs s = cpu.read();
+    long here = linearRip(s);
+    if (here != stopAt) {
+      return false;
+    }
+    byte[] code = readCode(s, here, Untranslatable.MAX_INSN + 1);
+    if (Untranslatable.at(code, longMode(s))) {
+      forgetStop();
+      abortedBlock = -1;
+      VcpuExit exit = deliver(ExceptionDelivery.UD, false);
+      if (exit != null) {
+        pendingExit = exit;
+      }
+      return true;
+    }
+    while (nextCandidate < candidates.length && abortedBlock + candidates[nextCandidate] <= here) {
+      nextCandidate++;
+    }
+    if (nextCandidate < candidates.length) {
+      moveStop(abortedBlock + candidates[nextCandidate++]);
+    } else {
+      forgetStop();
+    }
+    return true;
+  }
+
+  private VcpuExit pendingExit;
+
+  /** Sets the stop, dropping translations made with the old one (they end at it). */
+  private void moveStop(long linear) {
+    forgetStop();
+    stopAt = linear;
+  }
+
+  private void forgetStop() {
+    if (stopAt != NO_END && abortedBlock >= 0) {
+      uc.removeTranslations(Math.min(abortedBlock, stopAt), stopAt + 1);
+    }
+    stopAt = NO_END;
+  }
+
+  /** Replaces an aborted engine with a new one in the CPU state the old one was left in. */
+  private void replaceEngine() {
+    UcEngine dead = uc;
+    MemorySegment state = dead.allocContext();
+    dead.saveContext(state);
+    UcEngine fresh = new UcEngine(this);
+    MemorySegment copy = fresh.allocContext();
+    copy.copyFrom(state);
+    fresh.installCoreHooks();
+    uc = fresh;
+    cpu = new CpuState(fresh);
+    memoryMap.forget();
+    syncMemory();
+    fresh.restoreContext(copy);
+    dead.close();
+  }
+
+  private long linearRip(KvmSregs s) {
+    long rip = uc.readReg(Uc.X86_REG_RIP);
+    return longMode(s) ? rip : (s.cs().base() + rip) & 0xffff_ffffL;
+  }
+
+  private static boolean longMode(KvmSregs s) {
+    return (s.efer() & dev.toykvm.kvm.KvmConstants.EFER_LMA) != 0 && s.cs().l();
+  }
+
+  /** Up to {@code length} bytes of guest code from {@code linear}, as far as it is in RAM. */
+  private byte[] readCode(KvmSregs s, long linear, int length) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(length);
+    long at = linear;
+    while (out.size() < length) {
+      int chunk = (int) Math.min(length - out.size(), 4096 - (at & 4095));
+      byte[] bytes = readLinearQuietly(s, at, chunk);
+      if (bytes == null) {
+        break;
+      }
+      out.writeBytes(bytes);
+      at += chunk;
+    }
+    return out.toByteArray();
   }
 
   private VcpuExit emulationFailure(int err, String what) {

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -12,6 +13,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * One Unicorn x86-64 engine ({@code uc_engine}), bound with the FFM API: the calls toykvm needs and
@@ -27,6 +30,8 @@ public final class UcEngine implements AutoCloseable {
   private final MemorySegment uc;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment scratch = arena.allocate(64, 8);
+  private final MemorySegment abortedFlag = arena.allocate(JAVA_INT);
+  private boolean aborted;
   private final UcCallbacks callbacks;
   private final Upcalls upcalls;
   private final java.util.List<MemorySegment> contexts = new java.util.ArrayList<>();
@@ -265,7 +270,44 @@ public final class UcEngine implements AutoCloseable {
    * throwing, since a guest fault is not a toykvm failure.
    */
   public int start(long begin, long until) {
-    return nativeInt(() -> (int) Native.EMU_START.invokeExact(uc, begin, until, 0L, 0L));
+    if (aborted) {
+      throw new IllegalStateException("this engine aborted in an earlier uc_emu_start");
+    }
+    if (Guard.ERROR != null) {
+      return nativeInt(() -> (int) Native.EMU_START.invokeExact(uc, begin, until, 0L, 0L));
+    }
+    int r =
+        nativeInt(
+            () ->
+                (int)
+                    Guard.START.invokeExact(
+                        Native.EMU_START_ADDRESS, uc, begin, until, 0L, 0L, abortedFlag));
+    if (abortedFlag.get(JAVA_INT, 0) != 0) {
+      aborted = true;
+      return ABORTED;
+    }
+    return r;
+  }
+
+  /**
+   * What {@link #start} returns when libunicorn called {@code abort()} inside it (its translator
+   * gives up on some encodings a CPU answers with #UD, see {@code src/main/c/ucguard.c}). The CPU
+   * state is then the one at the start of the translation block being translated, none of whose
+   * instructions ran; the engine must not run again: save its context, {@link #close} it and go on
+   * with a new one. Not one of Unicorn's own codes (those are {@code >= 0}).
+   */
+  public static final int ABORTED = -1;
+
+  /** Whether {@link #start} returned {@link #ABORTED}: only the context calls and close remain. */
+  public boolean aborted() {
+    return aborted;
+  }
+
+  /**
+   * Why the abort guard is not in place (Unicorn aborts then end the process), or null if it is.
+   */
+  public static String guardError() {
+    return Guard.ERROR;
   }
 
   /** {@code uc_emu_stop}: only from inside a callback on the engine's own thread. */
@@ -500,6 +542,71 @@ public final class UcEngine implements AutoCloseable {
     }
   }
 
+  // ---- the abort guard (src/main/c/ucguard.c) --------------------------------------------
+
+  /**
+   * The native guard, built with the project into the jar as {@code native/libtoykvm-ucguard.so}:
+   * loaded from the class path (copied to a temporary file first when it is inside a jar, and the
+   * copy deleted once loaded).
+   */
+  private static final class Guard {
+    static final String RESOURCE = "/native/libtoykvm-ucguard.so";
+    static final String ERROR;
+    static final MethodHandle START;
+
+    static {
+      String error = null;
+      MethodHandle start = null;
+      try {
+        java.net.URL url = UcEngine.class.getResource(RESOURCE);
+        if (url == null) {
+          throw new IOException(RESOURCE + " is not on the class path (was the kernel built?)");
+        }
+        boolean inJar = !"file".equals(url.getProtocol());
+        Path library = inJar ? copyOut(url) : Path.of(url.toURI());
+        try {
+          Linker linker = Linker.nativeLinker();
+          SymbolLookup lookup = SymbolLookup.libraryLookup(library, Arena.global());
+          MethodHandle ready =
+              linker.downcallHandle(
+                  lookup.findOrThrow("toykvm_guard_ready"), FunctionDescriptor.of(JAVA_INT));
+          start =
+              linker.downcallHandle(
+                  lookup.findOrThrow("toykvm_guarded_emu_start"),
+                  FunctionDescriptor.of(
+                      JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                      ADDRESS));
+          if ((int) ready.invokeExact() == 0) {
+            error = "sigaction(SIGABRT) failed";
+          }
+        } finally {
+          if (inJar) {
+            Files.deleteIfExists(library);
+          }
+        }
+      } catch (Throwable t) {
+        error = t.toString();
+      }
+      ERROR = error;
+      START = start;
+      if (error != null) {
+        org.slf4j.LoggerFactory.getLogger(UcEngine.class)
+            .warn(
+                "the native abort guard is not loaded ({}): a guest that makes libunicorn abort"
+                    + " ends this process",
+                error);
+      }
+    }
+
+    private static Path copyOut(java.net.URL url) throws IOException {
+      Path copy = Files.createTempFile("toykvm-ucguard-", ".so");
+      try (var in = url.openStream()) {
+        Files.copy(in, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      return copy;
+    }
+  }
+
   // ---- the library -----------------------------------------------------------------------
 
   private static final class Native {
@@ -518,6 +625,7 @@ public final class UcEngine implements AutoCloseable {
     static final MethodHandle HOOK_ADD;
     static final MethodHandle HOOK_DEL;
     static final MethodHandle EMU_START;
+    static final MemorySegment EMU_START_ADDRESS;
     static final MethodHandle EMU_STOP;
     static final MethodHandle CTL2;
     static final MethodHandle CONTEXT_ALLOC;
@@ -528,6 +636,7 @@ public final class UcEngine implements AutoCloseable {
     static {
       String error = null;
       MethodHandle[] h = new MethodHandle[20];
+      MemorySegment emuStart = MemorySegment.NULL;
       try {
         Linker linker = Linker.nativeLinker();
         SymbolLookup lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
@@ -604,6 +713,7 @@ public final class UcEngine implements AutoCloseable {
                 "uc_emu_start",
                 FunctionDescriptor.of(
                     JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        emuStart = lib.findOrThrow("uc_emu_start");
         h[14] = bind(linker, lib, "uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         h[15] =
             linker.downcallHandle(
@@ -642,6 +752,7 @@ public final class UcEngine implements AutoCloseable {
       HOOK_ADD = h[11];
       HOOK_DEL = h[12];
       EMU_START = h[13];
+      EMU_START_ADDRESS = emuStart;
       EMU_STOP = h[14];
       CTL2 = h[15];
       CONTEXT_ALLOC = h[16];
