@@ -35,8 +35,7 @@ public final class IoregionAccess {
   private final Arena arena = Arena.ofShared();
   private final MemorySegment command = arena.allocate(IoregionCommand.BYTES, 8);
   private final MemorySegment response = arena.allocate(IoregionResponse.BYTES, 8);
-  private final MemorySegment pollfds = arena.allocate(2 * Posix.POLLFD_BYTES, 8);
-  private final int kickFd;
+  private final KickableWait wait;
   private final long timeoutNanos;
 
   private Phase phase = Phase.IDLE;
@@ -53,7 +52,7 @@ public final class IoregionAccess {
    * @param timeoutNanos how long any one wait may last
    */
   public IoregionAccess(int kickFd, long timeoutNanos) {
-    this.kickFd = kickFd;
+    this.wait = new KickableWait(kickFd);
     this.timeoutNanos = timeoutNanos;
   }
 
@@ -237,42 +236,27 @@ public final class IoregionAccess {
    * when ready.
    */
   private AccessResult await(int fd, int events, long deadline, String what) {
-    while (true) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return fail(
-            Posix.EAGAIN,
-            "waited "
-                + timeoutNanos / 1_000_000
-                + " ms for "
-                + what
-                + " on fd "
-                + fd
-                + " (the device stalls)");
-      }
-      int[] ready =
-          Posix.poll(
-              new int[] {fd, kickFd},
-              new int[] {events, Posix.POLLIN},
-              (int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
-      if (ready[1] != 0) {
-        return AccessResult.INTERRUPTED;
-      }
-      int r = ready[0];
-      if ((r & Posix.POLLNVAL) != 0) {
-        return fail(Posix.EIO, "fd " + fd + " is not open");
-      }
-      if ((r & events) != 0) {
-        return null;
-      }
-      if ((r & (Posix.POLLHUP | Posix.POLLERR)) != 0) {
-        return fail(
-            Posix.EIO,
-            events == Posix.POLLOUT
-                ? "the device closed its end of write fd " + fd
-                : "the device closed its end of read fd " + fd + " (EOF)");
-      }
-    }
+    return switch (wait.await(fd, events, deadline)) {
+      case READY -> null;
+      case KICKED -> AccessResult.INTERRUPTED;
+      case TIMED_OUT ->
+          fail(
+              Posix.EAGAIN,
+              "waited "
+                  + timeoutNanos / 1_000_000
+                  + " ms for "
+                  + what
+                  + " on fd "
+                  + fd
+                  + " (the device stalls)");
+      case NOT_OPEN -> fail(Posix.EIO, "fd " + fd + " is not open");
+      case CLOSED ->
+          fail(
+              Posix.EIO,
+              events == Posix.POLLOUT
+                  ? "the device closed its end of write fd " + fd
+                  : "the device closed its end of read fd " + fd + " (EOF)");
+    };
   }
 
   private void finish() {
@@ -299,6 +283,7 @@ public final class IoregionAccess {
 
   /** Frees the buffers. */
   public void close() {
+    wait.close();
     arena.close();
   }
 }

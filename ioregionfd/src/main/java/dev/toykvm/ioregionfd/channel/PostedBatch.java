@@ -26,8 +26,7 @@ public final class PostedBatch {
 
   private final Arena arena = Arena.ofShared();
   private final MemorySegment buffer = arena.allocate(MAX_COMMANDS * IoregionCommand.BYTES, 8);
-  private final MemorySegment pollfds = arena.allocate(2 * Posix.POLLFD_BYTES, 8);
-  private final int kickFd;
+  private final KickableWait wait;
   private final long timeoutNanos;
   private int count;
   private int writeFd = -1;
@@ -41,7 +40,7 @@ public final class PostedBatch {
    * @param timeoutNanos how long a flush may wait for room in the pipe
    */
   public PostedBatch(int kickFd, long timeoutNanos) {
-    this.kickFd = kickFd;
+    this.wait = new KickableWait(kickFd);
     this.timeoutNanos = timeoutNanos;
   }
 
@@ -120,15 +119,15 @@ public final class PostedBatch {
                     + timeoutNanos / 1_000_000
                     + " ms (its pipe is full)");
           }
-          Posix.setPollfd(pollfds, 0, writeFd, Posix.POLLOUT);
-          Posix.setPollfd(pollfds, 1, kickFd, Posix.POLLIN);
-          Posix.poll(pollfds, 2, (int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
-          if (Posix.revents(pollfds, 1) != 0) {
-            return AccessResult.INTERRUPTED;
-          }
-          if ((Posix.revents(pollfds, 0) & (Posix.POLLERR | Posix.POLLHUP | Posix.POLLNVAL)) != 0
-              && (Posix.revents(pollfds, 0) & Posix.POLLOUT) == 0) {
-            return fail(Posix.EIO, "the device closed its end of write fd " + writeFd);
+          switch (wait.await(writeFd, Posix.POLLOUT, deadline)) {
+            case READY -> {}
+            case KICKED -> {
+              return AccessResult.INTERRUPTED;
+            }
+            case TIMED_OUT -> {} // said above, on the next turn
+            case CLOSED, NOT_OPEN -> {
+              return fail(Posix.EIO, "the device closed its end of write fd " + writeFd);
+            }
           }
           continue;
         }
@@ -163,6 +162,7 @@ public final class PostedBatch {
 
   /** Frees the buffer. */
   public void close() {
+    wait.close();
     arena.close();
   }
 }
