@@ -44,7 +44,8 @@ public interface VmFd extends AutoCloseable {
    * @throws KvmException {@code EEXIST}: the range overlaps another ioregion or an ioeventfd on the
    *     same bus; {@code ENOENT}: deassign without a region of exactly that address and size;
    *     {@code EBADF}: an fd is not open (or the VM is closed); {@code EINVAL}: unknown flags,
-   *     address overflow, size 0 without posted writes
+   *     address overflow (an end past 2^63, or past port 0xffff for PIO), size 0 without posted
+   *     writes
    */
   void setIoregion(KvmIoregion region);
 

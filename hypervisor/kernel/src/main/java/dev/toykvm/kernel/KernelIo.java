@@ -30,6 +30,13 @@ final class KernelIo {
   /** Port numbers are 16 bits. */
   private static final long PIO_LIMIT = 0x10000;
 
+  /**
+   * Where every MMIO registration must end: 2^63. KVM's buses are 64-bit, but nothing a guest can
+   * reach lies that high (the physical address limit is 2^36 here, 2^52 on any x86), and a range
+   * crossing it would defeat signed comparisons; refusing it (EINVAL) is the honest answer.
+   */
+  private static final long ADDRESS_LIMIT = 1L << 63;
+
   final KernelIoBus pio = new KernelIoBus("pio");
   final KernelIoBus mmio = new KernelIoBus("mmio");
   private final Map<String, Shared> contexts = new HashMap<>();
@@ -56,13 +63,14 @@ final class KernelIo {
     }
     long end = r.guestPaddr() + r.memorySize();
     if (Long.compareUnsigned(end, r.guestPaddr()) < 0
+        || Long.compareUnsigned(end, ADDRESS_LIMIT) > 0
         || (isPio && Long.compareUnsigned(Math.max(end, r.guestPaddr() + 1), PIO_LIMIT) > 0)) {
       throw new KvmException(
           SET_IOREGION,
           Errno.EINVAL,
           String.format(
               "[0x%x, +0x%x) overflows the %s address space",
-              r.guestPaddr(), r.memorySize(), isPio ? "16-bit port" : "64-bit"));
+              r.guestPaddr(), r.memorySize(), isPio ? "16-bit port" : "2^63-byte"));
     }
     checkFd(SET_IOREGION, "write_fd", r.writeFd());
     if (r.memorySize() != 0) {
@@ -186,6 +194,7 @@ final class KernelIo {
       throw new KvmException(IOEVENTFD, Errno.EINVAL, "a PIO ioeventfd needs a length");
     }
     if (Long.compareUnsigned(e.addr() + Math.max(e.len(), 1), e.addr()) < 0
+        || Long.compareUnsigned(e.addr() + e.len(), ADDRESS_LIMIT) > 0
         || (isPio && Long.compareUnsigned(e.addr() + e.len(), PIO_LIMIT) > 0)) {
       throw new KvmException(IOEVENTFD, Errno.EINVAL, "address overflow");
     }

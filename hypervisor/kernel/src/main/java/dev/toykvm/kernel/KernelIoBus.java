@@ -13,11 +13,11 @@ import java.util.List;
  * accesses before they would exit to the VMM.
  *
  * <p>The rules are those of KVM with the ioregionfd RFC (v3): an ioregion may not overlap another
- * ioregion or an ioeventfd on the same bus, nor an ioeventfd an ioregion ({@code EEXIST} both
- * ways); two ioeventfds may share an address if their length or datamatch differ; an access is
- * claimed by an ioregion only if it lies wholly inside it. Changes are serialized; lookups read an
- * immutable snapshot without locking, so a vCPU that found a region finishes its access on it even
- * if the region is removed meanwhile.
+ * ioregion or an ioeventfd on the same bus, nor an ioeventfd an ioregion ({@code EEXIST} both ways;
+ * a zero size or length counts as 8 bytes there, as in the RFC); two ioeventfds may share an
+ * address if their length or datamatch differ; an access is claimed by an ioregion only if it lies
+ * wholly inside it. Changes are serialized; lookups read an immutable snapshot without locking, so
+ * a vCPU that found a region finishes its access on it even if the region is removed meanwhile.
  */
 final class KernelIoBus {
 
@@ -63,8 +63,9 @@ final class KernelIoBus {
       return context == null ? -1 : context.readFd();
     }
 
+    /** The end of what the region occupies for collisions: the RFC counts a size of 0 as 8. */
     long end() {
-      return start + Math.max(size, 1);
+      return start + (size == 0 ? 8 : size);
     }
 
     boolean contains(long address, int length) {
@@ -78,8 +79,9 @@ final class KernelIoBus {
   /** An assigned ioregion's eventfd: {@code userFd} as registered, {@code fd} the kernel's own. */
   record Eventfd(
       long address, int length, boolean datamatch, long value, int userFd, int fd, IoRef ref) {
+    /** The end of what the ioeventfd occupies against ioregions: a length of 0 counts as 8. */
     long end() {
-      return address + Math.max(length, 1);
+      return address + (length == 0 ? 8 : length);
     }
 
     boolean matches(long addr, int len, long data) {

@@ -66,6 +66,28 @@ class IoregionfdRegistrationTest {
   }
 
   @Test
+  void aZeroSizeRegionCollidesAsEightBytes() {
+    // RFC v3 counts a posted-writes region of size 0 (and an ioeventfd of length 0) as 8 bytes
+    // when it checks for collisions.
+    vm.setIoregion(region(0x2000, 0, KVM_IOREGION_POSTED_WRITES));
+    assertErrno(Errno.EEXIST, () -> vm.setIoregion(region(0x2007, 1, 0)));
+    assertErrno(Errno.EEXIST, () -> vm.setIoregion(region(0x2000, 0, KVM_IOREGION_POSTED_WRITES)));
+    assertErrno(Errno.EEXIST, () -> vm.ioeventfd(new KvmIoeventfd(0, 0x2004, 4, eventfd, 0)));
+    vm.setIoregion(region(0x2008, 8, 0));
+    vm.ioeventfd(new KvmIoeventfd(0, 0x1ff8, 0, eventfd, 0)); // [0x1ff8, +8): just before
+    assertErrno(Errno.EEXIST, () -> vm.setIoregion(region(0x1ffc, 0, KVM_IOREGION_POSTED_WRITES)));
+  }
+
+  @Test
+  void aRangeEndingPastTwoToTheSixtyThirdIsEinval() {
+    long top = 1L << 63;
+    assertErrno(Errno.EINVAL, () -> vm.setIoregion(region(top - 0x1000, 0x2000, 0)));
+    assertErrno(Errno.EINVAL, () -> vm.setIoregion(region(top, 0x1000, 0)));
+    assertErrno(Errno.EINVAL, () -> vm.ioeventfd(new KvmIoeventfd(0, top, 4, eventfd, 0)));
+    vm.setIoregion(region(top - 0x1000, 0x1000, 0)); // ends exactly at 2^63: fine
+  }
+
+  @Test
   void overlappingRegionsAreEexistFromEitherSide() {
     vm.setIoregion(region(0x1000, 0x100, 0));
     assertErrno(Errno.EEXIST, () -> vm.setIoregion(region(0x10f0, 0x100, 0)));
