@@ -1,7 +1,7 @@
 package dev.toykvm.devices;
 
 import dev.toykvm.ioregionfd.IoregionServer;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Processes;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -67,12 +67,12 @@ public final class DeviceMain implements Callable<Integer> {
   @Override
   public Integer call() {
     try {
-      Posix.setParentDeathSignal(Posix.SIGKILL);
+      Processes.setParentDeathSignal(Processes.SIGKILL);
     } catch (RuntimeException e) {
       log.println(device + ": cannot ask to die with the parent: " + e.getMessage());
       return 1;
     }
-    if (Posix.getppid() == 1) {
+    if (Processes.getppid() == 1) {
       log.println(device + ": the parent is already gone; exiting");
       return 1;
     }

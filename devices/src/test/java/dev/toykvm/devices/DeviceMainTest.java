@@ -7,8 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.ioregionfd.IoregionServer;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Errnos;
 import dev.toykvm.posix.PosixException;
+import dev.toykvm.posix.Processes;
 import dev.toykvm.posix.WaitStatus;
 import java.io.File;
 import java.nio.file.Files;
@@ -109,13 +110,13 @@ class DeviceMainTest {
   void killedDeviceGivesEofOnItsResponses() {
     try (DeviceProcess dev = startDevice("testdev")) {
       dev.write(0, 0, 4, 0x1234, TIMEOUT); // it is up and serving
-      dev.kill(Posix.SIGKILL);
+      dev.kill(Processes.SIGKILL);
       assertTrue(dev.awaitResponseEof(TIMEOUT));
       WaitStatus st = dev.waitFor(TIMEOUT).orElseThrow();
-      assertEquals(Posix.SIGKILL, st.signal());
+      assertEquals(Processes.SIGKILL, st.signal());
       PosixException e =
           assertThrows(PosixException.class, () -> dev.send(IoregionCommand.read(0, 0, 4)));
-      assertEquals(Posix.EPIPE, e.errno());
+      assertEquals(Errnos.EPIPE, e.errno());
     }
   }
 
@@ -196,16 +197,16 @@ class DeviceMainTest {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("pid=(\\d+)").matcher(err);
         assertTrue(m.find(), err);
         devicePid = Integer.parseInt(m.group(1));
-        shell.kill(Posix.SIGKILL);
-        assertEquals(Posix.SIGKILL, shell.waitFor(TIMEOUT).orElseThrow().signal());
+        shell.kill(Processes.SIGKILL);
+        assertEquals(Processes.SIGKILL, shell.waitFor(TIMEOUT).orElseThrow().signal());
         // We still hold the device's stdin open: only its death closes its stdout.
         assertTrue(shell.awaitResponseEof(TIMEOUT), "the device outlived its parent");
       } finally {
         if (devicePid > 0) {
           try {
-            Posix.kill(devicePid, Posix.SIGKILL);
+            Processes.kill(devicePid, Processes.SIGKILL);
           } catch (PosixException e) {
-            assertEquals(Posix.ESRCH, e.errno()); // gone already, as it should be
+            assertEquals(Errnos.ESRCH, e.errno()); // gone already, as it should be
           }
         }
       }

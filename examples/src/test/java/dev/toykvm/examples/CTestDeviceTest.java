@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Processes;
 import dev.toykvm.posix.WaitStatus;
 import java.io.File;
 import java.io.IOException;
@@ -117,9 +117,9 @@ class CTestDeviceTest {
   void killedItGivesEof() {
     try (DeviceProcess dev = start()) {
       dev.write(0, 0, 1, 1, TIMEOUT);
-      dev.kill(Posix.SIGKILL);
+      dev.kill(Processes.SIGKILL);
       assertTrue(dev.awaitResponseEof(TIMEOUT));
-      assertEquals(Posix.SIGKILL, dev.waitFor(TIMEOUT).orElseThrow().signal());
+      assertEquals(Processes.SIGKILL, dev.waitFor(TIMEOUT).orElseThrow().signal());
     }
   }
 }

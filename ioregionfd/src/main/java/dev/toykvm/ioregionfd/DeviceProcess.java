@@ -2,9 +2,11 @@ package dev.toykvm.ioregionfd;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Poll;
 import dev.toykvm.posix.PosixException;
+import dev.toykvm.posix.Processes;
 import dev.toykvm.posix.WaitStatus;
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
@@ -43,7 +45,7 @@ public final class DeviceProcess implements AutoCloseable {
 
   private final Arena arena = Arena.ofShared();
   private final MemorySegment buf = arena.allocate(IoregionCommand.BYTES, 8);
-  private final MemorySegment pollfds = arena.allocate(Posix.POLLFD_BYTES, 8);
+  private final MemorySegment pollfds = arena.allocate(Poll.POLLFD_BYTES, 8);
   private WaitStatus status;
   private boolean closed;
 
@@ -53,15 +55,15 @@ public final class DeviceProcess implements AutoCloseable {
     Pipe r = null;
     Pipe e = null;
     try {
-      c = Posix.pipe2();
-      r = Posix.pipe2();
-      e = Posix.pipe2();
+      c = Fds.pipe2();
+      r = Fds.pipe2();
+      e = Fds.pipe2();
       int[] childFds = new int[3 + extraFds.length];
       childFds[0] = c.readFd();
       childFds[1] = r.writeFd();
       childFds[2] = e.writeFd();
       System.arraycopy(extraFds, 0, childFds, 3, extraFds.length);
-      pid = Posix.spawnp(argv, childFds);
+      pid = Processes.spawnp(argv, childFds);
     } catch (RuntimeException ex) {
       for (Pipe p : new Pipe[] {c, r, e}) {
         if (p != null) {
@@ -126,7 +128,7 @@ public final class DeviceProcess implements AutoCloseable {
    */
   public void send(IoregionCommand command) {
     command.encode(buf);
-    Posix.writeFully(commands.writeFd(), buf, IoregionCommand.BYTES);
+    Fds.writeFully(commands.writeFd(), buf, IoregionCommand.BYTES);
   }
 
   /** Writes raw bytes to the child's fd 0, e.g. a malformed command. */
@@ -134,7 +136,7 @@ public final class DeviceProcess implements AutoCloseable {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment s = a.allocate(Math.max(1, bytes.length));
       MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
-      Posix.writeFully(commands.writeFd(), s, bytes.length);
+      Fds.writeFully(commands.writeFd(), s, bytes.length);
     }
   }
 
@@ -146,12 +148,12 @@ public final class DeviceProcess implements AutoCloseable {
    */
   public IoregionResponse awaitResponse(Duration timeout) {
     // Allocation-free: this is the VMM route's hot path (RemoteDevice).
-    Posix.setPollfd(pollfds, 0, responses.readFd(), Posix.POLLIN);
-    if (Posix.poll(pollfds, 1, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis())) == 0) {
+    Poll.setPollfd(pollfds, 0, responses.readFd(), Poll.POLLIN);
+    if (Poll.poll(pollfds, 1, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis())) == 0) {
       throw new IllegalStateException(
           "cannot read a response from pid " + pid + ": none within " + timeout + why());
     }
-    long n = Posix.readFully(responses.readFd(), buf, IoregionResponse.BYTES);
+    long n = Fds.readFully(responses.readFd(), buf, IoregionResponse.BYTES);
     if (n != IoregionResponse.BYTES) {
       throw new IllegalStateException(
           "cannot read a response from pid " + pid + ": EOF after " + n + " bytes" + why());
@@ -179,11 +181,11 @@ public final class DeviceProcess implements AutoCloseable {
    * Whether the child's fd 1 reaches EOF (no more responses, no bytes left) within {@code timeout}.
    */
   public boolean awaitResponseEof(Duration timeout) {
-    if (!Posix.poll(responses.readFd(), (int) timeout.toMillis()).ready()) {
+    if (!Poll.poll(responses.readFd(), (int) timeout.toMillis()).ready()) {
       return false;
     }
     try (Arena a = Arena.ofConfined()) {
-      return Posix.read(responses.readFd(), a.allocate(1), 1) == 0;
+      return Fds.read(responses.readFd(), a.allocate(1), 1) == 0;
     }
   }
 
@@ -195,7 +197,7 @@ public final class DeviceProcess implements AutoCloseable {
   /** Sends {@code signal} to the child, unless it has already been reaped. */
   public void kill(int signal) {
     if (status == null) {
-      Posix.kill(pid, signal);
+      Processes.kill(pid, signal);
     }
   }
 
@@ -207,7 +209,7 @@ public final class DeviceProcess implements AutoCloseable {
   public Optional<WaitStatus> waitFor(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (status == null) {
-      Optional<WaitStatus> s = Posix.waitpid(pid, false);
+      Optional<WaitStatus> s = Processes.waitpid(pid, false);
       if (s.isPresent()) {
         status = s.get();
         break;
@@ -255,7 +257,7 @@ public final class DeviceProcess implements AutoCloseable {
     try {
       commands.close();
       if (status == null && waitFor(Duration.ZERO).isEmpty()) {
-        Posix.kill(pid, Posix.SIGKILL);
+        Processes.kill(pid, Processes.SIGKILL);
         waitFor(Duration.ofSeconds(30));
       }
       stderrCollector.join(Duration.ofSeconds(10));
@@ -277,7 +279,7 @@ public final class DeviceProcess implements AutoCloseable {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment chunk = a.allocate(4096);
       while (true) {
-        long n = Posix.read(fd, chunk, chunk.byteSize());
+        long n = Fds.read(fd, chunk, chunk.byteSize());
         if (n <= 0) {
           return;
         }

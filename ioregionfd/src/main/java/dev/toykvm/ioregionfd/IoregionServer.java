@@ -3,7 +3,7 @@ package dev.toykvm.ioregionfd;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
 import dev.toykvm.ioregionfd.wire.WireFormatException;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.PosixException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -89,7 +89,7 @@ public final class IoregionServer {
           }
           long n;
           try {
-            n = Posix.read(commandFd, buffer.asSlice(filled), READ_BUFFER - filled);
+            n = Fds.read(commandFd, buffer.asSlice(filled), READ_BUFFER - filled);
           } catch (PosixException e) {
             return fail(EXIT_IO_ERROR, "cannot read a command: " + e.getMessage());
           }
@@ -141,7 +141,7 @@ public final class IoregionServer {
         if (cmd.resp()) {
           IoregionResponse.encode(out, data);
           try {
-            Posix.writeFully(responseFd, out, IoregionResponse.BYTES);
+            Fds.writeFully(responseFd, out, IoregionResponse.BYTES);
           } catch (PosixException e) {
             return fail(EXIT_IO_ERROR, "cannot answer " + cmd + ": " + e.getMessage());
           }

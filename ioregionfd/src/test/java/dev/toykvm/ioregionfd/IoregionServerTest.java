@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Poll;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;
@@ -57,8 +58,8 @@ class IoregionServerTest {
   @BeforeEach
   void open() {
     fdsBefore = Objects.requireNonNull(new File("/proc/self/fd").list()).length;
-    commands = Posix.pipe2();
-    responses = Posix.pipe2();
+    commands = Fds.pipe2();
+    responses = Fds.pipe2();
   }
 
   @AfterEach
@@ -92,22 +93,22 @@ class IoregionServerTest {
 
   private void send(IoregionCommand c) {
     c.encode(buf);
-    Posix.writeFully(commands.writeFd(), buf, IoregionCommand.BYTES);
+    Fds.writeFully(commands.writeFd(), buf, IoregionCommand.BYTES);
   }
 
   private void sendRaw(byte[] bytes) {
     MemorySegment.copy(MemorySegment.ofArray(bytes), 0, buf, 0, bytes.length);
-    Posix.writeFully(commands.writeFd(), buf, bytes.length);
+    Fds.writeFully(commands.writeFd(), buf, bytes.length);
   }
 
   private long response() {
-    assertTrue(Posix.poll(responses.readFd(), 10_000).readable(), "no response within 10 s");
-    assertEquals(IoregionResponse.BYTES, Posix.readFully(responses.readFd(), buf, 32));
+    assertTrue(Poll.poll(responses.readFd(), 10_000).readable(), "no response within 10 s");
+    assertEquals(IoregionResponse.BYTES, Fds.readFully(responses.readFd(), buf, 32));
     return IoregionResponse.decode(buf).data();
   }
 
   private void noResponse() {
-    assertFalse(Posix.poll(responses.readFd(), 0).ready(), "an unexpected response");
+    assertFalse(Poll.poll(responses.readFd(), 0).ready(), "an unexpected response");
   }
 
   private String log() {

@@ -41,6 +41,9 @@ public interface VmFd extends AutoCloseable {
    * one ({@code KVM_IOREGION_DEASSIGN}). A vCPU waiting in an access to a region being removed
    * finishes that access first.
    *
+   * <p>The fds are real OS fds, as in Linux: a Java program makes the pipes with {@code
+   * Fds.pipe2()} from the {@code posix} module ({@code dev.toykvm.posix}).
+   *
    * @throws KvmException {@code EEXIST}: the range overlaps another ioregion or an ioeventfd on the
    *     same bus; {@code ENOENT}: deassign without a region of exactly that address and size;
    *     {@code EBADF}: an fd is not open (or the VM is closed); {@code EINVAL}: unknown flags,
@@ -52,6 +55,9 @@ public interface VmFd extends AutoCloseable {
   /**
    * {@code KVM_IOEVENTFD}: assigns or (with {@code KVM_IOEVENTFD_FLAG_DEASSIGN}) removes an
    * ioeventfd.
+   *
+   * <p>The fd is a real OS eventfd, as in Linux: a Java program makes it with {@code
+   * Eventfd.create()} from the {@code posix} module ({@code dev.toykvm.posix}).
    *
    * @throws KvmException {@code EEXIST}: the same address, length and datamatch is registered, or
    *     the range overlaps an ioregion; {@code ENOENT}: deassign of nothing; {@code EBADF}: the fd

@@ -1,7 +1,18 @@
 package dev.toykvm.posix;
 
+import static dev.toykvm.posix.Libc.errno;
+import static dev.toykvm.posix.Libc.errnoCall;
+import static dev.toykvm.posix.Libc.errnoSegment;
+import static dev.toykvm.posix.Libc.rethrow;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -23,6 +34,38 @@ import java.util.stream.Stream;
 public final class Affinity {
   private Affinity() {}
 
+  /** {@code sizeof(cpu_set_t)}: 1024 CPUs. */
+  private static final long CPU_SET_SIZE = 128;
+
+  private static final MethodHandle SCHED_SETAFFINITY =
+      errnoCall("sched_setaffinity", JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
+
+  /**
+   * {@code sched_setaffinity(tid, sizeof mask, &mask)}: lets thread {@code tid} (a tid from {@link
+   * Processes#gettid()} or /proc/PID/task, or a pid for that process's main thread; 0 for the
+   * caller) run only on the CPUs whose bits are set in {@code cpuMask} (CPUs 0..63). Threads it
+   * creates later inherit the mask.
+   *
+   * @throws PosixException with {@code ESRCH} if there is no such thread, {@code EINVAL} if no CPU
+   *     of the mask is online, {@code EPERM} if the thread is not ours to place
+   */
+  public static void schedSetaffinity(int tid, long cpuMask) {
+    MemorySegment errno = errnoSegment();
+    int r;
+    try (Arena arena = Arena.ofConfined()) {
+      // A cpu_set_t is 1024 bits; CPUs past 63 stay clear.
+      MemorySegment set = arena.allocate(CPU_SET_SIZE, 8);
+      set.set(JAVA_LONG, 0, cpuMask);
+      r = (int) SCHED_SETAFFINITY.invokeExact(errno, tid, CPU_SET_SIZE, set);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    if (r < 0) {
+      throw new PosixException(
+          "sched_setaffinity(" + tid + ", 0x" + Long.toHexString(cpuMask) + ")", errno(errno));
+    }
+  }
+
   /** The mask of one CPU. */
   public static long cpu(int cpu) {
     if (cpu < 0 || cpu > 63) {
@@ -37,7 +80,7 @@ public final class Affinity {
   }
 
   /**
-   * Pins every thread of process {@code pid} ({@link Posix#getpid()} for this JVM) to {@code
+   * Pins every thread of process {@code pid} ({@link Processes#getpid()} for this JVM) to {@code
    * cpuMask}. A thread that ends meanwhile is skipped.
    *
    * @return how many threads were pinned
@@ -47,10 +90,10 @@ public final class Affinity {
     int pinned = 0;
     for (int tid : tids(pid)) {
       try {
-        Posix.schedSetaffinity(tid, cpuMask);
+        schedSetaffinity(tid, cpuMask);
         pinned++;
       } catch (PosixException e) {
-        if (e.errno() != Posix.ESRCH) {
+        if (e.errno() != Errnos.ESRCH) {
           throw e;
         }
       }
@@ -60,7 +103,7 @@ public final class Affinity {
 
   /** Pins the calling thread alone. */
   public static void pinThisThread(long cpuMask) {
-    Posix.schedSetaffinity(Posix.gettid(), cpuMask);
+    schedSetaffinity(Processes.gettid(), cpuMask);
   }
 
   /** The threads of {@code pid}, by tid. */

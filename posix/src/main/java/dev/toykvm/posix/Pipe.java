@@ -1,7 +1,7 @@
 package dev.toykvm.posix;
 
 /**
- * The two ends of a pipe from {@link Posix#pipe2()}, both close-on-exec. Whoever holds it owns both
+ * The two ends of a pipe from {@link Fds#pipe2()}, both close-on-exec. Whoever holds it owns both
  * fds: {@link #close()} closes the ends that are still open (see {@link #closeReadEnd()} and {@link
  * #closeWriteEnd()} for handing one end to a child).
  */
@@ -29,7 +29,7 @@ public final class Pipe implements AutoCloseable {
     int fd = readFd;
     readFd = -1;
     if (fd >= 0) {
-      Posix.close(fd);
+      Fds.close(fd);
     }
   }
 
@@ -38,7 +38,7 @@ public final class Pipe implements AutoCloseable {
     int fd = writeFd;
     writeFd = -1;
     if (fd >= 0) {
-      Posix.close(fd);
+      Fds.close(fd);
     }
   }
 

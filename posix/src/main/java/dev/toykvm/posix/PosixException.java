@@ -5,7 +5,7 @@ package dev.toykvm.posix;
  * set, by number and by name.
  *
  * <p>Unchecked, like {@link java.io.UncheckedIOException}: callers that can handle a particular
- * errno (EOF-like {@link Posix#EPIPE}, {@link Posix#EBADF}, {@link Posix#ECHILD}) test {@link
+ * errno (EOF-like {@link Errnos#EPIPE}, {@link Errnos#EBADF}, {@link Errnos#ECHILD}) test {@link
  * #errno()}; the rest let it propagate.
  */
 public final class PosixException extends RuntimeException {
@@ -14,10 +14,10 @@ public final class PosixException extends RuntimeException {
 
   /**
    * @param call the call as it reads in a log, e.g. {@code "write(7)"}
-   * @param errno the errno number, e.g. {@link Posix#EPIPE}
+   * @param errno the errno number, e.g. {@link Errnos#EPIPE}
    */
   public PosixException(String call, int errno) {
-    super("cannot " + call + ": " + Posix.errnoName(errno) + " (" + Posix.strerror(errno) + ")");
+    super("cannot " + call + ": " + Errnos.errnoName(errno) + " (" + Errnos.strerror(errno) + ")");
     this.call = call;
     this.errno = errno;
   }
@@ -29,7 +29,7 @@ public final class PosixException extends RuntimeException {
 
   /** The errno's symbolic name, e.g. {@code "EPIPE"}. */
   public String errnoName() {
-    return Posix.errnoName(errno);
+    return Errnos.errnoName(errno);
   }
 
   /** The failed call, e.g. {@code "write(7)"}. */

@@ -32,10 +32,10 @@ class AffinityTest {
             .start(
                 () -> {
                   Affinity.pinThisThread(Affinity.cpu(last));
-                  seen[0] = Affinity.threadPlace(Posix.getpid(), "affinity-probe");
+                  seen[0] = Affinity.threadPlace(Processes.getpid(), "affinity-probe");
                 });
     t.join();
     assertEquals(true, seen[0].endsWith("CPU " + last), seen[0]);
-    assertFalse(Affinity.summary(Posix.getpid()).isEmpty());
+    assertFalse(Affinity.summary(Processes.getpid()).isEmpty());
   }
 }

@@ -3,7 +3,7 @@ package dev.toykvm.bench;
 import ch.qos.logback.classic.Level;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.posix.Affinity;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Processes;
 import dev.toykvm.vmm.BundledImages;
 import dev.toykvm.vmm.DeviceSpec;
 import dev.toykvm.vmm.GuestImage;
@@ -118,7 +118,7 @@ final class Benchmark {
         options.routes().stream()
             .anyMatch(r -> options.kinds().stream().anyMatch(k -> k.runsOn(r, options.size())));
     GuestImage image = guestRuns ? BundledImages.resolve(options.image()) : null;
-    int self = Posix.getpid();
+    int self = Processes.getpid();
     long before = Affinity.mask(Affinity.allowedCpus());
     Level traceLevel = silenceKernelTrace();
     List<Measurement> all = new ArrayList<>();

@@ -3,7 +3,7 @@ package dev.toykvm.bench;
 import dev.toykvm.devices.BusDevice;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.posix.Affinity;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Processes;
 import dev.toykvm.vmm.DeviceSpec;
 import dev.toykvm.vmm.GuestImage;
 import dev.toykvm.vmm.Machine;
@@ -147,7 +147,7 @@ final class GuestBench {
       long warmup,
       boolean loopOnly,
       Consumer<String> progress) {
-    int self = Posix.getpid();
+    int self = Processes.getpid();
     Affinity.pinProcess(self, Affinity.cpu(placement.vmmCpu()));
     long memory = memoryFor(count);
     MachineConfig config =
@@ -244,11 +244,11 @@ final class GuestBench {
   private static String describe(int self, List<Integer> devices) {
     StringBuilder b = new StringBuilder();
     b.append("VMM thread: tid ")
-        .append(Posix.gettid())
+        .append(Processes.gettid())
         .append(", CPU ")
         .append(
             Affinity.threads(self).stream()
-                .filter(t -> t.tid() == Posix.gettid())
+                .filter(t -> t.tid() == Processes.gettid())
                 .map(Affinity.ThreadPlace::cpus)
                 .findFirst()
                 .orElse("?"))

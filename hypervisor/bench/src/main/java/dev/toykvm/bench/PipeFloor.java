@@ -5,8 +5,8 @@ import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
 import dev.toykvm.posix.Affinity;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
-import dev.toykvm.posix.Posix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
@@ -96,8 +96,8 @@ final class PipeFloor {
    * stays where it is (on {@code placement.vmmCpu()}).
    */
   static Measurement twoThreads(Placement placement, long count, long warmup) {
-    try (Pipe requests = Posix.pipe2();
-        Pipe responses = Posix.pipe2();
+    try (Pipe requests = Fds.pipe2();
+        Pipe responses = Fds.pipe2();
         Arena arena = Arena.ofConfined()) {
       long total = count + warmup;
       Thread echo =
@@ -110,11 +110,11 @@ final class PipeFloor {
                     try (Arena a = Arena.ofConfined()) {
                       MemorySegment buf = a.allocate(IoregionCommand.BYTES, 8);
                       for (long i = 0; i < total; i++) {
-                        if (Posix.readFully(requests.readFd(), buf, IoregionCommand.BYTES)
+                        if (Fds.readFully(requests.readFd(), buf, IoregionCommand.BYTES)
                             != IoregionCommand.BYTES) {
                           return;
                         }
-                        Posix.writeFully(responses.writeFd(), buf, IoregionResponse.BYTES);
+                        Fds.writeFully(responses.writeFd(), buf, IoregionResponse.BYTES);
                       }
                     }
                   });
@@ -143,7 +143,7 @@ final class PipeFloor {
    * woken and nothing is switched. What is left of a round trip above this is scheduling.
    */
   static Measurement syscallsOnly(Placement placement, long count, long warmup) {
-    try (Pipe pipe = Posix.pipe2();
+    try (Pipe pipe = Fds.pipe2();
         Arena arena = Arena.ofConfined()) {
       MemorySegment buf = arena.allocate(IoregionCommand.BYTES, 8);
       return pingPong(
@@ -185,8 +185,8 @@ final class PipeFloor {
 
   private static void roundTrip(
       int requestFd, int responseFd, MemorySegment request, MemorySegment response) {
-    Posix.writeFully(requestFd, request, IoregionCommand.BYTES);
-    if (Posix.readFully(responseFd, response, IoregionResponse.BYTES) != IoregionResponse.BYTES) {
+    Fds.writeFully(requestFd, request, IoregionCommand.BYTES);
+    if (Fds.readFully(responseFd, response, IoregionResponse.BYTES) != IoregionResponse.BYTES) {
       throw new IllegalStateException("cannot ping-pong: the other end closed its pipe");
     }
   }

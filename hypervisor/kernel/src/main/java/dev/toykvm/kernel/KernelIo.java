@@ -12,7 +12,7 @@ import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIoeventfd;
 import dev.toykvm.kvm.KvmIoregion;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Fds;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,7 +92,7 @@ final class KernelIo {
               this::closeRegion);
       bus.addRegion(SET_IOREGION, region);
     } catch (RuntimeException e) {
-      Posix.close(writeFd);
+      Fds.close(writeFd);
       if (context != null) {
         releaseContext(context);
       }
@@ -107,9 +107,9 @@ final class KernelIo {
    */
   private static int commandFd(int fd) {
     try {
-      return Posix.reopen(fd, Posix.O_WRONLY | Posix.O_NONBLOCK);
+      return Fds.reopen(fd, Fds.O_WRONLY | Fds.O_NONBLOCK);
     } catch (RuntimeException e) {
-      return Posix.dup(fd);
+      return Fds.dup(fd);
     }
   }
 
@@ -118,7 +118,7 @@ final class KernelIo {
     String file = identity(readFd);
     Shared shared = contexts.get(file);
     if (shared == null) {
-      shared = new Shared(new FdContext(Posix.dup(readFd)), file);
+      shared = new Shared(new FdContext(Fds.dup(readFd)), file);
       contexts.put(file, shared);
     }
     shared.users++;
@@ -130,7 +130,7 @@ final class KernelIo {
       if (shared.context == context) {
         if (--shared.users == 0) {
           contexts.remove(shared.file);
-          Posix.close(context.readFd());
+          Fds.close(context.readFd());
         }
         return;
       }
@@ -139,7 +139,7 @@ final class KernelIo {
 
   /** Called once no vCPU uses a removed region any more. */
   private void closeRegion(KernelIoBus.Region r) {
-    Posix.close(r.writeFd);
+    Fds.close(r.writeFd);
     if (r.context != null) {
       releaseContext(r.context);
     }
@@ -208,14 +208,14 @@ final class KernelIo {
       return;
     }
     checkFd(IOEVENTFD, "fd", e.fd());
-    int fd = Posix.dup(e.fd());
+    int fd = Fds.dup(e.fd());
     KernelIoBus.Eventfd entry =
         new KernelIoBus.Eventfd(
-            e.addr(), e.len(), datamatch, value, e.fd(), fd, new IoRef(() -> Posix.close(fd)));
+            e.addr(), e.len(), datamatch, value, e.fd(), fd, new IoRef(() -> Fds.close(fd)));
     try {
       bus.addEventfd(IOEVENTFD, entry);
     } catch (RuntimeException ex) {
-      Posix.close(fd);
+      Fds.close(fd);
       throw ex;
     }
   }
@@ -225,7 +225,7 @@ final class KernelIo {
   }
 
   private static void checkFd(String ioctl, String which, int fd) {
-    if (fd < 0 || !Posix.isOpen(fd)) {
+    if (fd < 0 || !Fds.isOpen(fd)) {
       throw new KvmException(
           ioctl, Errno.EBADF, which + " " + fd + " is not an open file descriptor");
     }

@@ -25,7 +25,9 @@ import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.KvmSregs;
 import dev.toykvm.kvm.VcpuExit;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Eventfd;
+import dev.toykvm.posix.Fds;
+import dev.toykvm.posix.Poll;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,7 +99,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     this.slots = slots;
     this.io = io;
     this.mailbox = mailbox;
-    this.kickFd = Posix.eventfd();
+    this.kickFd = Eventfd.create();
   }
 
   /**
@@ -119,7 +121,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     synchronized (kickLock) {
       // Never signal a closed fd: its number may already belong to another file.
       if (!kickFdClosed) {
-        Posix.signalEventfd(kickFd);
+        Eventfd.signal(kickFd);
       }
     }
   }
@@ -130,8 +132,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   /** Consumes a kick: clears the flag and empties the kick eventfd. */
   private void consumeKick() {
     kick = false;
-    if ((Posix.poll(new int[] {kickFd}, new int[] {Posix.POLLIN}, 0)[0] & Posix.POLLIN) != 0) {
-      Posix.drainEventfd(kickFd);
+    if ((Poll.poll(new int[] {kickFd}, new int[] {Poll.POLLIN}, 0)[0] & Poll.POLLIN) != 0) {
+      Eventfd.drain(kickFd);
     }
   }
 
@@ -157,7 +159,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       }
       synchronized (kickLock) {
         kickFdClosed = true;
-        Posix.close(kickFd);
+        Fds.close(kickFd);
       }
     }
   }
@@ -550,7 +552,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
                 e.fd());
           }
           try {
-            Posix.signalEventfd(e.fd());
+            Eventfd.signal(e.fd());
           } catch (RuntimeException ex) {
             log.debug("vcpu{}: ioeventfd {} cannot be signalled: {}", id, e.fd(), ex.toString());
           } finally {

@@ -16,8 +16,9 @@ import dev.toykvm.kvm.KvmIoeventfd;
 import dev.toykvm.kvm.KvmIoregion;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VmFd;
+import dev.toykvm.posix.Eventfd;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
-import dev.toykvm.posix.Posix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.AfterEach;
@@ -38,8 +39,8 @@ class IoregionfdRegistrationTest {
   void open() {
     kvm = Kvm.open();
     vm = kvm.createVm();
-    pipe = Posix.pipe2();
-    eventfd = Posix.eventfd();
+    pipe = Fds.pipe2();
+    eventfd = Eventfd.create();
   }
 
   @AfterEach
@@ -47,7 +48,7 @@ class IoregionfdRegistrationTest {
     vm.close();
     kvm.close();
     pipe.close();
-    Posix.close(eventfd);
+    Fds.close(eventfd);
   }
 
   private KvmIoregion region(long start, long size, int flags) {
@@ -124,7 +125,7 @@ class IoregionfdRegistrationTest {
   void badOrClosedFdsAreEbadf() {
     assertErrno(
         Errno.EBADF, () -> vm.setIoregion(new KvmIoregion(0x1000, 8, 0, -1, pipe.writeFd(), 0)));
-    Pipe closed = Posix.pipe2();
+    Pipe closed = Fds.pipe2();
     closed.close();
     assertErrno(
         Errno.EBADF,
@@ -176,7 +177,7 @@ class IoregionfdRegistrationTest {
       assertEquals(new VcpuExit.IoOut(0x60, 1, 8), t.vcpu.run());
       assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
       MemorySegment counter = arena.allocate(8);
-      Posix.readFully(eventfd, counter, 8);
+      Fds.readFully(eventfd, counter, 8);
       assertEquals(2, counter.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0));
     }
     vm.ioeventfd(new KvmIoeventfd(0, 0x1000_0000L, 4, eventfd, 0).deassign());

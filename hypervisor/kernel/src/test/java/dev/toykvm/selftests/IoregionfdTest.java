@@ -400,7 +400,7 @@ class IoregionfdTest {
 
   @Test
   void aDeviceThatStopsReadingFillsItsPipeAndTimesOutInsteadOfHanging() throws Exception {
-    try (dev.toykvm.posix.Pipe commands = dev.toykvm.posix.Posix.pipe2();
+    try (dev.toykvm.posix.Pipe commands = dev.toykvm.posix.Fds.pipe2();
         TestVm t = new TestVm()) {
       // Nobody reads the command pipe: posted writes fill it (64 KiB = 2048 commands).
       t.vm.setIoregion(

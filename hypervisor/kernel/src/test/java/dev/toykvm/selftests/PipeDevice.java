@@ -1,8 +1,8 @@
 package dev.toykvm.selftests;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
-import dev.toykvm.posix.Posix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -16,10 +16,10 @@ import java.util.function.Function;
  */
 final class PipeDevice implements AutoCloseable {
   /** Commands flow kernel -> device on this pipe; the kernel writes {@link #kernelWriteFd()}. */
-  final Pipe commands = Posix.pipe2();
+  final Pipe commands = Fds.pipe2();
 
   /** Responses flow device -> kernel; the kernel reads {@link #kernelReadFd()}. */
-  final Pipe responses = Posix.pipe2();
+  final Pipe responses = Fds.pipe2();
 
   final List<IoregionCommand> received = new CopyOnWriteArrayList<>();
   private final Function<IoregionCommand, byte[]> responder;
@@ -56,7 +56,7 @@ final class PipeDevice implements AutoCloseable {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment buf = arena.allocate(32);
       while (!closed) {
-        long n = Posix.readFully(commands.readFd(), buf, 32);
+        long n = Fds.readFully(commands.readFd(), buf, 32);
         if (n < 32) {
           return;
         }
@@ -66,7 +66,7 @@ final class PipeDevice implements AutoCloseable {
         if (answer != null && answer.length > 0) {
           MemorySegment out = arena.allocate(answer.length);
           out.copyFrom(MemorySegment.ofArray(answer));
-          Posix.writeFully(responses.writeFd(), out, answer.length);
+          Fds.writeFully(responses.writeFd(), out, answer.length);
         }
       }
     } catch (RuntimeException e) {

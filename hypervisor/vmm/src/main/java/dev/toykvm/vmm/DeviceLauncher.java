@@ -2,8 +2,8 @@ package dev.toykvm.vmm;
 
 import dev.toykvm.devices.DeviceMain;
 import dev.toykvm.ioregionfd.DeviceProcess;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
-import dev.toykvm.posix.Posix;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,7 +47,7 @@ final class DeviceLauncher {
    * @throws DeviceException if it cannot be started
    */
   static Started start(DeviceSpec spec) {
-    Pipe output = "uart".equals(spec.kind()) ? Posix.pipe2() : null;
+    Pipe output = "uart".equals(spec.kind()) ? Fds.pipe2() : null;
     CountDownLatch ready = new CountDownLatch("exec".equals(spec.kind()) ? 0 : 1);
     Logger deviceLog = LoggerFactory.getLogger("toykvm.device." + spec.name());
     List<String> argv = argv(spec, output != null);

@@ -15,7 +15,7 @@ import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Fds;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -221,7 +221,7 @@ public final class Machine implements AutoCloseable {
               try (Arena arena = Arena.ofConfined()) {
                 MemorySegment buf = arena.allocate(4096);
                 while (true) {
-                  long n = Posix.read(fd, buf, buf.byteSize());
+                  long n = Fds.read(fd, buf, buf.byteSize());
                   if (n <= 0) {
                     return;
                   }

@@ -3,7 +3,9 @@ package dev.toykvm.ioregionfd.channel;
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
 import dev.toykvm.ioregionfd.wire.WireFormatException;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Errnos;
+import dev.toykvm.posix.Fds;
+import dev.toykvm.posix.Poll;
 import dev.toykvm.posix.PosixException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -138,7 +140,7 @@ public final class IoregionAccess {
         }
       }
     } catch (PosixException e) {
-      return fail(Posix.EIO, e.getMessage());
+      return fail(Errnos.EIO, e.getMessage());
     }
   }
 
@@ -161,7 +163,7 @@ public final class IoregionAccess {
       }
       if (System.nanoTime() - deadline > 0) {
         return fail(
-            Posix.EAGAIN,
+            Errnos.EAGAIN,
             "read fd "
                 + context.readFd()
                 + " stayed busy with another vCPU's access past the timeout");
@@ -169,13 +171,13 @@ public final class IoregionAccess {
       LockSupport.parkNanos(20_000);
     }
     while (context.staleResponses() > 0) {
-      AccessResult r = await(context.readFd(), Posix.POLLIN, deadline, "a late response");
+      AccessResult r = await(context.readFd(), Poll.POLLIN, deadline, "a late response");
       if (r != null) {
         return r;
       }
-      long n = Posix.read(context.readFd(), response, IoregionResponse.BYTES);
+      long n = Fds.read(context.readFd(), response, IoregionResponse.BYTES);
       if (n <= 0) {
-        return fail(Posix.EIO, "read fd " + context.readFd() + " reached EOF");
+        return fail(Errnos.EIO, "read fd " + context.readFd() + " reached EOF");
       }
       context.dropStaleResponse();
     }
@@ -188,19 +190,19 @@ public final class IoregionAccess {
       try {
         // Usually the pipe has room: one write. The kernel side's command fd is non-blocking
         // where it can be; a blocking one only blocks on a full pipe, after the poll below.
-        n = Posix.write(writeFd, command, IoregionCommand.BYTES);
+        n = Fds.write(writeFd, command, IoregionCommand.BYTES);
       } catch (PosixException e) {
-        if (e.errno() != Posix.EAGAIN) {
+        if (e.errno() != Errnos.EAGAIN) {
           throw e;
         }
-        AccessResult r = await(writeFd, Posix.POLLOUT, deadline, "room to send the command");
+        AccessResult r = await(writeFd, Poll.POLLOUT, deadline, "room to send the command");
         if (r != null) {
           return r;
         }
         continue;
       }
       if (n != IoregionCommand.BYTES) {
-        return fail(Posix.EIO, "short write of " + n + " bytes to fd " + writeFd);
+        return fail(Errnos.EIO, "short write of " + n + " bytes to fd " + writeFd);
       }
       return null;
     }
@@ -209,14 +211,14 @@ public final class IoregionAccess {
   private AccessResult receive(long deadline) {
     int fd = context.readFd();
     while (received < IoregionResponse.BYTES) {
-      AccessResult r = await(fd, Posix.POLLIN, deadline, "the response");
+      AccessResult r = await(fd, Poll.POLLIN, deadline, "the response");
       if (r != null) {
         return r;
       }
-      long n = Posix.read(fd, response.asSlice(received), IoregionResponse.BYTES - received);
+      long n = Fds.read(fd, response.asSlice(received), IoregionResponse.BYTES - received);
       if (n == 0) {
         return fail(
-            Posix.EIO,
+            Errnos.EIO,
             received == 0
                 ? "the device closed read fd " + fd + " (EOF)"
                 : "short response: EOF after " + received + " of 32 bytes on fd " + fd);
@@ -226,7 +228,7 @@ public final class IoregionAccess {
     try {
       value = IoregionResponse.decode(response).data();
     } catch (WireFormatException e) {
-      return fail(Posix.EINVAL, "malformed response on fd " + fd + ": " + e.getMessage());
+      return fail(Errnos.EINVAL, "malformed response on fd " + fd + ": " + e.getMessage());
     }
     return null;
   }
@@ -241,7 +243,7 @@ public final class IoregionAccess {
       case KICKED -> AccessResult.INTERRUPTED;
       case TIMED_OUT ->
           fail(
-              Posix.EAGAIN,
+              Errnos.EAGAIN,
               "waited "
                   + timeoutNanos / 1_000_000
                   + " ms for "
@@ -249,11 +251,11 @@ public final class IoregionAccess {
                   + " on fd "
                   + fd
                   + " (the device stalls)");
-      case NOT_OPEN -> fail(Posix.EIO, "fd " + fd + " is not open");
+      case NOT_OPEN -> fail(Errnos.EIO, "fd " + fd + " is not open");
       case CLOSED ->
           fail(
-              Posix.EIO,
-              events == Posix.POLLOUT
+              Errnos.EIO,
+              events == Poll.POLLOUT
                   ? "the device closed its end of write fd " + fd
                   : "the device closed its end of read fd " + fd + " (EOF)");
     };

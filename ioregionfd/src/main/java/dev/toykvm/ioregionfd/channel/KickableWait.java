@@ -1,6 +1,6 @@
 package dev.toykvm.ioregionfd.channel;
 
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Poll;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -27,7 +27,7 @@ final class KickableWait implements AutoCloseable {
   }
 
   private final Arena arena = Arena.ofShared();
-  private final MemorySegment pollfds = arena.allocate(2 * Posix.POLLFD_BYTES, 8);
+  private final MemorySegment pollfds = arena.allocate(2 * Poll.POLLFD_BYTES, 8);
   private final int kickFd;
 
   KickableWait(int kickFd) {
@@ -41,22 +41,22 @@ final class KickableWait implements AutoCloseable {
       if (left <= 0) {
         return Outcome.TIMED_OUT;
       }
-      Posix.setPollfd(pollfds, 0, fd, events);
-      Posix.setPollfd(pollfds, 1, kickFd, Posix.POLLIN);
+      Poll.setPollfd(pollfds, 0, fd, events);
+      Poll.setPollfd(pollfds, 1, kickFd, Poll.POLLIN);
       // Round up: a wait of 0 ms would spin until the deadline.
       int ms = (int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000));
-      Posix.poll(pollfds, 2, ms);
-      if (Posix.revents(pollfds, 1) != 0) {
+      Poll.poll(pollfds, 2, ms);
+      if (Poll.revents(pollfds, 1) != 0) {
         return Outcome.KICKED;
       }
-      int r = Posix.revents(pollfds, 0);
-      if ((r & Posix.POLLNVAL) != 0) {
+      int r = Poll.revents(pollfds, 0);
+      if ((r & Poll.POLLNVAL) != 0) {
         return Outcome.NOT_OPEN;
       }
       if ((r & events) != 0) {
         return Outcome.READY;
       }
-      if ((r & (Posix.POLLHUP | Posix.POLLERR)) != 0) {
+      if ((r & (Poll.POLLHUP | Poll.POLLERR)) != 0) {
         return Outcome.CLOSED;
       }
     }

@@ -1,7 +1,9 @@
 package dev.toykvm.ioregionfd.channel;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Errnos;
+import dev.toykvm.posix.Fds;
+import dev.toykvm.posix.Poll;
 import dev.toykvm.posix.PosixException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -103,43 +105,43 @@ public final class PostedBatch {
       while (true) {
         long n;
         try {
-          n = Posix.write(writeFd, buffer, bytes);
+          n = Fds.write(writeFd, buffer, bytes);
         } catch (PosixException e) {
-          if (e.errno() != Posix.EAGAIN) {
+          if (e.errno() != Errnos.EAGAIN) {
             return fail(
-                Posix.EIO, "cannot send posted writes to fd " + writeFd + ": " + e.getMessage());
+                Errnos.EIO, "cannot send posted writes to fd " + writeFd + ": " + e.getMessage());
           }
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             return fail(
-                Posix.EAGAIN,
+                Errnos.EAGAIN,
                 "the device read no posted write from fd "
                     + writeFd
                     + " within "
                     + timeoutNanos / 1_000_000
                     + " ms (its pipe is full)");
           }
-          switch (wait.await(writeFd, Posix.POLLOUT, deadline)) {
+          switch (wait.await(writeFd, Poll.POLLOUT, deadline)) {
             case READY -> {}
             case KICKED -> {
               return AccessResult.INTERRUPTED;
             }
             case TIMED_OUT -> {} // said above, on the next turn
             case CLOSED, NOT_OPEN -> {
-              return fail(Posix.EIO, "the device closed its end of write fd " + writeFd);
+              return fail(Errnos.EIO, "the device closed its end of write fd " + writeFd);
             }
           }
           continue;
         }
         if (n != bytes) {
           return fail(
-              Posix.EIO, "short write of " + n + " of " + bytes + " bytes to fd " + writeFd);
+              Errnos.EIO, "short write of " + n + " of " + bytes + " bytes to fd " + writeFd);
         }
         count = 0;
         return AccessResult.DONE;
       }
     } catch (PosixException e) {
-      return fail(Posix.EIO, e.getMessage());
+      return fail(Errnos.EIO, e.getMessage());
     }
   }
 

@@ -3,8 +3,10 @@ package dev.toykvm.ioregionfd.channel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.toykvm.ioregionfd.channel.KickableWait.Outcome;
+import dev.toykvm.posix.Eventfd;
+import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
-import dev.toykvm.posix.Posix;
+import dev.toykvm.posix.Poll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,8 +20,8 @@ class KickableWaitTest {
 
   @BeforeEach
   void open() {
-    kick = Posix.eventfd();
-    pipe = Posix.pipe2();
+    kick = Eventfd.create();
+    pipe = Fds.pipe2();
     wait = new KickableWait(kick);
   }
 
@@ -27,7 +29,7 @@ class KickableWaitTest {
   void close() {
     wait.close();
     pipe.close();
-    Posix.close(kick);
+    Fds.close(kick);
   }
 
   private static long in(long ms) {
@@ -36,32 +38,32 @@ class KickableWaitTest {
 
   @Test
   void nothingHappensUntilTheDeadline() {
-    assertEquals(Outcome.TIMED_OUT, wait.await(pipe.readFd(), Posix.POLLIN, in(20)));
-    assertEquals(Outcome.TIMED_OUT, wait.await(pipe.readFd(), Posix.POLLIN, in(-1)));
+    assertEquals(Outcome.TIMED_OUT, wait.await(pipe.readFd(), Poll.POLLIN, in(20)));
+    assertEquals(Outcome.TIMED_OUT, wait.await(pipe.readFd(), Poll.POLLIN, in(-1)));
   }
 
   @Test
   void dataMakesTheFdReady() {
-    Posix.signalEventfd(kick);
-    Posix.drainEventfd(kick);
+    Eventfd.signal(kick);
+    Eventfd.drain(kick);
     try (var arena = java.lang.foreign.Arena.ofConfined()) {
-      Posix.write(pipe.writeFd(), arena.allocate(1), 1);
+      Fds.write(pipe.writeFd(), arena.allocate(1), 1);
     }
-    assertEquals(Outcome.READY, wait.await(pipe.readFd(), Posix.POLLIN, in(5000)));
-    assertEquals(Outcome.READY, wait.await(pipe.writeFd(), Posix.POLLOUT, in(5000)));
+    assertEquals(Outcome.READY, wait.await(pipe.readFd(), Poll.POLLIN, in(5000)));
+    assertEquals(Outcome.READY, wait.await(pipe.writeFd(), Poll.POLLOUT, in(5000)));
   }
 
   @Test
   void aKickEndsTheWaitAndIsLeftForItsOwner() {
-    Posix.signalEventfd(kick);
-    assertEquals(Outcome.KICKED, wait.await(pipe.readFd(), Posix.POLLIN, in(5000)));
-    assertEquals(Outcome.KICKED, wait.await(pipe.readFd(), Posix.POLLIN, in(5000)));
+    Eventfd.signal(kick);
+    assertEquals(Outcome.KICKED, wait.await(pipe.readFd(), Poll.POLLIN, in(5000)));
+    assertEquals(Outcome.KICKED, wait.await(pipe.readFd(), Poll.POLLIN, in(5000)));
   }
 
   @Test
   void aClosedPeerOrFdIsSaid() {
     pipe.closeWriteEnd();
-    assertEquals(Outcome.CLOSED, wait.await(pipe.readFd(), Posix.POLLIN, in(5000)));
-    assertEquals(Outcome.NOT_OPEN, wait.await(999_999, Posix.POLLIN, in(5000)));
+    assertEquals(Outcome.CLOSED, wait.await(pipe.readFd(), Poll.POLLIN, in(5000)));
+    assertEquals(Outcome.NOT_OPEN, wait.await(999_999, Poll.POLLIN, in(5000)));
   }
 }

@@ -1,0 +1,79 @@
+package dev.toykvm.posix;
+
+import static dev.toykvm.posix.Errnos.EIO;
+import static dev.toykvm.posix.Libc.O_CLOEXEC;
+import static dev.toykvm.posix.Libc.errno;
+import static dev.toykvm.posix.Libc.errnoCall;
+import static dev.toykvm.posix.Libc.errnoSegment;
+import static dev.toykvm.posix.Libc.rethrow;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Eventfds: a counter in the kernel behind an fd, which a writer adds to and a reader (or {@code
+ * poll}) waits on. They are what {@code KVM_IOEVENTFD} signals and what a vCPU is kicked with.
+ */
+public final class Eventfd {
+  private Eventfd() {}
+
+  private static final int EFD_CLOEXEC = O_CLOEXEC;
+
+  private static final MethodHandle EVENTFD = errnoCall("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
+
+  /**
+   * {@code eventfd(0, EFD_CLOEXEC)}: a blocking counter, starting at 0.
+   *
+   * @throws PosixException if the process is out of fds
+   */
+  public static int create() {
+    MemorySegment errno = errnoSegment();
+    int r;
+    try {
+      r = (int) EVENTFD.invokeExact(errno, 0, EFD_CLOEXEC);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    if (r < 0) {
+      throw new PosixException("eventfd(0, EFD_CLOEXEC)", errno(errno));
+    }
+    return r;
+  }
+
+  /**
+   * Adds 1 to an eventfd's counter (writes the 8-byte value 1), waking its readers.
+   *
+   * @throws PosixException as {@link Fds#write}
+   */
+  public static void signal(int fd) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment one = arena.allocate(JAVA_LONG);
+      one.set(JAVA_LONG, 0, 1L);
+      if (Fds.write(fd, one, 8) != 8) {
+        throw new PosixException("write(" + fd + ") of an eventfd counter", EIO);
+      }
+    }
+  }
+
+  /**
+   * Reads and resets an eventfd's counter without blocking.
+   *
+   * @return the counter (how many signals since the last drain), 0 if it was not signalled
+   * @throws PosixException as {@link Fds#read}
+   */
+  public static long drain(int fd) {
+    if (!Poll.poll(fd, 0).readable()) {
+      return 0;
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment counter = arena.allocate(JAVA_LONG);
+      if (Fds.read(fd, counter, 8) != 8) {
+        throw new PosixException("read(" + fd + ") of an eventfd counter", EIO);
+      }
+      return counter.get(JAVA_LONG, 0);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+package dev.toykvm.posix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class EventfdTest extends FdLeakCheckedTest {
+
+  @Test
+  void anEventfdCountsSignalsUntilDrained() {
+    int fd = Eventfd.create();
+    try {
+      assertEquals(0, Eventfd.drain(fd));
+      assertFalse(Poll.poll(fd, 0).readable());
+      Eventfd.signal(fd);
+      Eventfd.signal(fd);
+      assertTrue(Poll.poll(fd, 0).readable());
+      assertEquals(2, Eventfd.drain(fd));
+      assertEquals(0, Eventfd.drain(fd));
+    } finally {
+      Fds.close(fd);
+    }
+  }
+
+  @Test
+  void signallingAClosedEventfdIsEbadf() {
+    int fd = Eventfd.create();
+    Fds.close(fd);
+    assertEquals(
+        Errnos.EBADF, assertThrows(PosixException.class, () -> Eventfd.signal(fd)).errno());
+  }
+}
