@@ -121,8 +121,10 @@ final class RunCommand implements Callable<Integer> {
       paramLabel = "DURATION",
       converter = Converters.Timeout.class,
       description =
-          "How long the kernel side waits for a device process to answer before it reports"
-              + " KVM_EXIT_IOREGIONFD_FAILURE (exit 71); e.g. 10m while debugging a device."
+          "How long one access waits for a device process to answer before the VM ends with"
+              + " exit 71, by either route: the kernel side reports KVM_EXIT_IOREGIONFD_FAILURE"
+              + " (route=ioregionfd), the VMM gives up on it (route=vmm). E.g. 10m while"
+              + " debugging a device. --timeout still ends the VM (69) during such a wait."
               + " Default: 5s.")
   Duration deviceTimeout;
 
@@ -163,7 +165,13 @@ final class RunCommand implements Callable<Integer> {
       return ExitCodes.IMAGE;
     }
     MachineConfig config =
-        new MachineConfig(memory, trace, Optional.ofNullable(timeout), devices, com1Route);
+        new MachineConfig(
+            memory,
+            trace,
+            Optional.ofNullable(timeout),
+            devices,
+            com1Route,
+            deviceTimeout == null ? MachineConfig.DEFAULT_DEVICE_TIMEOUT : deviceTimeout);
     try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
         Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();
