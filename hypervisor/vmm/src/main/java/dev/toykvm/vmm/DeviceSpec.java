@@ -67,8 +67,16 @@ public record DeviceSpec(
 
   /** Thrown for a spec that cannot be parsed; the message says why. */
   public static final class SpecException extends IllegalArgumentException {
+    private final String detail;
+
     SpecException(String spec, String why) {
       super("bad --device '" + spec + "': " + why);
+      this.detail = "'" + spec + "': " + why;
+    }
+
+    /** The spec and why, without "bad --device" (for a message that names the option already). */
+    public String detail() {
+      return detail;
     }
   }
 
@@ -122,13 +130,13 @@ public record DeviceSpec(
       throw new SpecException(spec, "give exactly one of pio=PORT or mmio=ADDRESS");
     }
     boolean pio = keys.containsKey("pio");
-    long base = number(spec, pio ? "pio" : "mmio", keys.get(pio ? "pio" : "mmio"));
+    long base = number(spec, pio ? "pio" : "mmio", keys.get(pio ? "pio" : "mmio"), true);
     if (!keys.containsKey("size") && kind.defaultSize().isEmpty()) {
       throw new SpecException(spec, "an exec= device needs size=BYTES");
     }
     long size =
         keys.containsKey("size")
-            ? number(spec, "size", keys.get("size"))
+            ? number(spec, "size", keys.get("size"), false)
             : kind.defaultSize().getAsLong();
     if (size == 0) {
       throw new SpecException(spec, "size must be at least 1");
@@ -156,9 +164,10 @@ public record DeviceSpec(
 
   /** Ports within 0..0xffff; addresses below the 36-bit guest-physical limit. */
   private static void checkRange(String spec, boolean pio, long base, long size) {
-    // base and size are below 2^63 (number() says so), so limit - base cannot overflow.
+    // base is unsigned; size is below 2^63 (number() says so), so limit - base cannot overflow
+    // once base is below the limit.
     long limit = pio ? PORT_LIMIT : MachineLayout.PHYS_LIMIT;
-    if (pio && base >= limit) {
+    if (pio && Long.compareUnsigned(base, limit) >= 0) {
       throw new SpecException(
           spec, String.format("port 0x%x is outside the 16-bit port space (0..0xffff)", base));
     }
@@ -169,7 +178,7 @@ public record DeviceSpec(
               "ports 0x%x..0x%x do not fit the 16-bit port space (0..0xffff)",
               base, base + size - 1));
     }
-    if (!pio && base >= limit) {
+    if (!pio && Long.compareUnsigned(base, limit) >= 0) {
       throw new SpecException(
           spec,
           String.format(
@@ -186,8 +195,11 @@ public record DeviceSpec(
 
   private static final Pattern NUMBER = Pattern.compile("0x[0-9a-f]+|[0-9]+");
 
-  /** A decimal or 0x hex number from 0 to 2^63 - 1. */
-  private static long number(String spec, String key, String text) {
+  /**
+   * A decimal or 0x hex number of at most 64 bits; an {@code address} (a port or MMIO base) may use
+   * all 64 (it is unsigned, and checked against its space), anything else must be below 2^63.
+   */
+  private static long number(String spec, String key, String text, boolean address) {
     String t = text.trim().toLowerCase(Locale.ROOT);
     if (t.startsWith("-")) {
       throw new SpecException(spec, key + "=" + text + " is negative");
@@ -197,11 +209,14 @@ public record DeviceSpec(
     }
     long value;
     try {
-      value = t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
+      value =
+          t.startsWith("0x")
+              ? Long.parseUnsignedLong(t.substring(2), 16)
+              : Long.parseUnsignedLong(t, 10);
     } catch (NumberFormatException e) {
-      value = -1; // more than 64 bits
+      throw new SpecException(spec, key + "=" + text + " is too large"); // more than 64 bits
     }
-    if (value < 0) {
+    if (value < 0 && !address) {
       throw new SpecException(spec, key + "=" + text + " is too large");
     }
     return value;

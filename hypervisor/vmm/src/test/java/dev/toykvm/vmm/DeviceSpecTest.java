@@ -71,7 +71,7 @@ class DeviceSpecTest {
         "exec=/bin/x,pio=1|an exec= device needs size=BYTES",
         "exec=/bin/x,pio=1,size=8,route=in-process|route=in-process is impossible",
         "testdev,pio|'pio' is not key=value",
-        "testdev,mmio=0xffffffffffffff00,size=0x1000|mmio=0xffffffffffffff00 is too large",
+        "testdev,mmio=0xffffffffffffff00,size=0x1000|address 0xffffffffffffff00 is above the 36-bit",
         "testdev,pio=-1|pio=-1 is negative",
         "testdev,pio=0x10000|port 0x10000 is outside the 16-bit port space",
         "testdev,pio=0x10,size=0x7fffffffffffffff|ports 0x10..0x800000000000000e do not fit",
