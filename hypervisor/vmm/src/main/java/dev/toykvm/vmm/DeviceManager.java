@@ -217,14 +217,26 @@ final class DeviceManager implements AutoCloseable {
     DeviceProcess p = l.started().process();
     p.waitFor(Duration.ofMillis(200));
     String err = p.stderr().strip();
-    int cut = err.lastIndexOf('\n', Math.max(0, err.length() - 400));
     return "; device "
         + l.spec().name()
         + " (pid "
         + p.pid()
         + ")"
-        + (err.isEmpty() ? " wrote nothing on stderr" : " said: " + err.substring(cut + 1));
+        + (err.isEmpty() ? " wrote nothing on stderr" : " said: " + lastWords(err));
   }
+
+  /** The end of a device's stderr, at most {@link #QUOTED} characters, from a line start if any. */
+  static String lastWords(String err) {
+    if (err.length() <= QUOTED) {
+      return err;
+    }
+    String tail = err.substring(err.length() - QUOTED);
+    int nl = tail.indexOf('\n');
+    return nl >= 0 && nl < tail.length() - 1 ? tail.substring(nl + 1) : "..." + tail;
+  }
+
+  /** How much of a failed device's stderr its message quotes. */
+  private static final int QUOTED = 400;
 
   /** COM1 if it lives in the VMM (route in-process), else null. */
   Uart16550 com1() {

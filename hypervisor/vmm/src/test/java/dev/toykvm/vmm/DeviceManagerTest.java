@@ -208,4 +208,12 @@ class DeviceManagerTest {
         .atMost(Duration.ofSeconds(10))
         .untilAsserted(() -> assertEquals(List.of(), ProcessGroup.members(pgid)));
   }
+
+  @Test
+  void aFailedDeviceIsQuotedByItsLastLinesOnly() {
+    assertEquals("short", DeviceManager.lastWords("short"));
+    String lines = "old line\n".repeat(100) + "the last words";
+    assertEquals("old line\n".repeat(42) + "the last words", DeviceManager.lastWords(lines));
+    assertEquals("..." + "x".repeat(400), DeviceManager.lastWords("x".repeat(65536)));
+  }
 }
