@@ -45,14 +45,15 @@ import picocli.CommandLine.Parameters;
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       "0..255:the guest's status (the byte written to port 0xf4)",
-      "64:usage error",
-      "65:the image is missing or malformed",
+      "64:usage error (including a --device that cannot be placed)",
+      "65:the image is missing or malformed (not a regular file, not 64 KiB)",
       "66:the guest triple-faulted",
       "67:the guest halted and nothing can wake it",
       "68:the vCPU failed (internal error or failed entry)",
       "69:--timeout expired",
       "70:the hypervisor could not create or run the VM",
-      "71:a device process could not start, or failed (KVM_EXIT_IOREGIONFD_FAILURE)"
+      "71:a device could not be placed or started, or failed (KVM_EXIT_IOREGIONFD_FAILURE,"
+          + " or on route=vmm)"
     })
 final class RunCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
