@@ -78,24 +78,19 @@ public final class DeviceMain implements Callable<Integer> {
     }
     OutputStream sink = null;
     try {
-      BusDevice dev;
-      switch (device) {
-        case "testdev" -> {
-          if (output != null) {
-            log.println(device + ": --output is only for uart");
-            return 2;
-          }
-          dev = new TestDevice();
-        }
-        case "uart" -> {
-          sink = output == null || output.equals("stderr") ? log : new FileOutputStream(output);
-          dev = new Uart16550(sink);
-        }
-        default -> {
-          log.println(device + ": cannot host it: unknown device (testdev, uart)");
-          return 2;
-        }
+      DeviceKind kind = DeviceKind.byLabel(device).filter(DeviceKind::isModel).orElse(null);
+      if (kind == null) {
+        log.println(device + ": cannot host it: unknown device (" + DeviceKind.modelLabels() + ")");
+        return 2;
       }
+      if (output != null && !kind.hasOutput()) {
+        log.println(device + ": --output is only for uart");
+        return 2;
+      }
+      if (kind.hasOutput()) {
+        sink = output == null || output.equals("stderr") ? log : new FileOutputStream(output);
+      }
+      BusDevice dev = kind.create(sink);
       IoregionServer server = new IoregionServer(device, BusDeviceHandler.of(dev), 0, 1, log);
       // The VMM waits for this line before it lets the guest run (a JVM takes a while to start).
       log.println(device + ": " + READY);

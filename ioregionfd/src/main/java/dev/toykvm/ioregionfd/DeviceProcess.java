@@ -6,13 +6,13 @@ import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
 import dev.toykvm.posix.Poll;
 import dev.toykvm.posix.PosixException;
+import dev.toykvm.posix.ProcessGroup;
 import dev.toykvm.posix.Processes;
 import dev.toykvm.posix.WaitStatus;
-import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -23,10 +23,13 @@ import java.util.function.Consumer;
  * come from its fd 1, and its fd 2 is collected here ({@link #stderr()}). Any program that speaks
  * the wire protocol will do: a device JVM, a C program.
  *
- * <p>Owns the child and three pipe ends: {@link #close()} closes them, kills the child if it still
- * runs, reaps it and waits for the stderr collector, so nothing outlives it. The child should be
- * started from a thread that lives as long as it ({@code PR_SET_PDEATHSIG} follows the parent
- * thread).
+ * <p>Owns the child, everything the child starts, and three pipe ends. The child runs in a new
+ * session, so it leads a process group of its own (group id = its pid), and whatever it forks stays
+ * in that group: when the child ends, or is reaped, or {@link #close()} kills it, its whole group
+ * is killed first (before the reap, so the group id cannot have been reused). {@link #close()}
+ * closes the pipes, kills the group if the child still runs, reaps it and waits for the stderr
+ * collector, so nothing outlives it. The child should be started from a thread that lives as long
+ * as it ({@code PR_SET_PDEATHSIG} follows the parent thread).
  *
  * <p>Not thread-safe, except {@link #stderr()}.
  */
@@ -35,22 +38,21 @@ public final class DeviceProcess implements AutoCloseable {
   private final Pipe commands;
   private final Pipe responses;
   private final Pipe errors;
-  private final Thread stderrCollector;
-  private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-  private final Consumer<String> stderrLines;
-  private final StringBuilder partialLine = new StringBuilder();
-
-  /** How much of the child's stderr {@link #stderr()} keeps (the most recent part). */
-  private static final int STDERR_KEPT = 64 * 1024;
+  private final Thread stderrThread;
+  private final StderrCollector stderr;
 
   private final Arena arena = Arena.ofShared();
   private final MemorySegment buf = arena.allocate(IoregionCommand.BYTES, 8);
-  private final MemorySegment pollfds = arena.allocate(Poll.POLLFD_BYTES, 8);
+  private final MemorySegment pollfds = arena.allocate(2 * Poll.POLLFD_BYTES, 8);
+
+  /** A response's {@code u64 data}, at byte 0, little-endian. */
+  public static final ValueLayout.OfLong RESPONSE_DATA =
+      ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
+
   private WaitStatus status;
   private boolean closed;
 
   private DeviceProcess(List<String> argv, Consumer<String> stderrLines, int[] extraFds) {
-    this.stderrLines = stderrLines;
     Pipe c = null;
     Pipe r = null;
     Pipe e = null;
@@ -63,7 +65,7 @@ public final class DeviceProcess implements AutoCloseable {
       childFds[1] = r.writeFd();
       childFds[2] = e.writeFd();
       System.arraycopy(extraFds, 0, childFds, 3, extraFds.length);
-      pid = Processes.spawnp(argv, childFds);
+      pid = Processes.spawnpInNewSession(argv, childFds);
     } catch (RuntimeException ex) {
       for (Pipe p : new Pipe[] {c, r, e}) {
         if (p != null) {
@@ -80,9 +82,8 @@ public final class DeviceProcess implements AutoCloseable {
     commands = c;
     responses = r;
     errors = e;
-    int errFd = e.readFd();
-    stderrCollector =
-        Thread.ofPlatform().daemon().name("stderr of pid " + pid).start(() -> collect(errFd));
+    stderr = new StderrCollector(e.readFd(), "pid " + pid, stderrLines);
+    stderrThread = Thread.ofPlatform().daemon().name("stderr of pid " + pid).start(stderr);
   }
 
   /**
@@ -97,7 +98,7 @@ public final class DeviceProcess implements AutoCloseable {
   /**
    * Starts {@code argv} with {@code extraFds} as its fds 3, 4, ... (for example a pipe for a UART's
    * output), handing each line it writes on stderr to {@code stderrLines} as it comes (on the
-   * collector thread).
+   * collector thread; a line longer than 4 KiB is handed on in 4 KiB pieces, with one notice).
    *
    * @throws PosixException if it cannot be started (e.g. {@code ENOENT})
    */
@@ -140,25 +141,94 @@ public final class DeviceProcess implements AutoCloseable {
     }
   }
 
+  /** Why {@link #awaitResponse} got no response. */
+  public enum NoResponse {
+    /** None arrived within the timeout. */
+    TIMED_OUT,
+    /** The child's fd 1 ended (it closed it, or died) before a whole response. */
+    EOF,
+    /** The wake fd was signalled first. */
+    WOKEN
+  }
+
+  /** No response: why, and a message that includes the child's status and stderr. */
+  public static final class NoResponseException extends IllegalStateException {
+    private final NoResponse reason;
+
+    NoResponseException(NoResponse reason, String message) {
+      super(message);
+      this.reason = reason;
+    }
+
+    public NoResponse reason() {
+      return reason;
+    }
+  }
+
   /**
    * Reads one response from the child's fd 1.
    *
-   * @throws IllegalStateException if none arrives within {@code timeout}, or the child's fd 1 ends
+   * @throws NoResponseException if none arrives within {@code timeout}, or the child's fd 1 ends
    *     before a whole response (the message includes the child's stderr)
    */
   public IoregionResponse awaitResponse(Duration timeout) {
-    // Allocation-free: this is the VMM route's hot path (RemoteDevice).
-    Poll.setPollfd(pollfds, 0, responses.readFd(), Poll.POLLIN);
-    if (Poll.poll(pollfds, 1, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis())) == 0) {
-      throw new IllegalStateException(
-          "cannot read a response from pid " + pid + ": none within " + timeout + why());
+    return new IoregionResponse(awaitRawResponse(timeout, -1).get(RESPONSE_DATA, 0));
+  }
+
+  /**
+   * Waits for one response on the child's fd 1, or until {@code wakeFd} (an eventfd, or -1 for
+   * none) becomes readable, and returns its 32 raw bytes: {@code data} little-endian at 0, then the
+   * padding, which this method does not check (the RFC ignores it). Allocation-free: this is the
+   * VMM route's hot path; the segment is valid until the next call.
+   *
+   * @throws NoResponseException with {@link NoResponse#TIMED_OUT} if none arrives within {@code
+   *     timeout}, {@link NoResponse#EOF} if the child's fd 1 ends before a whole response, {@link
+   *     NoResponse#WOKEN} if {@code wakeFd} was signalled first
+   */
+  public MemorySegment awaitRawResponse(Duration timeout, int wakeFd) {
+    long timeoutMs = Math.max(0, timeout.toMillis());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    int received = 0;
+    while (received < IoregionResponse.BYTES) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new NoResponseException(
+            NoResponse.TIMED_OUT,
+            "cannot read a response from pid "
+                + pid
+                + ": none within "
+                + timeoutMs
+                + " ms"
+                + why());
+      }
+      Poll.setPollfd(pollfds, 0, responses.readFd(), Poll.POLLIN);
+      Poll.setPollfd(pollfds, 1, wakeFd, Poll.POLLIN); // poll(2) skips a negative fd
+      int waitMs = (int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000));
+      if (Poll.poll(pollfds, 2, waitMs) == 0) {
+        continue;
+      }
+      if (wakeFd >= 0 && (Poll.revents(pollfds, 1) & Poll.POLLIN) != 0) {
+        throw new NoResponseException(
+            NoResponse.WOKEN, "cannot read a response from pid " + pid + ": woken up");
+      }
+      if (Poll.revents(pollfds, 0) == 0) {
+        continue;
+      }
+      long n =
+          Fds.read(responses.readFd(), buf.asSlice(received), IoregionResponse.BYTES - received);
+      if (n == 0) {
+        throw new NoResponseException(
+            NoResponse.EOF,
+            "cannot read a response from pid "
+                + pid
+                + ": EOF after "
+                + received
+                + " bytes"
+                + why());
+      }
+      received += (int) n;
     }
-    long n = Fds.readFully(responses.readFd(), buf, IoregionResponse.BYTES);
-    if (n != IoregionResponse.BYTES) {
-      throw new IllegalStateException(
-          "cannot read a response from pid " + pid + ": EOF after " + n + " bytes" + why());
-    }
-    return IoregionResponse.decode(buf);
+    return buf;
   }
 
   /** Sends a read and returns the value of its response. */
@@ -167,14 +237,13 @@ public final class DeviceProcess implements AutoCloseable {
     return awaitResponse(timeout).data();
   }
 
-  /** Sends a write that waits for its response. */
+  /**
+   * Sends a write that waits for its response. The response's {@code data} is ignored, as the RFC
+   * ignores it.
+   */
   public void write(long userData, long offset, int size, long value, Duration timeout) {
     send(IoregionCommand.write(userData, offset, size, value, true));
-    long data = awaitResponse(timeout).data();
-    if (data != 0) {
-      throw new IllegalStateException(
-          "cannot complete a write: pid " + pid + " answered it with " + data + ", not 0");
-    }
+    awaitRawResponse(timeout, -1);
   }
 
   /**
@@ -202,16 +271,18 @@ public final class DeviceProcess implements AutoCloseable {
   }
 
   /**
-   * Waits up to {@code timeout} for the child to end, and reaps it.
+   * Waits up to {@code timeout} for the child to end, kills what is left of its process group, and
+   * reaps it.
    *
    * @return how it ended, or empty if it still runs
    */
   public Optional<WaitStatus> waitFor(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (status == null) {
-      Optional<WaitStatus> s = Processes.waitpid(pid, false);
-      if (s.isPresent()) {
-        status = s.get();
+      if (ProcessGroup.hasEnded(pid)) {
+        // Not reaped yet, so the group id is still ours: end whatever the child left behind.
+        ProcessGroup.kill(pid, Processes.SIGKILL);
+        status = Processes.waitpid(pid, true).orElseThrow();
         break;
       }
       if (System.nanoTime() >= deadline) {
@@ -233,7 +304,7 @@ public final class DeviceProcess implements AutoCloseable {
    */
   public String awaitStderrEof(Duration timeout) {
     try {
-      stderrCollector.join(timeout);
+      stderrThread.join(timeout);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -242,12 +313,13 @@ public final class DeviceProcess implements AutoCloseable {
 
   /** What the child wrote on its stderr so far (see {@link #awaitStderrEof}). */
   public String stderr() {
-    synchronized (stderr) {
-      return stderr.toString(StandardCharsets.UTF_8);
-    }
+    return stderr.text();
   }
 
-  /** Closes our pipe ends, kills the child if it still runs, reaps it, waits for its stderr. */
+  /**
+   * Closes our pipe ends, kills the child's process group if the child still runs (or what is left
+   * of it if not), reaps the child, waits for its stderr.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -257,10 +329,10 @@ public final class DeviceProcess implements AutoCloseable {
     try {
       commands.close();
       if (status == null && waitFor(Duration.ZERO).isEmpty()) {
-        Processes.kill(pid, Processes.SIGKILL);
+        ProcessGroup.kill(pid, Processes.SIGKILL);
         waitFor(Duration.ofSeconds(30));
       }
-      stderrCollector.join(Duration.ofSeconds(10));
+      stderrThread.join(Duration.ofSeconds(10));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
@@ -273,45 +345,5 @@ public final class DeviceProcess implements AutoCloseable {
   private String why() {
     waitFor(Duration.ofMillis(200));
     return (status != null ? " (" + status + ")" : "") + "; its stderr: " + stderr();
-  }
-
-  private void collect(int fd) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment chunk = a.allocate(4096);
-      while (true) {
-        long n = Fds.read(fd, chunk, chunk.byteSize());
-        if (n <= 0) {
-          return;
-        }
-        byte[] bytes = chunk.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
-        synchronized (stderr) {
-          if (stderr.size() + bytes.length > STDERR_KEPT) {
-            byte[] old = stderr.toByteArray();
-            stderr.reset();
-            int keep = Math.max(0, STDERR_KEPT / 2 - bytes.length);
-            stderr.write(old, Math.max(0, old.length - keep), Math.min(keep, old.length));
-          }
-          stderr.writeBytes(bytes);
-        }
-        forwardLines(new String(bytes, StandardCharsets.UTF_8));
-      }
-    } catch (PosixException e) {
-      // The fd was closed under us by close(): nothing more to collect.
-    }
-    if (!partialLine.isEmpty()) {
-      stderrLines.accept(partialLine.toString());
-    }
-  }
-
-  private void forwardLines(String text) {
-    for (int i = 0; i < text.length(); i++) {
-      char ch = text.charAt(i);
-      if (ch == '\n') {
-        stderrLines.accept(partialLine.toString());
-        partialLine.setLength(0);
-      } else {
-        partialLine.append(ch);
-      }
-    }
   }
 }

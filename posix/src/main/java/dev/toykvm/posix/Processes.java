@@ -44,6 +44,7 @@ public final class Processes {
   private static final int PR_SET_PDEATHSIG = 1;
   private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
   private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
+  private static final short POSIX_SPAWN_SETSID = 0x80;
 
   // Opaque glibc types, over-allocated: x86-64 sizes are 80, 336 and 128 bytes.
   private static final long FILE_ACTIONS_SIZE = 256;
@@ -223,6 +224,19 @@ public final class Processes {
    *     of an earlier entry (the copies are made in order)
    */
   public static int spawnp(List<String> argv, int[] childFds) {
+    return spawnp(argv, childFds, (short) 0);
+  }
+
+  /**
+   * {@link #spawnp(List, int[])}, the child in a new session and process group of its own ({@code
+   * POSIX_SPAWN_SETSID}): its process group id is its pid, so {@link ProcessGroup#kill} can end it
+   * and everything it started that stayed in the group, and no terminal signal (Ctrl-C) reaches it.
+   */
+  public static int spawnpInNewSession(List<String> argv, int[] childFds) {
+    return spawnp(argv, childFds, POSIX_SPAWN_SETSID);
+  }
+
+  private static int spawnp(List<String> argv, int[] childFds, short extraFlags) {
     if (argv.isEmpty()) {
       throw new IllegalArgumentException("cannot spawn: argv is empty");
     }
@@ -257,7 +271,7 @@ public final class Processes {
               "posix_spawnattr_setflags",
               ATTR_SETFLAGS,
               attr,
-              (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
+              (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | extraFlags));
           MemorySegment pid = arena.allocate(JAVA_INT);
           MemorySegment file = arena.allocateFrom(argv.getFirst());
           MemorySegment argvArray = cStringArray(arena, argv);

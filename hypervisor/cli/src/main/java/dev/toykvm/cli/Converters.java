@@ -75,7 +75,7 @@ final class Converters {
       try {
         return DeviceSpec.parse(value);
       } catch (DeviceSpec.SpecException e) {
-        throw new TypeConversionException(e.getMessage());
+        throw new TypeConversionException(e.detail());
       }
     }
   }

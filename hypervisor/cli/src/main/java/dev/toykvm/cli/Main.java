@@ -36,14 +36,15 @@ import picocli.CommandLine.Spec;
     exitCodeList = {
       "0..255:the guest's status, the byte it wrote to the debug-exit port 0xf4"
           + " (0 = success; guests should use 0..63 to be unambiguous)",
-      "64:usage error (unknown option, bad --memory, missing IMAGE)",
-      "65:the image is missing or malformed",
+      "64:usage error (unknown option, bad --memory or --device, missing IMAGE)",
+      "65:the image is missing or malformed (not a regular file, not 64 KiB)",
       "66:the guest triple-faulted (KVM_EXIT_SHUTDOWN)",
       "67:the guest halted and nothing can wake it",
       "68:the vCPU failed (KVM_EXIT_INTERNAL_ERROR or KVM_EXIT_FAIL_ENTRY)",
       "69:--timeout expired",
       "70:the hypervisor could not create or run the VM (e.g. libunicorn missing)",
-      "71:a device process could not start or failed (KVM_EXIT_IOREGIONFD_FAILURE)"
+      "71:a device could not be placed or started, or failed (KVM_EXIT_IOREGIONFD_FAILURE,"
+          + " or on route=vmm)"
     },
     footer = {
       "",

@@ -45,14 +45,15 @@ import picocli.CommandLine.Parameters;
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       "0..255:the guest's status (the byte written to port 0xf4)",
-      "64:usage error",
-      "65:the image is missing or malformed",
+      "64:usage error (including a --device that cannot be placed)",
+      "65:the image is missing or malformed (not a regular file, not 64 KiB)",
       "66:the guest triple-faulted",
       "67:the guest halted and nothing can wake it",
       "68:the vCPU failed (internal error or failed entry)",
       "69:--timeout expired",
       "70:the hypervisor could not create or run the VM",
-      "71:a device process could not start, or failed (KVM_EXIT_IOREGIONFD_FAILURE)"
+      "71:a device could not be placed or started, or failed (KVM_EXIT_IOREGIONFD_FAILURE,"
+          + " or on route=vmm)"
     })
 final class RunCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
@@ -121,8 +122,10 @@ final class RunCommand implements Callable<Integer> {
       paramLabel = "DURATION",
       converter = Converters.Timeout.class,
       description =
-          "How long the kernel side waits for a device process to answer before it reports"
-              + " KVM_EXIT_IOREGIONFD_FAILURE (exit 71); e.g. 10m while debugging a device."
+          "How long one access waits for a device process to answer before the VM ends with"
+              + " exit 71, by either route: the kernel side reports KVM_EXIT_IOREGIONFD_FAILURE"
+              + " (route=ioregionfd), the VMM gives up on it (route=vmm). E.g. 10m while"
+              + " debugging a device. --timeout still ends the VM (69) during such a wait."
               + " Default: 5s.")
   Duration deviceTimeout;
 
@@ -163,7 +166,13 @@ final class RunCommand implements Callable<Integer> {
       return ExitCodes.IMAGE;
     }
     MachineConfig config =
-        new MachineConfig(memory, trace, Optional.ofNullable(timeout), devices, com1Route);
+        new MachineConfig(
+            memory,
+            trace,
+            Optional.ofNullable(timeout),
+            devices,
+            com1Route,
+            deviceTimeout == null ? MachineConfig.DEFAULT_DEVICE_TIMEOUT : deviceTimeout);
     try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
         Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();

@@ -1,16 +1,18 @@
 package dev.toykvm.cli;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.images.TestImage;
+import dev.toykvm.posix.ProcessGroup;
 import dev.toykvm.vmm.ExitCodes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -63,22 +65,111 @@ class DeviceEndToEndTest {
     assertTrue(r.err().contains("quitter: giving up"), r.err());
   }
 
-  @Test
-  void deviceThatNeverAnswersTimesOut(@TempDir Path dir) throws IOException {
+  /** A device that never answers: the device timeout ends the VM by either process route. */
+  @ParameterizedTest
+  @ValueSource(strings = {"ioregionfd", "vmm"})
+  void deviceThatNeverAnswersTimesOut(String route, @TempDir Path dir) throws IOException {
     Path mute = script(dir, "mute", "exec sleep 600"); // keeps its pipes open, reads nothing
     String before = System.getProperty("toykvm.ioregionfd.timeout.ms");
     MainTest.Result r =
         MainTest.toykvm(
             "run",
+            "--com1-route",
+            "in-process",
             "--device-timeout",
             "300ms",
             "--device",
-            "exec=" + mute + ",pio=0x1234,size=8",
+            "exec=" + mute + ",pio=0x1234,size=8,route=" + route,
             "pio-testdev");
     assertEquals(ExitCodes.DEVICE, r.status(), r.err());
     assertTrue(r.err().contains("EAGAIN"), r.err());
     assertTrue(r.err().contains("waited 300 ms for the response"), r.err());
+    assertTrue(r.err().contains("device mute@pio:0x1234"), r.err());
     assertEquals(before, System.getProperty("toykvm.ioregionfd.timeout.ms"), "restored");
+  }
+
+  /**
+   * A device that never answers, with a device timeout longer than --timeout: --timeout ends the
+   * VM, even while the VMM itself waits for the device (route vmm). route=in-process does not
+   * apply: a device in the VMM is toykvm's own code and always answers.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"ioregionfd", "vmm"})
+  void theTimeoutEndsAVmWhoseDeviceNeverAnswers(String route, @TempDir Path dir)
+      throws IOException {
+    Path mute = script(dir, "mute", "exec sleep 600");
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--com1-route",
+            "in-process",
+            "--timeout",
+            "1s",
+            "--device-timeout",
+            "10m",
+            "--device",
+            "exec=" + mute + ",pio=0x1234,size=8,route=" + route,
+            "pio-testdev");
+    assertEquals(ExitCodes.TIMEOUT, r.status(), r.err());
+    assertTrue(r.err().contains("guest still running after 1000 ms (--timeout)"), r.err());
+  }
+
+  /**
+   * The same guest access reaches the device as the same command (user_data too) by both routes.
+   */
+  @Test
+  void bothRoutesSendTheSameCommands(@TempDir Path dir) throws IOException {
+    List<List<String>> logs = new ArrayList<>();
+    for (String route : new String[] {"ioregionfd", "vmm"}) {
+      Path log = dir.resolve("commands-" + route);
+      Path recorder =
+          script(
+              dir,
+              "recorder-" + route,
+              "while :; do\n"
+                  + "  cmd=$(head -c 32 | od -An -tx1 -v | tr -d ' \\n')\n"
+                  + "  [ -z \"$cmd\" ] && exit 0\n"
+                  + "  echo \"$cmd\" >> "
+                  + log
+                  + "\n"
+                  + "  head -c 32 /dev/zero\n"
+                  + "done");
+      MainTest.Result r =
+          MainTest.toykvm(
+              "run",
+              "--com1-route",
+              "in-process",
+              "--device",
+              "exec=" + recorder + ",pio=0x1234,size=8,route=" + route,
+              "pio-testdev");
+      assertTrue(r.status() != ExitCodes.DEVICE && r.status() < 64, r.err()); // reads 0: FAILs
+      logs.add(Files.readAllLines(log));
+    }
+    assertTrue(logs.getFirst().size() > 10, "commands: " + logs.getFirst());
+    // user_data (bytes 8..15) is 1: the device after COM1.
+    assertEquals("0100000000000000", logs.getFirst().getFirst().substring(16, 32));
+    assertEquals(logs.get(0), logs.get(1));
+  }
+
+  /** A device that forks a child which keeps running: its whole process group ends with the VM. */
+  @ParameterizedTest
+  @ValueSource(strings = {"exec sleep 1000", "cat >/dev/null"})
+  void whatADeviceForkedDoesNotOutliveTheVm(String thenWhat, @TempDir Path dir) throws IOException {
+    Path pidFile = dir.resolve("pid");
+    Path forker = script(dir, "forker", "echo $$ > " + pidFile + "\nsleep 1000 &\n" + thenWhat);
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--com1-route",
+            "in-process",
+            "--device",
+            "exec=" + forker + ",pio=0x2000,size=1",
+            "hello");
+    assertEquals(0, r.status(), r.err());
+    int pgid = Integer.parseInt(Files.readString(pidFile).strip());
+    await("no process of the device's group " + pgid + " is left")
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertEquals(List.of(), ProcessGroup.members(pgid)));
   }
 
   @Test
@@ -113,24 +204,21 @@ class DeviceEndToEndTest {
     Process vmm = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try {
       // Wait until the VMM has both device processes (the UART JVM and the sleeper).
-      List<ProcessHandle> devices = List.of();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (System.nanoTime() < deadline) {
-        devices = vmm.toHandle().descendants().toList();
-        if (devices.stream().anyMatch(p -> p.info().command().orElse("").endsWith("sleep"))
-            && devices.size() >= 2) {
-          break;
-        }
-        Thread.sleep(50);
-      }
-      assertTrue(devices.size() >= 2, "device processes: " + devices);
+      List<List<ProcessHandle>> devices = new ArrayList<>(List.of(List.of()));
+      await("the VMM started the UART JVM and the sleeper")
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                devices.set(0, vmm.toHandle().descendants().toList());
+                return devices.getFirst().size() >= 2
+                    && devices.getFirst().stream()
+                        .anyMatch(p -> p.info().command().orElse("").endsWith("sleep"));
+              });
       vmm.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (devices.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < until) {
-        Thread.sleep(20);
-      }
-      for (ProcessHandle p : devices) {
-        assertFalse(p.isAlive(), "device process outlived the VMM: " + p.info());
+      for (ProcessHandle p : devices.getFirst()) {
+        await("device process " + p.pid() + " dies with the VMM")
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> !p.isAlive());
       }
     } finally {
       vmm.destroyForcibly();

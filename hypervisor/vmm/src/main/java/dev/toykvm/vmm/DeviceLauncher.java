@@ -1,5 +1,6 @@
 package dev.toykvm.vmm;
 
+import dev.toykvm.devices.DeviceKind;
 import dev.toykvm.devices.DeviceMain;
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.posix.Fds;
@@ -24,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * PR_SET_PDEATHSIG} = SIGKILL (a device JVM sets it itself; any other program is started through
  * util-linux's {@code setpriv --pdeathsig KILL}). Linux sends that signal when the <em>thread</em>
  * that started the child ends, so all devices are started from one thread that lives as long as
- * this JVM. On a normal end, {@link Machine#close()} closes the pipes, and devices exit on EOF.
+ * this JVM. Each device leads a process group of its own ({@link DeviceProcess}), so what it forks
+ * ends with it. On a normal end, {@link DeviceManager#close()} closes the pipes, devices exit on
+ * EOF, and their groups are killed.
  */
 final class DeviceLauncher {
   private static final Logger log = LoggerFactory.getLogger(DeviceLauncher.class);
@@ -47,8 +50,9 @@ final class DeviceLauncher {
    * @throws DeviceException if it cannot be started
    */
   static Started start(DeviceSpec spec) {
-    Pipe output = "uart".equals(spec.kind()) ? Fds.pipe2() : null;
-    CountDownLatch ready = new CountDownLatch("exec".equals(spec.kind()) ? 0 : 1);
+    Pipe output = spec.kind().hasOutput() ? Fds.pipe2() : null;
+    // A device JVM says when it serves; any other program is taken as serving at once.
+    CountDownLatch ready = new CountDownLatch(spec.kind().isModel() ? 1 : 0);
     Logger deviceLog = LoggerFactory.getLogger("toykvm.device." + spec.name());
     List<String> argv = argv(spec, output != null);
     try {
@@ -108,7 +112,7 @@ final class DeviceLauncher {
 
   static List<String> argv(DeviceSpec spec, boolean outputOnFd3) {
     List<String> argv = new ArrayList<>();
-    if ("exec".equals(spec.kind())) {
+    if (spec.kind() == DeviceKind.EXEC) {
       if (!Files.isExecutable(spec.program())) {
         throw new DeviceException(
             "cannot start device "
@@ -128,7 +132,7 @@ final class DeviceLauncher {
     argv.add("-cp");
     argv.add(System.getProperty("java.class.path"));
     argv.add(DeviceMain.class.getName());
-    argv.add(spec.kind());
+    argv.add(spec.kind().label());
     if (outputOnFd3) {
       argv.add("--output");
       argv.add("/dev/fd/3");

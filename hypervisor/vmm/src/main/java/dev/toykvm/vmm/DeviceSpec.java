@@ -1,9 +1,12 @@
 package dev.toykvm.vmm;
 
+import dev.toykvm.devices.DeviceKind;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * One {@code --device} argument: which device, where it sits on which bus, and how its accesses
@@ -13,7 +16,9 @@ import java.util.Map;
  * exec=PATH} (any program that speaks the ioregionfd wire protocol on its stdin and stdout), and
  * the keys are {@code pio=PORT} or {@code mmio=ADDRESS} (exactly one), {@code size=BYTES}, {@code
  * route=ioregionfd|vmm|in-process}, {@code posted=on|off} (ioregionfd posted writes) and {@code
- * name=NAME} (for logs). Numbers are decimal or {@code 0x} hex. Examples:
+ * name=NAME} (for logs). Numbers are decimal or {@code 0x} hex. Ports must fit the 16-bit port
+ * space and addresses the 36-bit guest-physical space ({@link MachineLayout#PHYS_LIMIT}): anything
+ * the kernel side or the guest could not use is refused here, as a usage error. Examples:
  *
  * <pre>
  * uart,pio=0x3f8
@@ -22,7 +27,7 @@ import java.util.Map;
  * exec=/usr/local/bin/mydev,mmio=0xfeb00000,size=0x1000
  * </pre>
  *
- * @param kind {@code uart}, {@code testdev} or {@code exec}
+ * @param kind which device
  * @param program the program of an {@code exec} device, else null
  * @param pio whether the device is on the PIO bus (else MMIO)
  * @param base first port or guest-physical address
@@ -32,7 +37,7 @@ import java.util.Map;
  * @param name the device's name in logs and traces
  */
 public record DeviceSpec(
-    String kind,
+    DeviceKind kind,
     Path program,
     boolean pio,
     long base,
@@ -55,13 +60,23 @@ public record DeviceSpec(
     }
   }
 
-  /** The devices toykvm knows by name, with their default size. */
-  static final Map<String, Long> KINDS = Map.of("uart", 8L, "testdev", 8L);
+  private static final Set<String> KEYS = Set.of("pio", "mmio", "size", "route", "posted", "name");
+
+  /** The port space: 0..0xffff. */
+  private static final long PORT_LIMIT = 0x1_0000;
 
   /** Thrown for a spec that cannot be parsed; the message says why. */
   public static final class SpecException extends IllegalArgumentException {
+    private final String detail;
+
     SpecException(String spec, String why) {
       super("bad --device '" + spec + "': " + why);
+      this.detail = "'" + spec + "': " + why;
+    }
+
+    /** The spec and why, without "bad --device" (for a message that names the option already). */
+    public String detail() {
+      return detail;
     }
   }
 
@@ -71,21 +86,29 @@ public record DeviceSpec(
       throw new SpecException(String.valueOf(spec), "empty");
     }
     String[] parts = spec.split(",", -1);
-    String kind;
+    DeviceKind kind;
     Path program = null;
     String first = parts[0].trim();
     if (first.startsWith("exec=")) {
-      kind = "exec";
+      kind = DeviceKind.EXEC;
       String path = first.substring("exec=".length());
       if (path.isEmpty()) {
         throw new SpecException(spec, "exec= needs the path of a program");
       }
       program = Path.of(path);
-    } else if (KINDS.containsKey(first)) {
-      kind = first;
     } else {
-      throw new SpecException(
-          spec, "unknown device '" + first + "'; known: uart, testdev, exec=PATH");
+      kind =
+          DeviceKind.byLabel(first)
+              .filter(DeviceKind::isModel)
+              .orElseThrow(
+                  () ->
+                      new SpecException(
+                          spec,
+                          "unknown device '"
+                              + first
+                              + "'; known: "
+                              + DeviceKind.modelLabels()
+                              + ", exec=PATH"));
     }
     Map<String, String> keys = new LinkedHashMap<>();
     for (int i = 1; i < parts.length; i++) {
@@ -95,40 +118,32 @@ public record DeviceSpec(
         throw new SpecException(spec, "'" + p + "' is not key=value");
       }
       String key = p.substring(0, eq);
-      if (keys.put(key, p.substring(eq + 1)) != null) {
-        throw new SpecException(spec, "'" + key + "' is given twice");
-      }
-    }
-    for (String key : keys.keySet()) {
-      if (!java.util.Set.of("pio", "mmio", "size", "route", "posted", "name").contains(key)) {
+      if (!KEYS.contains(key)) {
         throw new SpecException(
             spec, "unknown key '" + key + "'; keys: pio, mmio, size, route, posted, name");
+      }
+      if (keys.put(key, p.substring(eq + 1)) != null) {
+        throw new SpecException(spec, "'" + key + "' is given twice");
       }
     }
     if (keys.containsKey("pio") == keys.containsKey("mmio")) {
       throw new SpecException(spec, "give exactly one of pio=PORT or mmio=ADDRESS");
     }
     boolean pio = keys.containsKey("pio");
-    long base = number(spec, pio ? "pio" : "mmio", keys.get(pio ? "pio" : "mmio"));
-    Long defaultSize = "exec".equals(kind) ? null : KINDS.get(kind);
-    if (!keys.containsKey("size") && defaultSize == null) {
+    long base = number(spec, pio ? "pio" : "mmio", keys.get(pio ? "pio" : "mmio"), true);
+    if (!keys.containsKey("size") && kind.defaultSize().isEmpty()) {
       throw new SpecException(spec, "an exec= device needs size=BYTES");
     }
-    long size = keys.containsKey("size") ? number(spec, "size", keys.get("size")) : defaultSize;
-    if (size <= 0) {
+    long size =
+        keys.containsKey("size")
+            ? number(spec, "size", keys.get("size"), false)
+            : kind.defaultSize().getAsLong();
+    if (size == 0) {
       throw new SpecException(spec, "size must be at least 1");
     }
-    if (pio && (base > 0xffff || base + size > 0x10000)) {
-      throw new SpecException(
-          spec,
-          String.format(
-              "ports 0x%x..0x%x do not fit the 16-bit port space", base, base + size - 1));
-    }
-    if (!pio && Long.compareUnsigned(base + size, base) < 0) {
-      throw new SpecException(spec, "the MMIO range overflows the address space");
-    }
+    checkRange(spec, pio, base, size);
     Route route = route(spec, keys.getOrDefault("route", "ioregionfd"));
-    if ("exec".equals(kind) && route == Route.IN_PROCESS) {
+    if (kind == DeviceKind.EXEC && route == Route.IN_PROCESS) {
       throw new SpecException(
           spec, "an exec= device is a separate program; route=in-process is impossible");
     }
@@ -136,21 +151,75 @@ public record DeviceSpec(
     if (posted && route != Route.IOREGIONFD) {
       throw new SpecException(spec, "posted=on needs route=ioregionfd");
     }
+    if (keys.containsKey("name") && keys.get("name").isBlank()) {
+      throw new SpecException(spec, "name= needs a name");
+    }
     String name =
         keys.getOrDefault(
             "name",
-            ("exec".equals(kind) ? program.getFileName().toString() : kind)
+            (kind == DeviceKind.EXEC ? program.getFileName().toString() : kind.label())
                 + String.format("@%s0x%x", pio ? "pio:" : "", base));
     return new DeviceSpec(kind, program, pio, base, size, route, posted, name);
   }
 
-  private static long number(String spec, String key, String text) {
-    try {
-      String t = text.trim().toLowerCase(Locale.ROOT);
-      return t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
-    } catch (NumberFormatException e) {
+  /** Ports within 0..0xffff; addresses below the 36-bit guest-physical limit. */
+  private static void checkRange(String spec, boolean pio, long base, long size) {
+    // base is unsigned; size is below 2^63 (number() says so), so limit - base cannot overflow
+    // once base is below the limit.
+    long limit = pio ? PORT_LIMIT : MachineLayout.PHYS_LIMIT;
+    if (pio && Long.compareUnsigned(base, limit) >= 0) {
+      throw new SpecException(
+          spec, String.format("port 0x%x is outside the 16-bit port space (0..0xffff)", base));
+    }
+    if (pio && size > limit - base) {
+      throw new SpecException(
+          spec,
+          String.format(
+              "ports 0x%x..0x%x do not fit the 16-bit port space (0..0xffff)",
+              base, base + size - 1));
+    }
+    if (!pio && Long.compareUnsigned(base, limit) >= 0) {
+      throw new SpecException(
+          spec,
+          String.format(
+              "address 0x%x is above the 36-bit guest-physical space (0..0x%x)", base, limit - 1));
+    }
+    if (!pio && size > limit - base) {
+      throw new SpecException(
+          spec,
+          String.format(
+              "the MMIO range 0x%x..0x%x passes the 36-bit guest-physical limit 0x%x",
+              base, base + size - 1, limit - 1));
+    }
+  }
+
+  private static final Pattern NUMBER = Pattern.compile("0x[0-9a-f]+|[0-9]+");
+
+  /**
+   * A decimal or 0x hex number of at most 64 bits; an {@code address} (a port or MMIO base) may use
+   * all 64 (it is unsigned, and checked against its space), anything else must be below 2^63.
+   */
+  private static long number(String spec, String key, String text, boolean address) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    if (t.startsWith("-")) {
+      throw new SpecException(spec, key + "=" + text + " is negative");
+    }
+    if (!NUMBER.matcher(t).matches()) {
       throw new SpecException(spec, key + "=" + text + " is not a number (decimal or 0x hex)");
     }
+    long value;
+    try {
+      value =
+          t.startsWith("0x")
+              ? Long.parseUnsignedLong(t.substring(2), 16)
+              : Long.parseUnsignedLong(t, 10);
+    } catch (NumberFormatException e) {
+      throw new SpecException(spec, key + "=" + text + " is too large"); // more than 64 bits
+    }
+    if (value < 0 && !address) {
+      throw new SpecException(spec, key + "=" + text + " is too large");
+    }
+    return value;
   }
 
   private static Route route(String spec, String text) {

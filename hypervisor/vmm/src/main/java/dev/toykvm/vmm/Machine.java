@@ -2,28 +2,20 @@ package dev.toykvm.vmm;
 
 import static dev.toykvm.vmm.MachineLayout.*;
 
-import dev.toykvm.devices.BusDevice;
 import dev.toykvm.devices.DebugExitPort;
-import dev.toykvm.devices.TestDevice;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
-import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.kvm.KvmConstants;
-import dev.toykvm.kvm.KvmIoregion;
 import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
-import dev.toykvm.posix.Fds;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,11 +23,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The toykvm PC built from a firmware image: memory, devices and one vCPU, all wired here and only
- * here (see {@link MachineLayout} for the map).
+ * The toykvm PC built from a firmware image: the memory map and one vCPU with its run loop (see
+ * {@link MachineLayout} for the map); its devices are wired by a {@link DeviceManager}.
  *
- * <p>It owns the VM, the vCPU and the guest memory and closes them in that order. {@link #run()} is
- * called from one thread, the VMM's vCPU thread; {@link #stop()} may be called from any thread.
+ * <p>It owns the VM, the vCPU, the devices and the guest memory and closes them in that order.
+ * {@link #run()} is called from one thread, the VMM's vCPU thread; {@link #stop()} may be called
+ * from any thread.
  *
  * {@snippet :
  * try (Kvm kvm = Kvm.open();
@@ -53,8 +46,7 @@ public final class Machine implements AutoCloseable {
   private final VcpuFd vcpu;
   private final Bus pio = new Bus("pio");
   private final Bus mmio = new Bus("mmio");
-  private Uart16550 com1;
-  private final List<AttachedDevice> attached = new ArrayList<>();
+  private final DeviceManager devices;
   private final DebugExitPort debugExit = new DebugExitPort();
   private final ExitHandler exits;
   private final MachineConfig config;
@@ -77,19 +69,12 @@ public final class Machine implements AutoCloseable {
     this.serialOut = serialOut;
     pio.insert("debug-exit", DEBUG_EXIT_PORT, 1, debugExit);
     this.exits = new ExitHandler(vcpu.id(), pio, mmio, debugExit, trace);
-  }
-
-  /** Puts every device on the machine, and waits until the device processes serve. */
-  private void attachDevices() {
-    for (DeviceSpec spec : config.allDevices()) {
-      BusDevice device = attach(spec);
-      if (device instanceof Uart16550 u && spec.covers(true, COM1_BASE)) {
-        com1 = u;
-      }
-    }
-    for (AttachedDevice a : attached) {
-      DeviceLauncher.awaitReady(a.spec(), a.started());
-    }
+    this.devices = new DeviceManager(vm, pio, mmio, serialOut, config.deviceTimeout());
+    devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
+    devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
+    devices.reserve("the ROM's low alias", false, ROM_LOW_BASE, ROM_SIZE);
+    devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);
+    devices.reserve("the ROM", false, ROM_HIGH_BASE, ROM_SIZE);
   }
 
   /**
@@ -133,7 +118,7 @@ public final class Machine implements AutoCloseable {
           ram.createdAs());
       Machine machine = new Machine(config, rom, ram, vm, vcpu, serialOut, trace);
       try {
-        machine.attachDevices();
+        machine.devices.attachAll(config.allDevices());
       } catch (RuntimeException e) {
         machine.close();
         throw e;
@@ -143,97 +128,6 @@ public final class Machine implements AutoCloseable {
       closeQuietly(vm, ram, rom);
       throw e;
     }
-  }
-
-  /** A device in its own process, with what the machine must clean up for it. */
-  private record AttachedDevice(DeviceSpec spec, DeviceLauncher.Started started, Thread output) {}
-
-  /**
-   * Puts one device on the machine by its route. Called from the constructor; on failure the
-   * devices attached so far are cleaned up by {@link #create}'s caller through {@link #close()}.
-   */
-  private BusDevice attach(DeviceSpec spec) {
-    Bus bus = spec.pio() ? pio : mmio;
-    checkFree(spec);
-    if (spec.route() == DeviceSpec.Route.IN_PROCESS) {
-      BusDevice device =
-          switch (spec.kind()) {
-            case "uart" -> new Uart16550(serialOut);
-            case "testdev" -> new TestDevice();
-            default -> throw new IllegalArgumentException("no in-process " + spec.kind());
-          };
-      bus.insert(spec.name(), spec.base(), spec.size(), device);
-      placed.add(spec);
-      return device;
-    }
-    DeviceLauncher.Started started = DeviceLauncher.start(spec);
-    Thread output = started.output() == null ? null : copyOutput(spec, started);
-    attached.add(new AttachedDevice(spec, started, output));
-    placed.add(spec);
-    if (spec.route() == DeviceSpec.Route.IOREGIONFD) {
-      int flags =
-          (spec.pio() ? KvmConstants.KVM_IOREGION_PIO : 0)
-              | (spec.posted() ? KvmConstants.KVM_IOREGION_POSTED_WRITES : 0);
-      vm.setIoregion(
-          new KvmIoregion(
-              spec.base(),
-              spec.size(),
-              attached.size() - 1,
-              started.process().responseFd(),
-              started.process().commandFd(),
-              flags));
-      return null;
-    }
-    RemoteDevice remote =
-        new RemoteDevice(spec.name(), started.process(), DeviceLauncher.READY_TIMEOUT);
-    bus.insert(spec.name(), spec.base(), spec.size(), remote);
-    return remote;
-  }
-
-  private final List<DeviceSpec> placed = new ArrayList<>();
-
-  /** Devices may not overlap, whatever their route (the kernel side only sees ioregions). */
-  private void checkFree(DeviceSpec spec) {
-    if (spec.pio()
-        && spec.base() <= DEBUG_EXIT_PORT
-        && DEBUG_EXIT_PORT < spec.base() + spec.size()) {
-      throw new DeviceException(
-          "cannot place device " + spec.name() + ": it overlaps the debug-exit port 0xf4");
-    }
-    for (DeviceSpec other : placed) {
-      if (other.pio() == spec.pio()
-          && spec.base() < other.base() + other.size()
-          && other.base() < spec.base() + spec.size()) {
-        throw new DeviceException(
-            "cannot place device " + spec.name() + ": it overlaps device " + other.name());
-      }
-    }
-  }
-
-  /** Copies a UART process's output to the serial output, until the process ends. */
-  private Thread copyOutput(DeviceSpec spec, DeviceLauncher.Started started) {
-    int fd = started.output().readFd();
-    return Thread.ofPlatform()
-        .daemon()
-        .name("serial output of " + spec.name())
-        .start(
-            () -> {
-              try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(4096);
-                while (true) {
-                  long n = Fds.read(fd, buf, buf.byteSize());
-                  if (n <= 0) {
-                    return;
-                  }
-                  synchronized (serialOut) {
-                    serialOut.write(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
-                    serialOut.flush();
-                  }
-                }
-              } catch (IOException | RuntimeException e) {
-                log.debug("machine: serial output of {} ended: {}", spec.name(), e.toString());
-              }
-            });
   }
 
   private static void map(VmFd vm, int slot, boolean readOnly, long gpa, MemorySegment memory) {
@@ -260,7 +154,7 @@ public final class Machine implements AutoCloseable {
           "machine: {} unclaimed port accesses, {} unclaimed MMIO accesses, {} odd UART accesses",
           exits.unclaimedPioAccesses(),
           exits.unclaimedMmioAccesses(),
-          com1 == null ? "-" : com1.oddAccesses());
+          devices.com1() == null ? "-" : devices.com1().oddAccesses());
     }
   }
 
@@ -270,33 +164,21 @@ public final class Machine implements AutoCloseable {
       Optional<VmOutcome> outcome = exits.handle(exit, vcpu::getRegs);
       if (outcome.isPresent()) {
         if (exit instanceof VcpuExit.IoregionfdFailure f) {
-          return new VmOutcome.DeviceFailed(outcome.get().message() + describeDevice(f));
+          return new VmOutcome.DeviceFailed(
+              outcome.get().message() + devices.describe(f.pio(), f.address()));
         }
         return outcome.get();
       }
-      if (exit instanceof VcpuExit.Intr && stopRequested.get()) {
+      // A device on route=vmm failed under the access just handled: the ioregionfd failure's twin.
+      Optional<VmOutcome> failed = devices.failure();
+      if (failed.isPresent()) {
+        return failed.get();
+      }
+      // After stop(), whatever the exit: a kick (Intr), or an access whose device wait was woken.
+      if (stopRequested.get()) {
         return new VmOutcome.TimedOut(timeout());
       }
     }
-  }
-
-  /** Which device failed, and the end of what it said on stderr. */
-  private String describeDevice(VcpuExit.IoregionfdFailure f) {
-    for (AttachedDevice a : attached) {
-      if (a.spec().covers(f.pio(), f.address())) {
-        DeviceProcess p = a.started().process();
-        p.waitFor(Duration.ofMillis(200));
-        String err = p.stderr().strip();
-        int cut = err.lastIndexOf('\n', Math.max(0, err.length() - 400));
-        return "; device "
-            + a.spec().name()
-            + " (pid "
-            + p.pid()
-            + ")"
-            + (err.isEmpty() ? " wrote nothing on stderr" : " said: " + err.substring(cut + 1));
-      }
-    }
-    return "";
   }
 
   private Duration timeout() {
@@ -306,6 +188,7 @@ public final class Machine implements AutoCloseable {
   /** Makes {@link #run()} return soon with a {@link VmOutcome.TimedOut}. Any thread. */
   public void stop() {
     stopRequested.set(true);
+    devices.wake();
     vcpu.kick();
   }
 
@@ -326,7 +209,7 @@ public final class Machine implements AutoCloseable {
 
   /** COM1, e.g. to feed it input in a test. */
   public Uart16550 com1() {
-    return com1;
+    return devices.com1();
   }
 
   /**
@@ -339,7 +222,7 @@ public final class Machine implements AutoCloseable {
 
   /** The pids of the device processes, in the order the devices were attached. */
   public List<Integer> devicePids() {
-    return attached.stream().map(a -> a.started().process().pid()).toList();
+    return devices.pids();
   }
 
   /** The PIO bus: for a harness that puts a device of its own on it before {@link #run()}. */
@@ -361,29 +244,13 @@ public final class Machine implements AutoCloseable {
   }
 
   /**
-   * Closes the VM (and its vCPU), then the device processes (they see EOF and exit; one that does
-   * not is killed), then unmaps guest memory.
+   * Closes the VM (and its vCPU), then the devices ({@link DeviceManager#close()}: they see EOF and
+   * exit; one that does not is killed with its process group), then unmaps guest memory.
    */
   @Override
   public void close() {
     vcpu.close();
-    closeQuietly(vm);
-    for (AttachedDevice a : attached) {
-      a.started().process().closeCommands();
-    }
-    for (AttachedDevice a : attached) {
-      a.started().process().waitFor(Duration.ofSeconds(2));
-      closeQuietly(a.started().process());
-      if (a.output() != null) {
-        try {
-          a.output().join(Duration.ofSeconds(5));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        a.started().output().close();
-      }
-    }
-    closeQuietly(ram, rom);
+    closeQuietly(vm, devices, ram, rom);
   }
 
   private static void closeQuietly(AutoCloseable... resources) {

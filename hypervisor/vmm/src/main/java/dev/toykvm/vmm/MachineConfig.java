@@ -1,5 +1,6 @@
 package dev.toykvm.vmm;
 
+import dev.toykvm.devices.DeviceKind;
 import dev.toykvm.kvm.KvmConstants;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,17 +16,25 @@ import java.util.Optional;
  * @param devices the {@code --device} specs, in order
  * @param com1Route how the default COM1 UART is reached, unless {@code devices} puts a device at
  *     port 0x3f8
+ * @param deviceTimeout how long the VMM waits for a device process's answer on {@code route=vmm}
+ *     before the VM ends with a device failure (the kernel side has its own setting for ioregionfd,
+ *     {@code toykvm.ioregionfd.timeout.ms}; {@code toykvm run --device-timeout} sets both)
  */
 public record MachineConfig(
     long memory,
     boolean trace,
     Optional<Duration> timeout,
     List<DeviceSpec> devices,
-    DeviceSpec.Route com1Route) {
+    DeviceSpec.Route com1Route,
+    Duration deviceTimeout) {
+
+  /** The default {@link #deviceTimeout}: the kernel side's default for ioregionfd too. */
+  public static final Duration DEFAULT_DEVICE_TIMEOUT = Duration.ofSeconds(5);
 
   /**
    * @throws IllegalArgumentException if the memory size is not a multiple of 4 KiB between {@link
-   *     MachineLayout#MIN_MEMORY} and {@link MachineLayout#MAX_MEMORY}
+   *     MachineLayout#MIN_MEMORY} and {@link MachineLayout#MAX_MEMORY}, or the device timeout is
+   *     not positive
    */
   public MachineConfig {
     if (memory % KvmConstants.PAGE_SIZE != 0
@@ -35,6 +44,19 @@ public record MachineConfig(
           "memory must be a multiple of 4 KiB from 2 MiB to 3 GiB, not " + memory + " bytes");
     }
     devices = List.copyOf(devices);
+    if (deviceTimeout.isNegative() || deviceTimeout.isZero()) {
+      throw new IllegalArgumentException("the device timeout must be positive: " + deviceTimeout);
+    }
+  }
+
+  /** With the default device timeout. */
+  public MachineConfig(
+      long memory,
+      boolean trace,
+      Optional<Duration> timeout,
+      List<DeviceSpec> devices,
+      DeviceSpec.Route com1Route) {
+    this(memory, trace, timeout, devices, com1Route, DEFAULT_DEVICE_TIMEOUT);
   }
 
   /** Without {@code --device}: COM1 in the VMM's own process. */
@@ -51,7 +73,8 @@ public record MachineConfig(
     boolean com1Given = devices.stream().anyMatch(d -> d.covers(true, MachineLayout.COM1_BASE));
     if (!com1Given) {
       all.add(
-          new DeviceSpec("uart", null, true, MachineLayout.COM1_BASE, 8, com1Route, false, "com1"));
+          new DeviceSpec(
+              DeviceKind.UART, null, true, MachineLayout.COM1_BASE, 8, com1Route, false, "com1"));
     }
     all.addAll(devices);
     return all;

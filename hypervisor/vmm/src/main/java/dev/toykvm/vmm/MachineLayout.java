@@ -51,6 +51,12 @@ public final class MachineLayout {
   public static final int SLOT_LOW_RAM = 2;
   public static final int SLOT_HIGH_RAM = 3;
 
+  /**
+   * The end of guest-physical space: toykvm's CPU has 36 address bits (64 GiB), as the kernel side
+   * maps it. A device must sit below this.
+   */
+  public static final long PHYS_LIMIT = 1L << 36;
+
   /** The debug-exit port. */
   public static final int DEBUG_EXIT_PORT = 0xf4;
 

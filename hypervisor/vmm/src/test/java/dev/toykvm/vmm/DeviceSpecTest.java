@@ -3,6 +3,7 @@ package dev.toykvm.vmm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.toykvm.devices.DeviceKind;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,7 +15,7 @@ class DeviceSpecTest {
   void parsesTheExamplesOfTheHelp() {
     assertEquals(
         new DeviceSpec(
-            "testdev",
+            DeviceKind.TESTDEV,
             null,
             true,
             0x1234,
@@ -25,7 +26,7 @@ class DeviceSpecTest {
         DeviceSpec.parse("testdev,pio=0x1234,size=8"));
     assertEquals(
         new DeviceSpec(
-            "testdev",
+            DeviceKind.TESTDEV,
             null,
             false,
             0xfeb0_0000L,
@@ -36,7 +37,7 @@ class DeviceSpecTest {
         DeviceSpec.parse("testdev,mmio=0xfeb00000,size=0x1000,route=vmm"));
     assertEquals(
         new DeviceSpec(
-            "exec",
+            DeviceKind.EXEC,
             Path.of("/opt/dev"),
             false,
             0xfeb0_0000L,
@@ -70,7 +71,14 @@ class DeviceSpecTest {
         "exec=/bin/x,pio=1|an exec= device needs size=BYTES",
         "exec=/bin/x,pio=1,size=8,route=in-process|route=in-process is impossible",
         "testdev,pio|'pio' is not key=value",
-        "testdev,mmio=0xffffffffffffff00,size=0x1000|overflows the address space"
+        "testdev,mmio=0xffffffffffffff00,size=0x1000|address 0xffffffffffffff00 is above the 36-bit",
+        "testdev,pio=-1|pio=-1 is negative",
+        "testdev,pio=0x10000|port 0x10000 is outside the 16-bit port space",
+        "testdev,pio=0x10,size=0x7fffffffffffffff|ports 0x10..0x800000000000000e do not fit",
+        "testdev,mmio=0x1000000000|address 0x1000000000 is above the 36-bit guest-physical space",
+        "testdev,mmio=0xfeb00000,size=0x7fffffffffffffff|passes the 36-bit guest-physical limit",
+        "testdev,mmio=0xfeb00000,size=99999999999999999999|size=99999999999999999999 is too large",
+        "testdev,pio=1,name=|name= needs a name"
       })
   void rejectsBadSpecsWithTheReason(String spec, String why) {
     DeviceSpec.SpecException e =

@@ -1,0 +1,285 @@
+package dev.toykvm.vmm;
+
+import dev.toykvm.devices.BusDevice;
+import dev.toykvm.devices.Uart16550;
+import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.ioregionfd.DeviceProcess;
+import dev.toykvm.kvm.KvmConstants;
+import dev.toykvm.kvm.KvmIoregion;
+import dev.toykvm.kvm.VmFd;
+import dev.toykvm.posix.Eventfd;
+import dev.toykvm.posix.Fds;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The machine's devices: wires each one by its route, refuses overlaps, copies a UART process's
+ * output, tells which device failed, and tears them all down.
+ *
+ * <p>Routes: {@code in-process} puts the device object on the VMM's bus; {@code ioregionfd} starts
+ * the device process and registers an ioregion for it ({@code KVM_SET_IOREGIONFD}); {@code vmm}
+ * starts it and puts a {@link RemoteDevice} proxy on the VMM's bus. Every device gets a {@code
+ * user_data}, its index in the machine's device list, which both process routes send.
+ *
+ * <p>One overlap check covers every route and what the machine itself occupies ({@link #reserve}):
+ * the kernel side only sees ioregions, the VMM's buses only the rest.
+ *
+ * <p>Teardown ({@link #close()}, after the VM is closed): the command pipes are closed (devices see
+ * EOF and exit), then each device gets 2 s before its process group is killed; it is reaped, its
+ * output copier joined. Built and closed on one thread; {@link #wake()} from any.
+ */
+final class DeviceManager implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DeviceManager.class);
+
+  /** How long a device may take to exit on EOF at teardown before its group is killed. */
+  private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
+
+  /** What occupies a range: a device, or a part of the machine. */
+  private record Placed(String what, boolean pio, long base, long size) {
+    boolean overlaps(boolean onPio, long otherBase, long otherSize) {
+      // Ranges are below 2^63 (DeviceSpec, MachineLayout): no sum overflows.
+      return pio == onPio && otherBase < base + size && base < otherBase + otherSize;
+    }
+  }
+
+  /** A device in its own process, with what teardown must clean up for it. */
+  private record Launched(
+      DeviceSpec spec, DeviceLauncher.Started started, Thread output, RemoteDevice remote) {}
+
+  private final VmFd vm;
+  private final Bus pio;
+  private final Bus mmio;
+  private final OutputStream serialOut;
+  private final Duration deviceTimeout;
+  private final int wakeFd;
+  private final List<Placed> placed = new ArrayList<>();
+  private final List<Launched> launched = new ArrayList<>();
+  private Uart16550 com1;
+  private boolean closed;
+
+  /**
+   * @param serialOut where COM1's (and any UART's) output goes
+   * @param deviceTimeout how long the VMM waits for a device's answer on {@code route=vmm}
+   */
+  DeviceManager(VmFd vm, Bus pio, Bus mmio, OutputStream serialOut, Duration deviceTimeout) {
+    this.vm = vm;
+    this.pio = pio;
+    this.mmio = mmio;
+    this.serialOut = serialOut;
+    this.deviceTimeout = deviceTimeout;
+    this.wakeFd = Eventfd.create();
+  }
+
+  /** Marks a range the machine itself uses, so no device may overlap it. */
+  void reserve(String what, boolean onPio, long base, long size) {
+    placed.add(new Placed(what, onPio, base, size));
+  }
+
+  /**
+   * Puts every device on the machine by its route, in order, then waits until the device processes
+   * serve.
+   *
+   * @throws DeviceException if a device overlaps another or the machine, or cannot start; the
+   *     devices started so far are left for {@link #close()}
+   */
+  void attachAll(List<DeviceSpec> specs) {
+    for (int i = 0; i < specs.size(); i++) {
+      attach(specs.get(i), i);
+    }
+    for (Launched l : launched) {
+      DeviceLauncher.awaitReady(l.spec(), l.started());
+    }
+  }
+
+  private void attach(DeviceSpec spec, long userData) {
+    checkFree(spec);
+    Bus bus = spec.pio() ? pio : mmio;
+    if (spec.route() == DeviceSpec.Route.IN_PROCESS) {
+      BusDevice device = spec.kind().create(serialOut);
+      bus.insert(spec.name(), spec.base(), spec.size(), device);
+      placed.add(new Placed("device " + spec.name(), spec.pio(), spec.base(), spec.size()));
+      if (device instanceof Uart16550 u && spec.covers(true, MachineLayout.COM1_BASE)) {
+        com1 = u;
+      }
+      return;
+    }
+    DeviceLauncher.Started started = DeviceLauncher.start(spec);
+    Thread output = started.output() == null ? null : copyOutput(spec, started);
+    RemoteDevice remote =
+        spec.route() == DeviceSpec.Route.VMM
+            ? new RemoteDevice(spec, userData, started.process(), deviceTimeout, wakeFd)
+            : null;
+    launched.add(new Launched(spec, started, output, remote));
+    placed.add(new Placed("device " + spec.name(), spec.pio(), spec.base(), spec.size()));
+    if (remote != null) {
+      bus.insert(spec.name(), spec.base(), spec.size(), remote);
+      return;
+    }
+    int flags =
+        (spec.pio() ? KvmConstants.KVM_IOREGION_PIO : 0)
+            | (spec.posted() ? KvmConstants.KVM_IOREGION_POSTED_WRITES : 0);
+    vm.setIoregion(
+        new KvmIoregion(
+            spec.base(),
+            spec.size(),
+            userData,
+            started.process().responseFd(),
+            started.process().commandFd(),
+            flags));
+  }
+
+  /** Devices may not overlap, whatever their routes, nor what the machine itself uses. */
+  private void checkFree(DeviceSpec spec) {
+    for (Placed p : placed) {
+      if (p.overlaps(spec.pio(), spec.base(), spec.size())) {
+        throw new DeviceException(
+            String.format(
+                "cannot place device %s: it overlaps %s (%s0x%x..0x%x)",
+                spec.name(), p.what(), p.pio() ? "ports " : "", p.base(), p.base() + p.size() - 1));
+      }
+    }
+  }
+
+  /** Copies a UART process's output to the serial output, until the process ends. */
+  private Thread copyOutput(DeviceSpec spec, DeviceLauncher.Started started) {
+    int fd = started.output().readFd();
+    return Thread.ofPlatform()
+        .daemon()
+        .name("serial output of " + spec.name())
+        .start(
+            () -> {
+              try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(4096);
+                while (true) {
+                  long n = Fds.read(fd, buf, buf.byteSize());
+                  if (n <= 0) {
+                    return;
+                  }
+                  synchronized (serialOut) {
+                    serialOut.write(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
+                    serialOut.flush();
+                  }
+                }
+              } catch (IOException | RuntimeException e) {
+                log.debug("devices: serial output of {} ended: {}", spec.name(), e.toString());
+              }
+            });
+  }
+
+  /**
+   * Ends every wait of the VMM for a device ({@code route=vmm}) now and from now on. Any thread.
+   */
+  void wake() {
+    Eventfd.signal(wakeFd);
+  }
+
+  /** The first failure of a device on {@code route=vmm}, as the VM's outcome. */
+  Optional<VmOutcome> failure() {
+    for (Launched l : launched) {
+      if (l.remote() != null && l.remote().failure().isPresent()) {
+        RemoteDevice.Failure f = l.remote().failure().get();
+        return Optional.of(
+            new VmOutcome.DeviceFailed(
+                "a device process failed (route vmm, "
+                    + f.errno()
+                    + ") on a "
+                    + (f.write() ? "write to " : "read of ")
+                    + (l.spec().pio() ? "port " : "address ")
+                    + "0x"
+                    + Long.toHexString(f.address())
+                    + ": "
+                    + f.description()
+                    + describe(l)));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Which device process covers the address, and the end of what it said on stderr; or "". */
+  String describe(boolean onPio, long address) {
+    for (Launched l : launched) {
+      if (l.spec().covers(onPio, address)) {
+        return describe(l);
+      }
+    }
+    return "";
+  }
+
+  private static String describe(Launched l) {
+    DeviceProcess p = l.started().process();
+    p.waitFor(Duration.ofMillis(200));
+    String err = p.stderr().strip();
+    return "; device "
+        + l.spec().name()
+        + " (pid "
+        + p.pid()
+        + ")"
+        + (err.isEmpty() ? " wrote nothing on stderr" : " said: " + lastWords(err));
+  }
+
+  /** The end of a device's stderr, at most {@link #QUOTED} characters, from a line start if any. */
+  static String lastWords(String err) {
+    if (err.length() <= QUOTED) {
+      return err;
+    }
+    String tail = err.substring(err.length() - QUOTED);
+    int nl = tail.indexOf('\n');
+    return nl >= 0 && nl < tail.length() - 1 ? tail.substring(nl + 1) : "..." + tail;
+  }
+
+  /** How much of a failed device's stderr its message quotes. */
+  private static final int QUOTED = 400;
+
+  /** COM1 if it lives in the VMM (route in-process), else null. */
+  Uart16550 com1() {
+    return com1;
+  }
+
+  /** The pids of the device processes, in the order the devices were attached. */
+  List<Integer> pids() {
+    return launched.stream().map(l -> l.started().process().pid()).toList();
+  }
+
+  /**
+   * Ends every device process and its process group (EOF first, then SIGKILL after {@link
+   * #EXIT_GRACE}), reaps them and joins their output copiers. Call after the VM is closed.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (Launched l : launched) {
+      l.started().process().closeCommands();
+    }
+    for (Launched l : launched) {
+      DeviceProcess p = l.started().process();
+      p.waitFor(EXIT_GRACE);
+      try {
+        p.close();
+      } catch (RuntimeException e) {
+        log.debug("devices: closing {} failed", l.spec().name(), e);
+      }
+      if (l.output() != null) {
+        try {
+          l.output().join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        l.started().output().close();
+      }
+    }
+    launched.clear();
+    Fds.close(wakeFd);
+  }
+}
