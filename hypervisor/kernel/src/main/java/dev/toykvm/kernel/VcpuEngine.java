@@ -5,7 +5,6 @@ import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
 import dev.toykvm.ioregionfd.channel.PostedBatch;
-import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.kernel.Requests.Done;
 import dev.toykvm.kernel.Requests.Failed;
 import dev.toykvm.kernel.Requests.GetRegs;
@@ -27,8 +26,7 @@ import dev.toykvm.kvm.KvmSregs;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.posix.Posix;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,15 +37,13 @@ import org.slf4j.LoggerFactory;
  * thread blocked in {@code run()} from inside the Unicorn callback, and the callback waits until
  * the next {@code run()} brings the data back: an access must complete inside its callback, since
  * stopping Unicorn there would re-execute the start of the translation block.
+ *
+ * <p>This class is the coordinator: the thread, the mailbox, the run loop and the callbacks. Where
+ * an access goes is {@link AccessRouter}'s business (with {@link PostedWrites}); writes to
+ * read-only slots are undone by {@link ReadOnlyRestores}.
  */
-final class VcpuEngine implements UcCallbacks, GuestCpu {
+final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
-
-  /**
-   * The kernel side's tracepoints (like {@code kvm:kvm_mmio}): accesses that the kernel side
-   * completes itself, which the VMM never sees as exits. Enabled at TRACE level.
-   */
-  private static final Logger trace = LoggerFactory.getLogger("toykvm.trace");
 
   /** {@code uc_emu_start}'s end address: one no guest can reach (non-canonical). */
   private static final long NO_END = -1L;
@@ -65,20 +61,14 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private final Mailbox mailbox;
   private final KernelIo io;
   private final int kickFd;
-  private IoregionAccess access;
-  private PostedBatch posted;
-  // The last posted write added to the batch, to name it if the batch cannot be sent.
-  private KernelIoBus.Region postedRegion;
-  private boolean postedPio;
-  private long postedAddress;
-  private int postedSize;
-  private long postedData;
+  private AccessRouter router;
+  private PostedWrites posted;
+  private ReadOnlyRestores readOnly;
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
 
   volatile boolean kick;
-  private final java.util.function.BooleanSupplier kicked = () -> kick;
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
   private final EngineMemoryMap memoryMap = new EngineMemoryMap();
@@ -91,6 +81,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
   private volatile boolean completed;
+  private final LongConsumer completer = this::complete;
 
   VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox) {
     this.id = id;
@@ -127,8 +118,14 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private final Object kickLock = new Object();
   private boolean kickFdClosed;
 
+  @Override
+  public boolean kicked() {
+    return kick;
+  }
+
   /** Consumes a kick: clears the flag and empties the kick eventfd. */
-  private void consumeKick() {
+  @Override
+  public void consumeKick() {
     kick = false;
     if ((Posix.poll(new int[] {kickFd}, new int[] {Posix.POLLIN}, 0)[0] & Posix.POLLIN) != 0) {
       Posix.drainEventfd(kickFd);
@@ -149,8 +146,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       if (uc != null) {
         uc.close();
       }
-      if (access != null) {
-        access.close();
+      if (router != null) {
+        router.close();
       }
       if (posted != null) {
         posted.close();
@@ -204,8 +201,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
     long timeout = ioregionTimeoutNanos();
-    access = new IoregionAccess(kickFd, timeout);
-    posted = new PostedBatch(kickFd, timeout);
+    posted = new PostedWrites(id, new PostedBatch(kickFd, timeout), this);
+    router = new AccessRouter(id, io, new IoregionAccess(kickFd, timeout), posted, this);
+    readOnly = new ReadOnlyRestores(new SlotMemory(), uc::removeTranslations);
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
@@ -227,10 +225,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       stop = Stop.NONE;
       pieces.reset();
       int err = uc.start(uc.readReg(Uc.X86_REG_RIP), NO_END);
-      if (!restores.isEmpty()) {
-        restoreReadOnly();
+      if (!readOnly.isEmpty()) {
+        readOnly.restoreAll();
       }
-      flushPosted();
+      posted.flush();
       switch (stop) {
         case KICK -> {
           consumeKick();
@@ -297,7 +295,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   }
 
   /** Hands an exit to the VMM from inside a callback; returns once the next run() arrives. */
-  private long exitToVmm(VcpuExit exit) {
+  @Override
+  public long exitToVmm(VcpuExit exit) {
     completed = false;
     inAccess = true;
     try {
@@ -315,6 +314,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     } finally {
       inAccess = false;
     }
+  }
+
+  @Override
+  public LongConsumer completion() {
+    return completer;
   }
 
   private void complete(long value) {
@@ -375,212 +379,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     access(true, true, port & 0xffff, size, mask(value & 0xffff_ffffL, size));
   }
 
-  /**
-   * Routes one guest access: an ioeventfd signals and is done; an ioregion goes to its device
-   * process; anything else exits to the VMM. Returns the value of a read.
-   */
   private long access(boolean pio, boolean write, long address, int size, long data) {
-    KernelIoBus bus = pio ? io.pio : io.mmio;
-    if (!bus.isEmpty()) {
-      if (write) {
-        KernelIoBus.Eventfd e = bus.findEventfd(address, size, data);
-        if (e != null && e.ref().tryAcquire()) {
-          flushPosted(); // a doorbell comes after the posted writes before it
-          if (trace.isTraceEnabled()) {
-            trace.trace(
-                "[vcpu{}] ioeventfd {} write {}=0x{} size={} data=0x{} -> eventfd {}",
-                id,
-                pio ? "pio" : "mmio",
-                pio ? "port" : "addr",
-                Long.toHexString(address),
-                size,
-                Long.toHexString(data),
-                e.fd());
-          }
-          try {
-            Posix.signalEventfd(e.fd());
-          } catch (RuntimeException ex) {
-            log.debug("vcpu{}: ioeventfd {} cannot be signalled: {}", id, e.fd(), ex.toString());
-          } finally {
-            e.ref().release();
-          }
-          return 0;
-        }
-      }
-      KernelIoBus.Region r = bus.findRegion(address, size, write);
-      if (r != null && r.ref.tryAcquire()) {
-        try {
-          return ioregion(r, pio, write, address, size, data);
-        } finally {
-          r.ref.release();
-        }
-      }
-    }
-    return vmmExit(pio, write, address, size, data);
-  }
-
-  private long vmmExit(boolean pio, boolean write, long address, int size, long data) {
-    flushPosted();
-    VcpuExit exit;
-    if (pio) {
-      exit =
-          write
-              ? new VcpuExit.IoOut((int) address, size, data)
-              : new VcpuExit.IoIn((int) address, size, this::complete);
-    } else {
-      exit =
-          write
-              ? new VcpuExit.MmioWrite(address, size, data)
-              : new VcpuExit.MmioRead(address, size, this::complete);
-    }
-    return exitToVmm(exit);
-  }
-
-  /** An access to an ioregion, done here in the kernel side: the VMM never sees it. */
-  private long ioregion(
-      KernelIoBus.Region r, boolean pio, boolean write, long address, int size, long data) {
-    long offset = address - r.start();
-    if (write && r.posted) {
-      postWrite(r, pio, address, size, data, offset);
-      return 0;
-    }
-    flushPosted();
-    IoregionCommand cmd =
-        write
-            ? IoregionCommand.write(r.userData, offset, size, data, !r.posted)
-            : IoregionCommand.read(r.userData, offset, size);
-    access.start(r.context, r.writeFd, cmd);
-    while (true) {
-      switch (access.run(kicked)) {
-        case DONE -> {
-          long value = write ? 0 : access.value();
-          if (trace.isTraceEnabled()) {
-            trace.trace(
-                "[vcpu{}] ioregionfd {} {} {}=0x{} size={} {} 0x{} (user_data={}, cmd fd {},"
-                    + " resp fd {}{})",
-                id,
-                pio ? "pio" : "mmio",
-                write ? "write" : "read",
-                pio ? "port" : "addr",
-                Long.toHexString(address),
-                size,
-                write ? "data" : "->",
-                Long.toHexString(write ? data : value & IoregionCommand.mask(size)),
-                r.userData,
-                r.writeFd,
-                r.readFd(),
-                write && r.posted ? ", posted" : "");
-          }
-          return value;
-        }
-        case INTERRUPTED -> {
-          if (!kick) {
-            consumeKick(); // a stale wake-up from a kick already consumed
-            continue;
-          }
-          consumeKick();
-          exitToVmm(new VcpuExit.Intr());
-          if (r.ref.isRetired()) {
-            // The region was removed while the vCPU was out: finish as an ordinary exit.
-            access.abandon();
-            return vmmExit(pio, write, address, size, data);
-          }
-        }
-        case FAILED -> {
-          log.debug("vcpu{}: ioregion access failed: {}", id, access.failure());
-          return exitToVmm(
-              new VcpuExit.IoregionfdFailure(
-                  address,
-                  size,
-                  write,
-                  write ? data : 0,
-                  pio,
-                  r.start(),
-                  r.size(),
-                  errno(access.failureErrno()),
-                  access.failure(),
-                  this::complete));
-        }
-      }
-    }
-  }
-
-  /** A posted write joins the vCPU's batch, which goes out when full or due (see PostedBatch). */
-  private void postWrite(
-      KernelIoBus.Region r, boolean pio, long address, int size, long data, long offset) {
-    if (!posted.accepts(r.writeFd)) {
-      flushPosted();
-    }
-    posted.add(r.writeFd, IoregionCommand.write(r.userData, offset, size, data, false), r);
-    postedRegion = r;
-    postedPio = pio;
-    postedAddress = address;
-    postedSize = size;
-    postedData = data;
-    if (trace.isTraceEnabled()) {
-      trace.trace(
-          "[vcpu{}] ioregionfd {} write {}=0x{} size={} data 0x{} (user_data={}, cmd fd {},"
-              + " posted)",
-          id,
-          pio ? "pio" : "mmio",
-          pio ? "port" : "addr",
-          Long.toHexString(address),
-          size,
-          Long.toHexString(data),
-          r.userData,
-          r.writeFd);
-    }
-    if (posted.full()) {
-      flushPosted();
-    }
-  }
-
-  /**
-   * Sends the batched posted writes, if any. Can wait (a full pipe): a kick then leaves run() with
-   * Intr and the next run() goes on; a failure is reported as an IoregionfdFailure exit for the
-   * last posted write, and the guest goes on after it.
-   */
-  private void flushPosted() {
-    while (!posted.isEmpty()) {
-      switch (posted.flush()) {
-        case DONE -> {
-          return;
-        }
-        case INTERRUPTED -> {
-          if (kick) {
-            consumeKick();
-            exitToVmm(new VcpuExit.Intr());
-          } else {
-            consumeKick();
-          }
-        }
-        case FAILED -> {
-          log.debug("vcpu{}: posted writes failed: {}", id, posted.failure());
-          exitToVmm(
-              new VcpuExit.IoregionfdFailure(
-                  postedAddress,
-                  postedSize,
-                  true,
-                  postedData,
-                  postedPio,
-                  postedRegion.start,
-                  postedRegion.size,
-                  errno(posted.failureErrno()),
-                  posted.failure(),
-                  this::complete));
-          return;
-        }
-      }
-    }
-  }
-
-  private static Errno errno(int number) {
-    for (Errno e : Errno.values()) {
-      if (e.number() == number) {
-        return e;
-      }
-    }
-    return Errno.EIO;
+    return router.access(pio, write, address, size, data);
   }
 
   @Override
@@ -618,47 +418,20 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     }
   }
 
-  /**
-   * KVM turns a write to a {@code KVM_MEM_READONLY} slot into {@code KVM_EXIT_MMIO} and leaves the
-   * memory alone. Unicorn can only let the write happen or abort the instruction, so the VMM gets
-   * its exit here and the old bytes go back at the start of the next translation block: until then,
-   * the rest of the current block would read the written value.
-   */
+  /** A write to a read-only slot: a {@code KVM_EXIT_MMIO}; see {@link ReadOnlyRestores}. */
   @Override
   public void readOnlyWrite(long address, int size, long value) {
-    byte[] old = readPhysical(address, size);
-    if (old != null) {
-      restores.add(new Restore(address, old));
-    }
+    readOnly.willLand(address, size);
+    posted.flush();
     exitToVmm(new VcpuExit.MmioWrite(address, size, mask(value, size)));
-  }
-
-  private record Restore(long address, byte[] bytes) {}
-
-  private final List<Restore> restores = new ArrayList<>();
-
-  private void restoreReadOnly() {
-    for (int i = restores.size() - 1; i >= 0; i--) {
-      Restore r = restores.get(i);
-      MemorySlot slot = slots.find(r.address());
-      if (slot != null) {
-        slot.memory()
-            .asSlice(r.address() - slot.guestPhysAddr(), r.bytes().length)
-            .copyFrom(MemorySegment.ofArray(r.bytes()));
-      }
-      uc.removeTranslations(r.address(), r.address() + r.bytes().length);
-    }
-    restores.clear();
   }
 
   @Override
   public void block(long address) {
-    if (!restores.isEmpty()) {
-      restoreReadOnly();
+    if (!readOnly.isEmpty()) {
+      readOnly.restoreAll();
     }
-    if (!posted.isEmpty() && posted.due(System.nanoTime())) {
-      flushPosted();
-    }
+    posted.flushIfDue(System.nanoTime());
     if (kick) {
       stop = Stop.KICK;
       uc.stop();
@@ -740,6 +513,24 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     }
     MemorySegment m = slot.memory().asSlice(address - slot.guestPhysAddr(), length);
     return m.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+  }
+
+  /** The slots' memory for {@link ReadOnlyRestores}: read-only slots are written too. */
+  private final class SlotMemory implements ReadOnlyRestores.Memory {
+    @Override
+    public byte[] read(long address, int length) {
+      return readPhysical(address, length);
+    }
+
+    @Override
+    public void write(long address, byte[] bytes) {
+      MemorySlot slot = slots.find(address);
+      if (slot != null && address + bytes.length <= slot.end()) {
+        slot.memory()
+            .asSlice(address - slot.guestPhysAddr(), bytes.length)
+            .copyFrom(MemorySegment.ofArray(bytes));
+      }
+    }
   }
 
   @Override
