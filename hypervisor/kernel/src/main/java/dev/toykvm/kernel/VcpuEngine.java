@@ -203,7 +203,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     long timeout = ioregionTimeoutNanos();
     posted = new PostedWrites(id, new PostedBatch(kickFd, timeout), this);
     router = new AccessRouter(id, io, new IoregionAccess(kickFd, timeout), posted, this);
-    readOnly = new ReadOnlyRestores(new SlotMemory(), uc::removeTranslations);
+    readOnly = new ReadOnlyRestores(new SlotMemory(), new ReadOnlyEngine());
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
@@ -418,18 +418,29 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     }
   }
 
-  /** A write to a read-only slot: a {@code KVM_EXIT_MMIO}; see {@link ReadOnlyRestores}. */
+  /** A write to a read-only slot: one {@code KVM_EXIT_MMIO}; see {@link ReadOnlyRestores}. */
   @Override
   public void readOnlyWrite(long address, int size, long value) {
+    long v = mask(value, size);
+    if (readOnly.isNewWrite(address, size, v)) {
+      posted.flush();
+      exitToVmm(new VcpuExit.MmioWrite(address, size, v));
+    }
     readOnly.willLand(address, size);
-    posted.flush();
-    exitToVmm(new VcpuExit.MmioWrite(address, size, mask(value, size)));
   }
 
   @Override
-  public void block(long address) {
-    if (!readOnly.isEmpty()) {
-      readOnly.restoreAll();
+  public void hookedRead(long address, int size) {
+    readOnly.restoreAll();
+  }
+
+  @Override
+  public void block(long address, int size) {
+    if (readOnly.blockStarts(address, size)) {
+      // Translated from bytes written to read-only memory: translate it again before it runs.
+      stop = kick ? Stop.KICK : Stop.REMAP;
+      uc.stop();
+      return;
     }
     posted.flushIfDue(System.nanoTime());
     if (kick) {
@@ -507,6 +518,13 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
 
   @Override
   public byte[] readPhysical(long address, int length) {
+    if (readOnly != null && !readOnly.isEmpty()) {
+      readOnly.restoreAll(); // the kernel side reads memory as the guest would
+    }
+    return slotBytes(address, length);
+  }
+
+  private byte[] slotBytes(long address, int length) {
     MemorySlot slot = slots.find(address);
     if (slot == null || address + length > slot.end()) {
       return null;
@@ -515,11 +533,29 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     return m.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
   }
 
+  /** The engine calls {@link ReadOnlyRestores} needs. */
+  private final class ReadOnlyEngine implements ReadOnlyRestores.Engine {
+    @Override
+    public long hookReads(long begin, long end) {
+      return uc.hookReads(begin, end);
+    }
+
+    @Override
+    public void removeHook(long handle) {
+      uc.removeHook(handle);
+    }
+
+    @Override
+    public void removeTranslations(long begin, long end) {
+      uc.removeTranslations(begin, end);
+    }
+  }
+
   /** The slots' memory for {@link ReadOnlyRestores}: read-only slots are written too. */
   private final class SlotMemory implements ReadOnlyRestores.Memory {
     @Override
     public byte[] read(long address, int length) {
-      return readPhysical(address, length);
+      return slotBytes(address, length);
     }
 
     @Override
