@@ -64,6 +64,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private AccessRouter router;
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
+  private StringIo stringIo;
+  // The translation block running now (linear address and size), from the block hook.
+  private long blockAddress;
+  private int blockSize;
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
@@ -204,6 +208,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     posted = new PostedWrites(id, new PostedBatch(kickFd, timeout), this);
     router = new AccessRouter(id, io, new IoregionAccess(kickFd, timeout), posted, this);
     readOnly = new ReadOnlyRestores(new SlotMemory(), new ReadOnlyEngine());
+    stringIo = new StringIo(StringIo.guest(this, uc, slots), router, this);
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
@@ -371,12 +376,27 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
 
   @Override
   public int ioIn(int port, int size) {
-    return (int) mask(access(true, false, port & 0xffff, size, 0), size);
+    int p = port & 0xffff;
+    if (!router.kernelClaims(true, false, p, size, 0)) {
+      // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
+      Long batch = stringIo.in(p, size, blockAddress, blockSize);
+      return (int) mask(batch != null ? batch : router.exitToVmm(true, false, p, size, 0), size);
+    }
+    return (int) mask(access(true, false, p, size, 0), size);
   }
 
   @Override
   public void ioOut(int port, int size, int value) {
-    access(true, true, port & 0xffff, size, mask(value & 0xffff_ffffL, size));
+    int p = port & 0xffff;
+    long data = mask(value & 0xffff_ffffL, size);
+    if (!router.kernelClaims(true, true, p, size, data)) {
+      // Bound for the VMM: a rep outs is one exit for a whole batch (see StringIo).
+      if (!stringIo.out(p, size, data, blockAddress, blockSize)) {
+        router.exitToVmm(true, true, p, size, data);
+      }
+      return;
+    }
+    access(true, true, p, size, data);
   }
 
   private long access(boolean pio, boolean write, long address, int size, long data) {
@@ -436,6 +456,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
 
   @Override
   public void block(long address, int size) {
+    blockAddress = address;
+    blockSize = size;
     if (readOnly.blockStarts(address, size)) {
       // Translated from bytes written to read-only memory: translate it again before it runs.
       stop = kick ? Stop.KICK : Stop.REMAP;
