@@ -11,6 +11,15 @@ import java.util.function.LongConsumer;
  * {@code kvm_run->io} or {@code kvm_run->mmio.data}. A read the VMM does not answer reads as
  * all-ones, like a read from an unclaimed bus.
  *
+ * <p>Port I/O is {@code KVM_EXIT_IO}, whose {@code kvm_run->io} is {direction, size, port, count,
+ * data_offset}. An {@code in}/{@code out} of one element is an {@link IoIn}/{@link IoOut}. A {@code
+ * rep ins}/{@code rep outs} is one {@link IoInString}/{@link IoOutString} of {@code count} elements
+ * of {@code size} bytes, at most a 4 KiB data area ({@code count * size <= 4096}); a longer repeat
+ * exits again for the rest, and a {@code run()} (or a kick) can come between the parts. Its data is
+ * the elements in the order the guest accessed them (with DF=1 too), little-endian. Ports that an
+ * ioeventfd or an ioregion claims are served in the kernel side element by element, as KVM's
+ * in-kernel devices see string I/O, and never exit.
+ *
  * {@snippet :
  * switch (vcpu.run()) {
  *   case VcpuExit.IoOut out when out.port() == 0x3f8 -> serial.write((byte) out.data());
@@ -43,6 +52,83 @@ public sealed interface VcpuExit {
     @Override
     public int reason() {
       return KvmConstants.KVM_EXIT_IO;
+    }
+  }
+
+  /**
+   * {@code KVM_EXIT_IO}, direction out, for {@code rep outs}: the guest wrote {@code count}
+   * elements of {@code size} bytes to {@code port}; {@code data} holds them ({@code count * size}
+   * bytes, in the guest's order). As in KVM, the out is complete: RSI and RCX are already past the
+   * batch.
+   *
+   * <p>{@code data} is the exit's own buffer, as {@code kvm_run}'s data area is: valid until the
+   * next {@code run()}.
+   */
+  record IoOutString(int port, int size, int count, byte[] data) implements VcpuExit {
+    /** Element {@code i} (0-based) as a little-endian value. */
+    public long element(int i) {
+      return IoStringData.get(data, size, i);
+    }
+
+    @Override
+    public int reason() {
+      return KvmConstants.KVM_EXIT_IO;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof IoOutString x
+          && x.port == port
+          && x.size == size
+          && x.count == count
+          && java.util.Arrays.equals(x.data, data);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(port, size, count, java.util.Arrays.hashCode(data));
+    }
+
+    @Override
+    public String toString() {
+      return "IoOutString[port=0x"
+          + Integer.toHexString(port)
+          + ", size="
+          + size
+          + ", count="
+          + count
+          + ", data="
+          + java.util.HexFormat.of().formatHex(data)
+          + "]";
+    }
+  }
+
+  /**
+   * {@code KVM_EXIT_IO}, direction in, for {@code rep ins}: the guest reads {@code count} elements
+   * of {@code size} bytes from {@code port}. The VMM fills {@code data} ({@code count * size}
+   * bytes, all-ones until filled), for example with {@link #setElement}, before the next {@code
+   * run()}, which stores the elements at ES:RDI (downwards with DF=1) and advances RDI and RCX.
+   */
+  record IoInString(int port, int size, int count, byte[] data) implements VcpuExit {
+    /** Sets element {@code i} (0-based) to the low {@code size} bytes of {@code value}. */
+    public void setElement(int i, long value) {
+      IoStringData.set(data, size, i, value);
+    }
+
+    @Override
+    public int reason() {
+      return KvmConstants.KVM_EXIT_IO;
+    }
+
+    @Override
+    public String toString() {
+      return "IoInString[port=0x"
+          + Integer.toHexString(port)
+          + ", size="
+          + size
+          + ", count="
+          + count
+          + "]";
     }
   }
 

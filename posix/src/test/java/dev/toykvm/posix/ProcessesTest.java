@@ -41,12 +41,16 @@ class ProcessesTest extends FdLeakCheckedTest {
   @Test
   void theChildInheritsOnlyItsThreeFds() throws Exception {
     // The JVM opens files without O_CLOEXEC: such an fd must not reach the child either. The
-    // child's fds are read from /proc by this process (a shell listing its own would show the fds
-    // of its own pipelines): posix_spawnp returns once the child has exec'd.
+    // child's fds are read from /proc by this process once the child echoed a byte back, so that
+    // its start-up (the dynamic loader opens libraries on fd 3 for a moment) is over.
     try (Pipe in = Fds.pipe2();
+        Pipe out = Fds.pipe2();
         var notCloseOnExec = new java.io.FileInputStream("/dev/null")) {
-      int pid = Processes.spawnp(List.of("sleep", "30"), in.readFd(), 2, 2);
-      try {
+      int pid = Processes.spawnp(List.of("cat"), in.readFd(), out.writeFd(), 2);
+      try (var arena = java.lang.foreign.Arena.ofConfined()) {
+        var one = arena.allocate(1);
+        Fds.writeFully(in.writeFd(), one, 1);
+        assertEquals(1, Fds.readFully(out.readFd(), one, 1), "cat echoed");
         String[] fds = new File("/proc/" + pid + "/fd").list();
         assertTrue(fds != null, "the child is running");
         assertEquals(

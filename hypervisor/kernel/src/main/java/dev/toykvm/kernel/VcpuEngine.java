@@ -5,7 +5,6 @@ import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
 import dev.toykvm.ioregionfd.channel.PostedBatch;
-import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.kernel.Requests.Done;
 import dev.toykvm.kernel.Requests.Failed;
 import dev.toykvm.kernel.Requests.GetRegs;
@@ -29,8 +28,7 @@ import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Poll;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,15 +39,13 @@ import org.slf4j.LoggerFactory;
  * thread blocked in {@code run()} from inside the Unicorn callback, and the callback waits until
  * the next {@code run()} brings the data back: an access must complete inside its callback, since
  * stopping Unicorn there would re-execute the start of the translation block.
+ *
+ * <p>This class is the coordinator: the thread, the mailbox, the run loop and the callbacks. Where
+ * an access goes is {@link AccessRouter}'s business (with {@link PostedWrites}); writes to
+ * read-only slots are undone by {@link ReadOnlyRestores}.
  */
-final class VcpuEngine implements UcCallbacks, GuestCpu {
+final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
-
-  /**
-   * The kernel side's tracepoints (like {@code kvm:kvm_mmio}): accesses that the kernel side
-   * completes itself, which the VMM never sees as exits. Enabled at TRACE level.
-   */
-  private static final Logger trace = LoggerFactory.getLogger("toykvm.trace");
 
   /** {@code uc_emu_start}'s end address: one no guest can reach (non-canonical). */
   private static final long NO_END = -1L;
@@ -67,20 +63,18 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private final Mailbox mailbox;
   private final KernelIo io;
   private final int kickFd;
-  private IoregionAccess access;
-  private PostedBatch posted;
-  // The last posted write added to the batch, to name it if the batch cannot be sent.
-  private KernelIoBus.Region postedRegion;
-  private boolean postedPio;
-  private long postedAddress;
-  private int postedSize;
-  private long postedData;
+  private AccessRouter router;
+  private PostedWrites posted;
+  private ReadOnlyRestores readOnly;
+  private StringIo stringIo;
+  // The translation block running now (linear address and size), from the block hook.
+  private long blockAddress;
+  private int blockSize;
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
 
   volatile boolean kick;
-  private final java.util.function.BooleanSupplier kicked = () -> kick;
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
   private final EngineMemoryMap memoryMap = new EngineMemoryMap();
@@ -93,6 +87,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
   private volatile boolean completed;
+  private final LongConsumer completer = this::complete;
 
   VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox) {
     this.id = id;
@@ -129,8 +124,14 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private final Object kickLock = new Object();
   private boolean kickFdClosed;
 
+  @Override
+  public boolean kicked() {
+    return kick;
+  }
+
   /** Consumes a kick: clears the flag and empties the kick eventfd. */
-  private void consumeKick() {
+  @Override
+  public void consumeKick() {
     kick = false;
     if ((Poll.poll(new int[] {kickFd}, new int[] {Poll.POLLIN}, 0)[0] & Poll.POLLIN) != 0) {
       Eventfd.drain(kickFd);
@@ -151,8 +152,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       if (uc != null) {
         uc.close();
       }
-      if (access != null) {
-        access.close();
+      if (router != null) {
+        router.close();
       }
       if (posted != null) {
         posted.close();
@@ -206,8 +207,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
     long timeout = ioregionTimeoutNanos();
-    access = new IoregionAccess(kickFd, timeout);
-    posted = new PostedBatch(kickFd, timeout);
+    posted = new PostedWrites(id, new PostedBatch(kickFd, timeout), this);
+    router = new AccessRouter(id, io, new IoregionAccess(kickFd, timeout), posted, this);
+    readOnly = new ReadOnlyRestores(new SlotMemory(), new ReadOnlyEngine());
+    stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
@@ -235,10 +238,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
           return exit;
         }
       }
-      if (!restores.isEmpty()) {
-        restoreReadOnly();
+      if (!readOnly.isEmpty()) {
+        readOnly.restoreAll();
       }
-      flushPosted();
+      posted.flush();
       switch (stop) {
         case KICK -> {
           consumeKick();
@@ -451,7 +454,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   }
 
   /** Hands an exit to the VMM from inside a callback; returns once the next run() arrives. */
-  private long exitToVmm(VcpuExit exit) {
+  @Override
+  public long exitToVmm(VcpuExit exit) {
     completed = false;
     inAccess = true;
     try {
@@ -469,6 +473,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     } finally {
       inAccess = false;
     }
+  }
+
+  @Override
+  public LongConsumer completion() {
+    return completer;
   }
 
   private void complete(long value) {
@@ -521,220 +530,31 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   @Override
   public int ioIn(int port, int size) {
-    return (int) mask(access(true, false, port & 0xffff, size, 0), size);
+    int p = port & 0xffff;
+    if (!router.kernelClaims(true, false, p, size, 0)) {
+      // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
+      Long batch = stringIo.in(p, size, blockAddress, blockSize);
+      return (int) mask(batch != null ? batch : router.exitToVmm(true, false, p, size, 0), size);
+    }
+    return (int) mask(access(true, false, p, size, 0), size);
   }
 
   @Override
   public void ioOut(int port, int size, int value) {
-    access(true, true, port & 0xffff, size, mask(value & 0xffff_ffffL, size));
+    int p = port & 0xffff;
+    long data = mask(value & 0xffff_ffffL, size);
+    if (!router.kernelClaims(true, true, p, size, data)) {
+      // Bound for the VMM: a rep outs is one exit for a whole batch (see StringIo).
+      if (!stringIo.out(p, size, data, blockAddress, blockSize)) {
+        router.exitToVmm(true, true, p, size, data);
+      }
+      return;
+    }
+    access(true, true, p, size, data);
   }
 
-  /**
-   * Routes one guest access: an ioeventfd signals and is done; an ioregion goes to its device
-   * process; anything else exits to the VMM. Returns the value of a read.
-   */
   private long access(boolean pio, boolean write, long address, int size, long data) {
-    KernelIoBus bus = pio ? io.pio : io.mmio;
-    if (!bus.isEmpty()) {
-      if (write) {
-        KernelIoBus.Eventfd e = bus.findEventfd(address, size, data);
-        if (e != null && e.ref().tryAcquire()) {
-          flushPosted(); // a doorbell comes after the posted writes before it
-          if (trace.isTraceEnabled()) {
-            trace.trace(
-                "[vcpu{}] ioeventfd {} write {}=0x{} size={} data=0x{} -> eventfd {}",
-                id,
-                pio ? "pio" : "mmio",
-                pio ? "port" : "addr",
-                Long.toHexString(address),
-                size,
-                Long.toHexString(data),
-                e.fd());
-          }
-          try {
-            Eventfd.signal(e.fd());
-          } catch (RuntimeException ex) {
-            log.debug("vcpu{}: ioeventfd {} cannot be signalled: {}", id, e.fd(), ex.toString());
-          } finally {
-            e.ref().release();
-          }
-          return 0;
-        }
-      }
-      KernelIoBus.Region r = bus.findRegion(address, size, write);
-      if (r != null && r.ref.tryAcquire()) {
-        try {
-          return ioregion(r, pio, write, address, size, data);
-        } finally {
-          r.ref.release();
-        }
-      }
-    }
-    return vmmExit(pio, write, address, size, data);
-  }
-
-  private long vmmExit(boolean pio, boolean write, long address, int size, long data) {
-    flushPosted();
-    VcpuExit exit;
-    if (pio) {
-      exit =
-          write
-              ? new VcpuExit.IoOut((int) address, size, data)
-              : new VcpuExit.IoIn((int) address, size, this::complete);
-    } else {
-      exit =
-          write
-              ? new VcpuExit.MmioWrite(address, size, data)
-              : new VcpuExit.MmioRead(address, size, this::complete);
-    }
-    return exitToVmm(exit);
-  }
-
-  /** An access to an ioregion, done here in the kernel side: the VMM never sees it. */
-  private long ioregion(
-      KernelIoBus.Region r, boolean pio, boolean write, long address, int size, long data) {
-    long offset = address - r.start();
-    if (write && r.posted) {
-      postWrite(r, pio, address, size, data, offset);
-      return 0;
-    }
-    flushPosted();
-    IoregionCommand cmd =
-        write
-            ? IoregionCommand.write(r.userData, offset, size, data, !r.posted)
-            : IoregionCommand.read(r.userData, offset, size);
-    access.start(r.context, r.writeFd, cmd);
-    while (true) {
-      switch (access.run(kicked)) {
-        case DONE -> {
-          long value = write ? 0 : access.value();
-          if (trace.isTraceEnabled()) {
-            trace.trace(
-                "[vcpu{}] ioregionfd {} {} {}=0x{} size={} {} 0x{} (user_data={}, cmd fd {},"
-                    + " resp fd {}{})",
-                id,
-                pio ? "pio" : "mmio",
-                write ? "write" : "read",
-                pio ? "port" : "addr",
-                Long.toHexString(address),
-                size,
-                write ? "data" : "->",
-                Long.toHexString(write ? data : value & IoregionCommand.mask(size)),
-                r.userData,
-                r.writeFd,
-                r.readFd(),
-                write && r.posted ? ", posted" : "");
-          }
-          return value;
-        }
-        case INTERRUPTED -> {
-          if (!kick) {
-            consumeKick(); // a stale wake-up from a kick already consumed
-            continue;
-          }
-          consumeKick();
-          exitToVmm(new VcpuExit.Intr());
-          if (r.ref.isRetired()) {
-            // The region was removed while the vCPU was out: finish as an ordinary exit.
-            access.abandon();
-            return vmmExit(pio, write, address, size, data);
-          }
-        }
-        case FAILED -> {
-          log.debug("vcpu{}: ioregion access failed: {}", id, access.failure());
-          return exitToVmm(
-              new VcpuExit.IoregionfdFailure(
-                  address,
-                  size,
-                  write,
-                  write ? data : 0,
-                  pio,
-                  r.start(),
-                  r.size(),
-                  errno(access.failureErrno()),
-                  access.failure(),
-                  this::complete));
-        }
-      }
-    }
-  }
-
-  /** A posted write joins the vCPU's batch, which goes out when full or due (see PostedBatch). */
-  private void postWrite(
-      KernelIoBus.Region r, boolean pio, long address, int size, long data, long offset) {
-    if (!posted.accepts(r.writeFd)) {
-      flushPosted();
-    }
-    posted.add(r.writeFd, IoregionCommand.write(r.userData, offset, size, data, false), r);
-    postedRegion = r;
-    postedPio = pio;
-    postedAddress = address;
-    postedSize = size;
-    postedData = data;
-    if (trace.isTraceEnabled()) {
-      trace.trace(
-          "[vcpu{}] ioregionfd {} write {}=0x{} size={} data 0x{} (user_data={}, cmd fd {},"
-              + " posted)",
-          id,
-          pio ? "pio" : "mmio",
-          pio ? "port" : "addr",
-          Long.toHexString(address),
-          size,
-          Long.toHexString(data),
-          r.userData,
-          r.writeFd);
-    }
-    if (posted.full()) {
-      flushPosted();
-    }
-  }
-
-  /**
-   * Sends the batched posted writes, if any. Can wait (a full pipe): a kick then leaves run() with
-   * Intr and the next run() goes on; a failure is reported as an IoregionfdFailure exit for the
-   * last posted write, and the guest goes on after it.
-   */
-  private void flushPosted() {
-    while (!posted.isEmpty()) {
-      switch (posted.flush()) {
-        case DONE -> {
-          return;
-        }
-        case INTERRUPTED -> {
-          if (kick) {
-            consumeKick();
-            exitToVmm(new VcpuExit.Intr());
-          } else {
-            consumeKick();
-          }
-        }
-        case FAILED -> {
-          log.debug("vcpu{}: posted writes failed: {}", id, posted.failure());
-          exitToVmm(
-              new VcpuExit.IoregionfdFailure(
-                  postedAddress,
-                  postedSize,
-                  true,
-                  postedData,
-                  postedPio,
-                  postedRegion.start,
-                  postedRegion.size,
-                  errno(posted.failureErrno()),
-                  posted.failure(),
-                  this::complete));
-          return;
-        }
-      }
-    }
-  }
-
-  private static Errno errno(int number) {
-    for (Errno e : Errno.values()) {
-      if (e.number() == number) {
-        return e;
-      }
-    }
-    return Errno.EIO;
+    return router.access(pio, write, address, size, data);
   }
 
   @Override
@@ -772,47 +592,33 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     }
   }
 
-  /**
-   * KVM turns a write to a {@code KVM_MEM_READONLY} slot into {@code KVM_EXIT_MMIO} and leaves the
-   * memory alone. Unicorn can only let the write happen or abort the instruction, so the VMM gets
-   * its exit here and the old bytes go back at the start of the next translation block: until then,
-   * the rest of the current block would read the written value.
-   */
+  /** A write to a read-only slot: one {@code KVM_EXIT_MMIO}; see {@link ReadOnlyRestores}. */
   @Override
   public void readOnlyWrite(long address, int size, long value) {
-    byte[] old = readPhysical(address, size);
-    if (old != null) {
-      restores.add(new Restore(address, old));
+    long v = mask(value, size);
+    if (readOnly.isNewWrite(address, size, v)) {
+      posted.flush();
+      exitToVmm(new VcpuExit.MmioWrite(address, size, v));
     }
-    exitToVmm(new VcpuExit.MmioWrite(address, size, mask(value, size)));
-  }
-
-  private record Restore(long address, byte[] bytes) {}
-
-  private final List<Restore> restores = new ArrayList<>();
-
-  private void restoreReadOnly() {
-    for (int i = restores.size() - 1; i >= 0; i--) {
-      Restore r = restores.get(i);
-      MemorySlot slot = slots.find(r.address());
-      if (slot != null) {
-        slot.memory()
-            .asSlice(r.address() - slot.guestPhysAddr(), r.bytes().length)
-            .copyFrom(MemorySegment.ofArray(r.bytes()));
-      }
-      uc.removeTranslations(r.address(), r.address() + r.bytes().length);
-    }
-    restores.clear();
+    readOnly.willLand(address, size);
   }
 
   @Override
-  public void block(long address) {
-    if (!restores.isEmpty()) {
-      restoreReadOnly();
+  public void hookedRead(long address, int size) {
+    readOnly.restoreAll();
+  }
+
+  @Override
+  public void block(long address, int size) {
+    blockAddress = address;
+    blockSize = size;
+    if (readOnly.blockStarts(address, size)) {
+      // Translated from bytes written to read-only memory: translate it again before it runs.
+      stop = kick ? Stop.KICK : Stop.REMAP;
+      uc.stop();
+      return;
     }
-    if (!posted.isEmpty() && posted.due(System.nanoTime())) {
-      flushPosted();
-    }
+    posted.flushIfDue(System.nanoTime());
     if (kick) {
       stop = Stop.KICK;
       uc.stop();
@@ -888,12 +694,55 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
 
   @Override
   public byte[] readPhysical(long address, int length) {
+    if (readOnly != null && !readOnly.isEmpty()) {
+      readOnly.restoreAll(); // the kernel side reads memory as the guest would
+    }
+    return slotBytes(address, length);
+  }
+
+  private byte[] slotBytes(long address, int length) {
     MemorySlot slot = slots.find(address);
     if (slot == null || address + length > slot.end()) {
       return null;
     }
     MemorySegment m = slot.memory().asSlice(address - slot.guestPhysAddr(), length);
     return m.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+  }
+
+  /** The engine calls {@link ReadOnlyRestores} needs. */
+  private final class ReadOnlyEngine implements ReadOnlyRestores.Engine {
+    @Override
+    public long hookReads(long begin, long end) {
+      return uc.hookReads(begin, end);
+    }
+
+    @Override
+    public void removeHook(long handle) {
+      uc.removeHook(handle);
+    }
+
+    @Override
+    public void removeTranslations(long begin, long end) {
+      uc.removeTranslations(begin, end);
+    }
+  }
+
+  /** The slots' memory for {@link ReadOnlyRestores}: read-only slots are written too. */
+  private final class SlotMemory implements ReadOnlyRestores.Memory {
+    @Override
+    public byte[] read(long address, int length) {
+      return slotBytes(address, length);
+    }
+
+    @Override
+    public void write(long address, byte[] bytes) {
+      MemorySlot slot = slots.find(address);
+      if (slot != null && address + bytes.length <= slot.end()) {
+        slot.memory()
+            .asSlice(address - slot.guestPhysAddr(), bytes.length)
+            .copyFrom(MemorySegment.ofArray(bytes));
+      }
+    }
   }
 
   @Override

@@ -7,6 +7,7 @@ import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.VcpuExit;
 import java.io.PrintStream;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -18,10 +19,12 @@ import org.slf4j.LoggerFactory;
  * function of the exit, the buses and the vCPU's registers, so it is tested with made-up exits and
  * no CPU.
  *
- * <p>Port I/O goes to the PIO bus and MMIO to the MMIO bus. An access nobody claims is answered as
- * an empty ISA/PCI bus answers it: a read gives all-ones, a write is dropped. Such accesses are
- * counted and each distinct address is logged once (the first {@value #MAX_LOGGED_ADDRESSES}), so a
- * guest that polls a missing device neither floods the log nor ends the VM.
+ * <p>Port I/O goes to the PIO bus and MMIO to the MMIO bus; string I/O ({@code rep ins/outs}, one
+ * exit for many elements) is one device access per element, in the guest's order. An access nobody
+ * claims is answered as an empty ISA/PCI bus answers it: a read gives all-ones, a write is dropped.
+ * Such accesses are counted and each distinct address is logged once (the first {@value
+ * #MAX_LOGGED_ADDRESSES}), so a guest that polls a missing device neither floods the log nor ends
+ * the VM.
  *
  * <p>One instance serves one vCPU and is used from that vCPU's VMM thread only.
  */
@@ -74,6 +77,36 @@ public final class ExitHandler {
         trace(
             "IO in port=%s size=%d -> %s%s",
             hex(in.port()), in.size(), hex(value), m.isPresent() ? "" : " (unclaimed)");
+        yield Optional.empty();
+      }
+      case VcpuExit.IoOutString out -> {
+        boolean claimed = true;
+        for (int i = 0; i < out.count(); i++) {
+          claimed &= write(pio, out.port(), out.size(), out.element(i));
+        }
+        trace(
+            "IO out string port=%s size=%d count=%d data=%s%s",
+            hex(out.port()),
+            out.size(),
+            out.count(),
+            HexFormat.of().formatHex(out.data()),
+            claimed ? "" : " (unclaimed)");
+        yield debugExitStatus();
+      }
+      case VcpuExit.IoInString in -> {
+        Optional<Bus.Match> m = pio.lookup(in.port());
+        for (int i = 0; i < in.count(); i++) {
+          in.setElement(
+              i,
+              m.isPresent() ? read(m.get(), in.size()) : unclaimedRead(pio, in.port(), in.size()));
+        }
+        trace(
+            "IO in string port=%s size=%d count=%d -> %s%s",
+            hex(in.port()),
+            in.size(),
+            in.count(),
+            HexFormat.of().formatHex(in.data()),
+            m.isPresent() ? "" : " (unclaimed)");
         yield Optional.empty();
       }
       case VcpuExit.MmioWrite w -> {

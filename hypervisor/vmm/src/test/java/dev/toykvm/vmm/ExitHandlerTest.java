@@ -81,6 +81,52 @@ class ExitHandlerTest {
   }
 
   @Test
+  void repOutsToComOneIsOneUartWritePerElement() {
+    byte[] hello = "Hello".getBytes(StandardCharsets.US_ASCII);
+    assertEquals(Optional.empty(), handle(new VcpuExit.IoOutString(0x3f8, 1, 5, hello)));
+    assertEquals("Hello", serial.toString(StandardCharsets.US_ASCII));
+    assertEquals("[vcpu0] IO out string port=0x3f8 size=1 count=5 data=48656c6c6f\n", trace());
+  }
+
+  @Test
+  void repInsReadsEachElementFromTheDeviceInOrder() {
+    long[] next = {0x1110};
+    pio.insert(
+        "counter",
+        0x300,
+        2,
+        new dev.toykvm.devices.BusDevice() {
+          @Override
+          public long read(long offset, int size) {
+            return next[0]++;
+          }
+
+          @Override
+          public void write(long offset, int size, long value) {}
+        });
+    VcpuExit.IoInString in = new VcpuExit.IoInString(0x300, 2, 3, new byte[6]);
+    assertEquals(Optional.empty(), handle(in));
+    assertEquals("1011" + "1111" + "1211", java.util.HexFormat.of().formatHex(in.data()));
+    assertEquals(0, handler.unclaimedPioAccesses());
+  }
+
+  @Test
+  void repInsFromNowhereIsAllOnesAndCountsEachElement() {
+    VcpuExit.IoInString in = new VcpuExit.IoInString(0x80, 4, 2, new byte[8]);
+    handle(in);
+    assertEquals("ffffffffffffffff", java.util.HexFormat.of().formatHex(in.data()));
+    assertEquals(2, handler.unclaimedPioAccesses());
+    assertTrue(trace().contains("IO in string port=0x80 size=4 count=2"), trace());
+  }
+
+  @Test
+  void repOutsToTheDebugExitEndsTheVm() {
+    assertEquals(
+        Optional.of(new VmOutcome.GuestExited(7)),
+        handle(new VcpuExit.IoOutString(0xf4, 1, 2, new byte[] {7, 7})));
+  }
+
+  @Test
   void debugExitEndsTheVmWithTheByteWritten() {
     assertEquals(Optional.of(new VmOutcome.GuestExited(0)), handle(new VcpuExit.IoOut(0xf4, 1, 0)));
   }

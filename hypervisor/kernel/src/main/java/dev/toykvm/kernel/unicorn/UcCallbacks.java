@@ -24,8 +24,11 @@ public interface UcCallbacks {
   /** An interrupt or exception Unicorn raised instead of delivering it. */
   void interrupt(int vector);
 
-  /** The start of a translation block: the place to notice a kick. */
-  void block(long address);
+  /**
+   * The start of a translation block of {@code size} bytes at linear {@code address}, before its
+   * code runs: the place to notice a kick.
+   */
+  void block(long address, int size);
 
   /** An access no mapping covers; return true if handled (the access then retries). */
   boolean unmapped(int type, long address, int size, long value);
@@ -35,6 +38,9 @@ public interface UcCallbacks {
    * the old bytes back before the guest can observe them.
    */
   void readOnlyWrite(long address, int size, long value);
+
+  /** A guest read of a range hooked with {@link UcEngine#hookReads}, before the load. */
+  void hookedRead(long address, int size);
 
   /** {@code cpuid}: return true if handled (registers set), false to let Unicorn answer. */
   boolean cpuid();

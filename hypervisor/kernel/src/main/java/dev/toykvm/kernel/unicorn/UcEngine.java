@@ -246,6 +246,14 @@ public final class UcEngine implements AutoCloseable {
     return hook(Uc.HOOK_MEM_READ | Uc.HOOK_MEM_WRITE, upcalls.memAccess, begin, end, 0);
   }
 
+  /**
+   * Calls {@link UcCallbacks#hookedRead} before every guest read of {@code [begin, end]}
+   * (inclusive, guest-physical). Can be added from inside a callback.
+   */
+  public long hookReads(long begin, long end) {
+    return hook(Uc.HOOK_MEM_READ, upcalls.hookedRead, begin, end, 0);
+  }
+
   public void removeHook(long handle) {
     check("uc_hook_del", nativeInt(() -> (int) Native.HOOK_DEL.invokeExact(uc, handle)));
   }
@@ -384,6 +392,7 @@ public final class UcEngine implements AutoCloseable {
     final MemorySegment intr;
     final MemorySegment block;
     final MemorySegment unmapped;
+    final MemorySegment hookedRead;
 
     Upcalls(UcEngine engine, Arena arena) {
       mmioRead =
@@ -433,6 +442,13 @@ public final class UcEngine implements AutoCloseable {
               "onUnmapped",
               FunctionDescriptor.of(
                   JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
+      hookedRead =
+          stub(
+              engine,
+              arena,
+              "onHookedRead",
+              FunctionDescriptor.ofVoid(
+                  ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS));
     }
 
     /** An upcall stub calling {@code engine.method}, whose Java signature is the descriptor's. */
@@ -513,7 +529,16 @@ public final class UcEngine implements AutoCloseable {
 
   private void onBlock(MemorySegment engine, long address, int size, MemorySegment user) {
     try {
-      callbacks.block(address);
+      callbacks.block(address, size);
+    } catch (Throwable t) {
+      fail(t);
+    }
+  }
+
+  private void onHookedRead(
+      MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
+    try {
+      callbacks.hookedRead(address, size);
     } catch (Throwable t) {
       fail(t);
     }

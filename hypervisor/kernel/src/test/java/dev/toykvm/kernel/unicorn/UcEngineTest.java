@@ -40,7 +40,10 @@ class UcEngineTest {
     public void interrupt(int vector) {}
 
     @Override
-    public void block(long address) {}
+    public void block(long address, int size) {}
+
+    @Override
+    public void hookedRead(long address, int size) {}
 
     @Override
     public boolean unmapped(int type, long address, int size, long value) {

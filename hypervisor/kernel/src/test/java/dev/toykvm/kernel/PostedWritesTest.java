@@ -1,0 +1,101 @@
+package dev.toykvm.kernel;
+
+import static dev.toykvm.kvm.KvmConstants.KVM_IOREGION_POSTED_WRITES;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.toykvm.ioregionfd.channel.PostedBatch;
+import dev.toykvm.ioregionfd.wire.IoregionCommand;
+import dev.toykvm.kvm.Errno;
+import dev.toykvm.kvm.KvmIoregion;
+import dev.toykvm.kvm.VcpuExit;
+import dev.toykvm.posix.Eventfd;
+import dev.toykvm.posix.Fds;
+import dev.toykvm.posix.Pipe;
+import dev.toykvm.posix.Poll;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The posted-write bookkeeping: batching, flushing, and the failure exit that names a write. */
+@Timeout(30)
+class PostedWritesTest {
+  private final KernelIo io = new KernelIo();
+  private final int kickFd = Eventfd.create();
+  private final FakeVcpu vcpu = new FakeVcpu();
+  private final PostedWrites posted =
+      new PostedWrites(0, new PostedBatch(kickFd, 2_000_000_000L), vcpu);
+  private final Pipe commands = Fds.pipe2();
+  private final Pipe responses = Fds.pipe2();
+  private final KernelIoBus.Region region;
+
+  PostedWritesTest() {
+    io.setIoregion(
+        new KvmIoregion(
+            0x1000_0000L,
+            0x100,
+            9,
+            responses.readFd(),
+            commands.writeFd(),
+            KVM_IOREGION_POSTED_WRITES));
+    region = io.mmio.findRegion(0x1000_0000L, 4, true);
+  }
+
+  @AfterEach
+  void close() {
+    posted.close();
+    io.close();
+    commands.close();
+    responses.close();
+    Fds.close(kickFd);
+  }
+
+  @Test
+  void writesGoOutTogetherInOrderWhenFlushed() {
+    for (int i = 0; i < 5; i++) {
+      posted.add(region, false, 0x1000_0000L + 4 * i, 4, i);
+    }
+    assertTrue(!Poll.poll(commands.readFd(), 0).readable() && !posted.isEmpty());
+    posted.flush();
+    assertTrue(posted.isEmpty());
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(5 * IoregionCommand.BYTES);
+      assertEquals(buf.byteSize(), Fds.readFully(commands.readFd(), buf, buf.byteSize()));
+      for (int i = 0; i < 5; i++) {
+        IoregionCommand c =
+            IoregionCommand.decode(buf.asSlice(i * IoregionCommand.BYTES, IoregionCommand.BYTES));
+        assertEquals(IoregionCommand.write(9, 4 * i, 4, i, false), c);
+      }
+    }
+    assertTrue(vcpu.exits.isEmpty());
+  }
+
+  @Test
+  void aFullBatchGoesOutAtOnce() {
+    for (int i = 0; i < PostedBatch.MAX_COMMANDS; i++) {
+      posted.add(region, false, 0x1000_0000L, 1, i);
+    }
+    assertTrue(posted.isEmpty());
+    assertTrue(Poll.poll(commands.readFd(), 0).readable());
+  }
+
+  @Test
+  void aFailedBatchIsOneExitNamingTheLastWrite() {
+    posted.add(region, false, 0x1000_0004L, 4, 0x1111);
+    posted.add(region, false, 0x1000_0008L, 2, 0x2222);
+    commands.closeReadEnd(); // the device is gone
+    posted.flush();
+    assertEquals(1, vcpu.exits.size());
+    VcpuExit.IoregionfdFailure f =
+        assertInstanceOf(VcpuExit.IoregionfdFailure.class, vcpu.exits.getFirst());
+    assertEquals(0x1000_0008L, f.address());
+    assertEquals(2, f.size());
+    assertEquals(0x2222, f.data());
+    assertEquals(0x1000_0000L, f.regionStart());
+    assertEquals(Errno.EIO, f.errno());
+    assertTrue(posted.isEmpty());
+  }
+}
