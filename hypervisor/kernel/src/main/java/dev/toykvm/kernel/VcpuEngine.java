@@ -29,6 +29,7 @@ import dev.toykvm.posix.Posix;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,6 +89,12 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private String failure;
   private boolean inAccess;
 
+  // The memory the thread in run() keeps alive for this run; what the engine has mapped; and what
+  // it may still touch while stopped inside an instruction (for the next run()'s checks).
+  private volatile Set<MemorySegment.Scope> held = Set.of();
+  private List<MemorySlot> mappedSlots = List.of();
+  private volatile List<MemorySlot> slotsInUse = List.of();
+
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
   private volatile boolean completed;
@@ -146,6 +153,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
         mailbox.reply(handle(request));
       }
     } finally {
+      mailbox.close(); // a caller never waits for an engine thread that has ended
       if (uc != null) {
         uc.close();
       }
@@ -166,7 +174,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     try {
       return switch (request) {
         case Init i -> init();
-        case Run r -> runGuest();
+        case Run r -> {
+          held = r.held();
+          yield runGuest();
+        }
         case GetRegs g -> regs();
         case SetRegs s -> {
           if (inAccess) {
@@ -188,8 +199,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     } catch (KvmException e) {
       return new Failed(e);
     } catch (RuntimeException e) {
-      log.debug("vcpu{}: request {} failed", id, request, e);
-      return new Failed(new KvmException("vcpu" + id, Errno.EIO, e.toString()));
+      return new Failed(KernelBug.report("vcpu" + id + " " + request, e));
     }
   }
 
@@ -200,7 +210,12 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   }
 
   private Object init() {
-    uc = new UcEngine(this);
+    try {
+      uc = new UcEngine(this);
+    } catch (RuntimeException e) {
+      throw new KvmException(
+          "KVM_CREATE_VCPU", Errno.ENOMEM, "cannot open a Unicorn engine for vcpu" + id + ": " + e);
+    }
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
     long timeout = ioregionTimeoutNanos();
@@ -223,6 +238,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
       }
       if (slots.generation() != mappedGeneration) {
         syncMemory();
+        if (!isHeld(mappedSlots)) {
+          // Memory registered during this run() is not kept alive by its caller: as after a
+          // signal, the VMM runs again, and that run() checks and holds the new memory.
+          return new VcpuExit.Intr();
+        }
       }
       stop = Stop.NONE;
       pieces.reset();
@@ -300,6 +320,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   private long exitToVmm(VcpuExit exit) {
     completed = false;
     inAccess = true;
+    slotsInUse = mappedSlots;
     try {
       mailbox.reply(exit);
       while (true) {
@@ -307,13 +328,15 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
         if (request == Mailbox.CLOSED) {
           throw new IllegalStateException("vCPU closed while an access was pending");
         }
-        if (request instanceof Run) {
+        if (request instanceof Run r) {
+          held = r.held();
           return completed ? completion : -1L;
         }
         mailbox.reply(handle(request));
       }
     } finally {
       inAccess = false;
+      slotsInUse = List.of();
     }
   }
 
@@ -327,8 +350,28 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
   /** Maps the VM's slots as they are now (see {@link EngineMemoryMap}). */
   private void syncMemory() {
     long generation = slots.generation();
-    memoryMap.sync(uc, slots.snapshot());
+    List<MemorySlot> now = slots.snapshot();
+    memoryMap.sync(uc, now);
+    mappedSlots = now;
     mappedGeneration = generation;
+  }
+
+  /** Whether the caller of this run() keeps all of {@code mapped} alive. */
+  private boolean isHeld(List<MemorySlot> mapped) {
+    for (MemorySlot slot : mapped) {
+      if (!held.contains(slot.owner().scope())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The slots the engine may touch before it remaps: those it has mapped while it is stopped inside
+   * an instruction (in an exit to the VMM), none otherwise (a run starts by remapping).
+   */
+  List<MemorySlot> slotsInUse() {
+    return slotsInUse;
   }
 
   // ---- callbacks (engine thread, inside uc_emu_start) --------------------------------------
