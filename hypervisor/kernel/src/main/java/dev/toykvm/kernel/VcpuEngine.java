@@ -225,8 +225,19 @@ final class VcpuEngine implements UcCallbacks, GuestCpu {
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
     syncMemory();
+    KvmException fault = failInitForTests;
+    if (fault != null) {
+      throw fault;
+    }
     return new Done();
   }
+
+  /**
+   * For tests only: when set, every vCPU creation fails with it at the very end of its
+   * initialisation, after the engine, its thread and its fds exist (what a failed creation must
+   * release).
+   */
+  static volatile KvmException failInitForTests;
 
   // ---- running the guest -----------------------------------------------------------------
 
