@@ -57,15 +57,18 @@ final class Mailbox {
     reply = null;
     request = req;
     LockSupport.unpark(server);
-    Object r;
-    while ((r = reply) == null) {
+    while (true) {
+      // Closed first: once closed, a call fails even if a reply raced with the close.
       if (closed) {
         return CLOSED;
       }
+      Object r = reply;
+      if (r != null) {
+        reply = null;
+        return r;
+      }
       MemoryHold.read(wakeFd, wakeBuf, hold);
     }
-    reply = null;
-    return r;
   }
 
   /** Server side: waits for the next request; returns {@link #CLOSED} if the mailbox closes. */

@@ -237,8 +237,8 @@ final class ToyVcpu implements VcpuFd {
    */
   private void shutDown() {
     closed = true;
+    mailbox.close(); // first: a run() in progress now fails with EBADF, whatever the engine does
     engine.kick(); // wakes an engine waiting for a device, so it sees the close at once
-    mailbox.close();
     boolean locked = false;
     try {
       thread.join(CLOSE_WAIT_MS);
