@@ -126,7 +126,7 @@ class KvmApiFuzzTest {
     fuzz(session, 0);
   }
 
-  @Property(tries = 1300, shrinking = ShrinkingMode.OFF)
+  @Property(tries = 1700, shrinking = ShrinkingMode.OFF)
   @Tag("fuzz")
   void longRun(@ForAll("sessions") List<Call> session) {
     fuzz(session, 20);
