@@ -35,12 +35,18 @@ public interface Kvm extends AutoCloseable {
         .open();
   }
 
-  /** {@code KVM_GET_API_VERSION}: always {@link KvmConstants#KVM_API_VERSION}. */
+  /**
+   * {@code KVM_GET_API_VERSION}: always {@link KvmConstants#KVM_API_VERSION}.
+   *
+   * @throws KvmException {@code EBADF} if this fd is closed
+   */
   int getApiVersion();
 
   /**
-   * {@code KVM_CHECK_EXTENSION}: 0 if the capability is absent, otherwise a positive number (for
-   * counting capabilities such as {@code KVM_CAP_NR_MEMSLOTS}, the count).
+   * {@code KVM_CHECK_EXTENSION}: 0 if the capability is absent (any unknown number), otherwise a
+   * positive number (for counting capabilities such as {@code KVM_CAP_NR_MEMSLOTS}, the count).
+   *
+   * @throws KvmException {@code EBADF} if this fd is closed
    */
   int checkExtension(int capability);
 
@@ -51,7 +57,10 @@ public interface Kvm extends AutoCloseable {
    */
   VmFd createVm();
 
-  /** Closes the system fd; VMs already created stay valid, as in Linux. */
+  /**
+   * Closes the system fd; VMs already created stay valid, as in Linux (each is released by its own
+   * {@link VmFd#close()}). Idempotent; never throws.
+   */
   @Override
   void close();
 

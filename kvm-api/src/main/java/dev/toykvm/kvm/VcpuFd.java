@@ -5,6 +5,11 @@ package dev.toykvm.kvm;
  *
  * <p>Like a vCPU fd, its ioctls are meant to be issued from one VMM thread; {@link #kick()} is the
  * exception and may be called from any thread.
+ *
+ * <p>Errors, as KVM's: every ioctl on a closed vCPU (or of a closed VM) is {@code EBADF}; an ioctl
+ * while another thread is inside one on this vCPU is {@code EBUSY}; a {@code null} struct is {@code
+ * EFAULT}; what each method says below. No other exception comes out of these methods: one would be
+ * a toykvm bug, reported as {@code EIO} "internal error" and logged at ERROR.
  */
 public interface VcpuFd extends AutoCloseable {
 
@@ -16,18 +21,41 @@ public interface VcpuFd extends AutoCloseable {
    * VcpuExit.IoIn} or {@link VcpuExit.MmioRead} exit, the next call first completes that access
    * with the value the VMM set.
    *
-   * @throws KvmException {@code EBADF}: the vCPU or its VM is closed; {@code EBUSY}: another thread
-   *     is in {@code run()} on this vCPU
+   * <p>Guest memory (see {@link VmFd#setUserMemoryRegion}) is checked before the guest runs and
+   * kept alive until this call returns. Memory registered by another thread while this call runs is
+   * not: the call then returns {@link VcpuExit.Intr} (as after a signal) and the next one runs on
+   * it.
+   *
+   * @throws KvmException {@code EBADF}: the vCPU or its VM is closed, also when closed during the
+   *     call; {@code EBUSY}: another thread is in an ioctl on this vCPU; {@code EFAULT}: the memory
+   *     of a slot (or, while the vCPU is stopped inside an instruction, of a slot deleted since)
+   *     was freed, or belongs to a confined arena of another thread
    */
   VcpuExit run();
 
-  /** {@code KVM_GET_REGS}. @throws KvmException {@code EBADF} if closed */
+  /**
+   * {@code KVM_GET_REGS}.
+   *
+   * @throws KvmException {@code EBADF}: closed; {@code EBUSY}: another thread is in an ioctl on
+   *     this vCPU
+   */
   KvmRegs getRegs();
 
-  /** {@code KVM_SET_REGS}. @throws KvmException {@code EBADF} if closed */
+  /**
+   * {@code KVM_SET_REGS}. Any values are accepted, as by KVM.
+   *
+   * @throws KvmException {@code EFAULT}: {@code regs} is null; {@code EBUSY}: an MMIO/PIO read exit
+   *     is waiting for its completing {@code run()}, or another thread is in an ioctl on this vCPU;
+   *     {@code EBADF}: closed
+   */
   void setRegs(KvmRegs regs);
 
-  /** {@code KVM_GET_SREGS}. @throws KvmException {@code EBADF} if closed */
+  /**
+   * {@code KVM_GET_SREGS}.
+   *
+   * @throws KvmException {@code EBADF}: closed; {@code EBUSY}: another thread is in an ioctl on
+   *     this vCPU
+   */
   KvmSregs getSregs();
 
   /**
@@ -35,19 +63,25 @@ public interface VcpuFd extends AutoCloseable {
    * EFER, so a VMM can start a vCPU directly in real, protected or long mode.
    *
    * @throws KvmException {@code EINVAL}: a state the CPU cannot hold (e.g. long mode without
-   *     paging, CR0.PG without CR0.PE, EFER.LMA not matching CR0.PG and EFER.LME); {@code EBUSY}:
-   *     an MMIO/PIO read exit is waiting for its completing {@code run()}; {@code EBADF}: closed
+   *     paging, CR0.PG without CR0.PE, EFER.LMA not matching CR0.PG and EFER.LME), a null segment
+   *     or descriptor table, or a field wider than its C struct field (selector over 16 bits, type
+   *     over 4, DPL over 3, limit over 32, table limit over 16); {@code EFAULT}: {@code sregs} is
+   *     null; {@code EBUSY}: an MMIO/PIO read exit is waiting for its completing {@code run()}, or
+   *     another thread is in an ioctl on this vCPU; {@code EBADF}: closed
    */
   void setSregs(KvmSregs sregs);
 
   /**
    * Makes a {@code run()} in progress return {@link VcpuExit.Intr} as soon as possible, as a signal
    * to the vCPU thread does; if no {@code run()} is in progress, the next one returns {@code Intr}
-   * at once (the kick is not lost). Safe from any thread.
+   * at once (the kick is not lost). Safe from any thread; never throws (a no-op once closed).
    */
   void kick();
 
-  /** Closes the vCPU. A {@code run()} in progress returns or fails with {@code EBADF}. */
+  /**
+   * Closes the vCPU: a {@code run()} in progress fails with {@code EBADF}; once this returns, the
+   * vCPU's engine thread has ended and its fds are closed. Idempotent; never throws.
+   */
   @Override
   void close();
 }

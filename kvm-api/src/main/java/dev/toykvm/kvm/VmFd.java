@@ -3,14 +3,21 @@ package dev.toykvm.kvm;
 /**
  * A VM fd ({@code KVM_CREATE_VM}): guest memory and vCPUs.
  *
- * <p>Closing it closes every vCPU of the VM and releases its memory slots (the VMM's mappings stay
- * the VMM's to release).
+ * <p>Closing it closes every vCPU of the VM (their threads end) and releases its memory slots and
+ * the kernel side's references to ioregion and ioeventfd fds (the VMM's mappings and fds stay the
+ * VMM's to release).
+ *
+ * <p>Errors, as KVM's: every ioctl on a closed VM is {@code EBADF}; a {@code null} struct is {@code
+ * EFAULT} (KVM's {@code copy_from_user} of a NULL pointer); what each method says below. A failed
+ * call changes nothing and keeps nothing. No other exception comes out of these methods: one would
+ * be a toykvm bug, reported as {@code EIO} "internal error" and logged at ERROR.
  */
 public interface VmFd extends AutoCloseable {
 
   /**
    * {@code KVM_CHECK_EXTENSION} on the VM fd.
    *
+   * @throws KvmException {@code EBADF}: the VM is closed
    * @see Kvm#checkExtension(int)
    */
   int checkExtension(int capability);
@@ -19,10 +26,31 @@ public interface VmFd extends AutoCloseable {
    * {@code KVM_SET_USER_MEMORY_REGION}: creates, changes the flags of, or (size 0) deletes a slot.
    * Running vCPUs see the change before their next guest instruction, as in KVM.
    *
+   * <p>Guest memory is KVM's {@code userspace_addr}: a pointer the kernel side keeps (no copy). Any
+   * native segment is accepted: from a shared, confined, automatic or global arena, or a mapped
+   * file. What cannot be checked here is checked when a vCPU uses the memory:
+   *
+   * <ul>
+   *   <li>memory freed while registered (its arena closed) makes {@link VcpuFd#run()} fail with
+   *       {@code EFAULT}, never a crash;
+   *   <li>while a {@code run()} is in progress, {@code close()} of a shared arena backing guest
+   *       memory fails with {@link IllegalStateException} (the memory is in use), and an automatic
+   *       arena's memory stays reachable;
+   *   <li>memory of a confined arena may only be run on from its owner thread (which, being in
+   *       {@code run()}, cannot close it meanwhile): {@code run()} from another thread is {@code
+   *       EFAULT};
+   *   <li>not guaranteed: a segment made with the restricted {@link
+   *       java.lang.foreign.MemorySegment#reinterpret(long)} over an address that is not mapped, or
+   *       that is unmapped behind the arena's back (as with any restricted method, the JVM may
+   *       crash).
+   * </ul>
+   *
    * @throws KvmException {@code EINVAL}: slot id out of range, address or size not page-aligned,
-   *     address overflow, unknown flags, a missing or too small {@code userspaceAddr}, or an
-   *     attempt to move or resize an existing slot; {@code EEXIST}: the range overlaps another
-   *     slot; {@code EBADF}: the VM is closed
+   *     address overflow, unknown flags, an {@code userspaceAddr} that is NULL, not page-aligned,
+   *     smaller than the size, or a heap segment ("not native memory"), or an attempt to move or
+   *     resize an existing slot or change its {@code KVM_MEM_READONLY}; {@code EEXIST}: the range
+   *     overlaps another slot; {@code EFAULT}: {@code region} is null, or {@code userspaceAddr}
+   *     belongs to an arena that is already closed; {@code EBADF}: the VM is closed
    */
   void setUserMemoryRegion(KvmUserspaceMemoryRegion region);
 
@@ -30,8 +58,12 @@ public interface VmFd extends AutoCloseable {
    * {@code KVM_CREATE_VCPU}: a vCPU in the x86 reset state (real mode, CS:IP = F000:FFF0, CS base
    * 0xFFFF0000).
    *
+   * <p>Each vCPU has an engine thread ({@code vcpuN-engine}) and two eventfds, released by {@link
+   * VcpuFd#close()} or the VM's close; a failed call releases whatever it had taken.
+   *
    * @throws KvmException {@code EINVAL}: id negative or not below {@code KVM_CAP_MAX_VCPUS}; {@code
-   *     EEXIST}: a vCPU with this id exists; {@code EBADF}: the VM is closed
+   *     EEXIST}: a vCPU with this id exists; {@code ENOMEM}: the engine, its thread or its fds
+   *     cannot be made; {@code EBADF}: the VM is closed
    */
   VcpuFd createVcpu(int id);
 
@@ -48,7 +80,7 @@ public interface VmFd extends AutoCloseable {
    *     same bus; {@code ENOENT}: deassign without a region of exactly that address and size;
    *     {@code EBADF}: an fd is not open (or the VM is closed); {@code EINVAL}: unknown flags,
    *     address overflow (an end past 2^63, or past port 0xffff for PIO), size 0 without posted
-   *     writes
+   *     writes; {@code EFAULT}: {@code region} is null
    */
   void setIoregion(KvmIoregion region);
 
@@ -61,11 +93,15 @@ public interface VmFd extends AutoCloseable {
    *
    * @throws KvmException {@code EEXIST}: the same address, length and datamatch is registered, or
    *     the range overlaps an ioregion; {@code ENOENT}: deassign of nothing; {@code EBADF}: the fd
-   *     is not open; {@code EINVAL}: bad length, unknown flags, PIO with length 0
+   *     is not open (or the VM is closed); {@code EINVAL}: bad length, unknown flags, PIO with
+   *     length 0, address overflow; {@code EFAULT}: {@code ioeventfd} is null
    */
   void ioeventfd(KvmIoeventfd ioeventfd);
 
-  /** Closes the VM, its vCPUs and kernel-side resources. Idempotent. */
+  /**
+   * Closes the VM, its vCPUs and kernel-side resources: once it returns, no engine thread and no fd
+   * of the VM is left. Idempotent; never throws.
+   */
   @Override
   void close();
 }

@@ -16,6 +16,14 @@ import java.util.TreeMap;
 /**
  * The memory slots of a VM and the rules of {@code KVM_SET_USER_MEMORY_REGION}. Thread-safe; every
  * change bumps {@link #generation()}, which vCPUs compare to know they must remap.
+ *
+ * <p>Guest memory follows KVM's model, where {@code userspace_addr} is a pointer: a slot keeps the
+ * VMM's address and uses it from the engine thread through a view with the global scope, so memory
+ * of any native segment is accepted, confined arenas included. What Java can check is checked here:
+ * a heap segment is refused ({@code EINVAL}, it has no fixed address) and so is memory whose arena
+ * is already closed ({@code EFAULT}). Memory freed later, while registered, is {@code EFAULT} at
+ * the next {@code KVM_RUN} (see {@code ToyVcpu}), and a shared arena cannot be closed while a guest
+ * runs on it (see {@link MemoryHold}).
  */
 final class MemorySlots {
   static final String IOCTL = "KVM_SET_USER_MEMORY_REGION";
@@ -71,8 +79,17 @@ final class MemorySlots {
               r.guestPhysAddr(), r.memorySize()));
     }
     MemorySegment mem = r.userspaceAddr();
-    if (mem == null || mem.equals(MemorySegment.NULL)) {
+    if (mem != null && !mem.isNative()) {
+      throw fail(
+          Errno.EINVAL,
+          "userspace_addr is a heap segment, not native memory: the guest needs memory with a"
+              + " fixed address (allocate it from an Arena, or map a file)");
+    }
+    if (mem == null || mem.address() == 0) {
       throw fail(Errno.EINVAL, "userspace_addr is NULL");
+    }
+    if (!mem.scope().isAlive()) {
+      throw fail(Errno.EFAULT, "userspace_addr belongs to a closed arena: its memory is freed");
     }
     if (mem.address() % PAGE_SIZE != 0) {
       throw fail(
@@ -107,14 +124,11 @@ final class MemorySlots {
                 r.guestPhysAddr(), end, other.id(), other.guestPhysAddr(), other.end()));
       }
     }
+    // The engine thread uses the address only: a confined segment is not accessible there.
+    MemorySegment view = MemorySegment.ofAddress(mem.address()).reinterpret(r.memorySize());
     slots.put(
         r.slot(),
-        new MemorySlot(
-            r.slot(),
-            r.flags(),
-            r.guestPhysAddr(),
-            r.memorySize(),
-            mem.asSlice(0, r.memorySize())));
+        new MemorySlot(r.slot(), r.flags(), r.guestPhysAddr(), r.memorySize(), view, mem));
     publish();
   }
 

@@ -3,6 +3,8 @@ package dev.toykvm.kernel;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.KvmSregs;
+import java.lang.foreign.MemorySegment;
+import java.util.Set;
 
 /** What the VMM side asks of a vCPU's engine thread, and the failure reply. */
 final class Requests {
@@ -12,7 +14,11 @@ final class Requests {
 
   record Init() implements Request {}
 
-  record Run() implements Request {}
+  /**
+   * {@code KVM_RUN}; {@code held} are the scopes of the guest memory that the caller keeps alive
+   * for this run (see {@link MemoryHold}): the engine may run the guest on no other memory.
+   */
+  record Run(Set<MemorySegment.Scope> held) implements Request {}
 
   record GetRegs() implements Request {}
 

@@ -44,11 +44,13 @@ public final class ToyKvm implements Kvm {
 
   @Override
   public int getApiVersion() {
+    checkOpen("KVM_GET_API_VERSION");
     return KvmConstants.KVM_API_VERSION;
   }
 
   @Override
   public int checkExtension(int capability) {
+    checkOpen("KVM_CHECK_EXTENSION");
     return extension(capability);
   }
 
@@ -62,10 +64,14 @@ public final class ToyKvm implements Kvm {
 
   @Override
   public VmFd createVm() {
-    if (closed) {
-      throw new KvmException("KVM_CREATE_VM", Errno.EBADF, "the system fd is closed");
-    }
+    checkOpen("KVM_CREATE_VM");
     return new ToyVm();
+  }
+
+  private void checkOpen(String ioctl) {
+    if (closed) {
+      throw new KvmException(ioctl, Errno.EBADF, "the system fd is closed");
+    }
   }
 
   @Override

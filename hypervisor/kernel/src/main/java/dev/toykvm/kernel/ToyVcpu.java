@@ -7,27 +7,86 @@ import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.KvmSregs;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** A vCPU fd: forwards each ioctl to the vCPU's engine thread and waits for its answer. */
+/**
+ * A vCPU fd: forwards each ioctl to the vCPU's engine thread and waits for its answer.
+ *
+ * <p>Resources: the engine thread, the engine's kick eventfd and Unicorn engine (released by the
+ * engine thread as it ends), and the mailbox's eventfd (released here once the engine thread has
+ * ended and no caller is inside an ioctl). A failed creation releases all of them before it throws.
+ */
 final class ToyVcpu implements VcpuFd {
+  private static final Logger log = LoggerFactory.getLogger(ToyVcpu.class);
+
+  /** How long close() waits for the engine thread and for a caller to leave. */
+  private static final long CLOSE_WAIT_MS = 5_000;
+
   private final int id;
   private final ToyVm vm;
-  private final Mailbox mailbox = new Mailbox();
+  private final MemorySlots slots;
+  private final Mailbox mailbox;
   private final VcpuEngine engine;
   private final Thread thread;
-  private final AtomicBoolean busy = new AtomicBoolean();
+  // Held by the thread inside an ioctl: a second caller gets EBUSY, close() waits for it.
+  private final ReentrantLock inCall = new ReentrantLock();
   private volatile boolean closed;
 
+  /**
+   * Creates the vCPU and its engine thread, and puts it in the reset state.
+   *
+   * @throws KvmException {@code ENOMEM} if the engine cannot be made (out of fds, threads or native
+   *     memory), with nothing left behind
+   */
   ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io) {
     this.vm = vm;
     this.id = id;
-    this.engine = new VcpuEngine(id, slots, io, mailbox);
-    this.thread =
-        Thread.ofPlatform().daemon().name("vcpu" + id + "-engine").unstarted(engine::serve);
-    mailbox.bindServer(thread);
-    thread.start();
-    call("KVM_CREATE_VCPU", new Requests.Init());
+    this.slots = slots;
+    try {
+      this.mailbox = new Mailbox();
+    } catch (RuntimeException e) {
+      throw new KvmException("KVM_CREATE_VCPU", Errno.ENOMEM, "cannot make vcpu" + id + ": " + e);
+    }
+    try {
+      this.engine = new VcpuEngine(id, slots, io, mailbox);
+    } catch (RuntimeException e) {
+      mailbox.release();
+      throw new KvmException("KVM_CREATE_VCPU", Errno.ENOMEM, "cannot make vcpu" + id + ": " + e);
+    }
+    Thread t;
+    try {
+      t = Thread.ofPlatform().daemon().name("vcpu" + id + "-engine").unstarted(engine::serve);
+      mailbox.bindServer(t);
+      t.start();
+    } catch (RuntimeException | OutOfMemoryError e) {
+      // No engine thread: serve() on a closed mailbox returns at once and frees what the engine
+      // holds (its kick eventfd), here on this thread.
+      mailbox.close();
+      engine.serve();
+      mailbox.release();
+      throw new KvmException(
+          "KVM_CREATE_VCPU",
+          Errno.ENOMEM,
+          "cannot start the engine thread of vcpu" + id + ": " + e);
+    }
+    this.thread = t;
+    Object reply = mailbox.call(new Requests.Init());
+    if (reply instanceof Failed f) {
+      shutDown();
+      throw f.exception();
+    }
+    if (reply == Mailbox.CLOSED) {
+      shutDown();
+      throw new KvmException("KVM_CREATE_VCPU", Errno.ENOMEM, "vcpu" + id + " ended at creation");
+    }
   }
 
   @Override
@@ -35,9 +94,14 @@ final class ToyVcpu implements VcpuFd {
     return id;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The guest's memory is checked first and held for the whole call: see {@link #memoryToHold}.
+   */
   @Override
   public VcpuExit run() {
-    return (VcpuExit) call("KVM_RUN", new Requests.Run());
+    return (VcpuExit) call("KVM_RUN", null);
   }
 
   @Override
@@ -63,6 +127,10 @@ final class ToyVcpu implements VcpuFd {
     if (sregs == null) {
       throw new KvmException("KVM_SET_SREGS", Errno.EFAULT, "sregs is null");
     }
+    String why = dev.toykvm.kernel.x86.SregsValidator.whyInvalid(sregs);
+    if (why != null) {
+      throw new KvmException("KVM_SET_SREGS", Errno.EINVAL, why);
+    }
     call("KVM_SET_SREGS", new Requests.SetSregs(sregs));
   }
 
@@ -71,15 +139,26 @@ final class ToyVcpu implements VcpuFd {
     engine.kick();
   }
 
-  private Object call(String ioctl, Object request) {
-    if (closed || vm.isClosed()) {
-      throw new KvmException(ioctl, Errno.EBADF, "vcpu" + id + " is closed");
-    }
-    if (!busy.compareAndSet(false, true)) {
+  /** One ioctl; {@code request} null means {@code KVM_RUN}, which first checks guest memory. */
+  private Object call(String ioctl, Requests.Request request) {
+    checkOpen(ioctl);
+    if (!inCall.tryLock()) {
       throw new KvmException(ioctl, Errno.EBUSY, "another thread is using vcpu" + id);
     }
     try {
-      Object reply = mailbox.call(request);
+      // Checked again under the lock: close() takes it before releasing the mailbox.
+      checkOpen(ioctl);
+      MemorySegment[] hold = new MemorySegment[0];
+      if (request == null) {
+        List<MemorySegment> segments = memoryToHold();
+        hold = segments.toArray(hold);
+        Set<MemorySegment.Scope> scopes = new HashSet<>();
+        for (MemorySegment s : segments) {
+          scopes.add(s.scope());
+        }
+        request = new Requests.Run(scopes);
+      }
+      Object reply = mailbox.call(request, hold);
       if (reply == Mailbox.CLOSED) {
         throw new KvmException(ioctl, Errno.EBADF, "vcpu" + id + " was closed");
       }
@@ -87,9 +166,58 @@ final class ToyVcpu implements VcpuFd {
         throw f.exception();
       }
       return reply;
+    } catch (KvmException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw KernelBug.report(ioctl, e);
     } finally {
-      busy.set(false);
+      inCall.unlock();
     }
+  }
+
+  private void checkOpen(String ioctl) {
+    if (closed || vm.isClosed()) {
+      throw new KvmException(ioctl, Errno.EBADF, "vcpu" + id + " is closed");
+    }
+  }
+
+  /**
+   * The guest memory a {@code KVM_RUN} from this thread may touch, one segment per arena: the VM's
+   * slots, and the slots the engine still has mapped if it is stopped inside an instruction (the
+   * rest of which runs on the old mapping). {@code EFAULT}, as KVM faults on a bad {@code
+   * userspace_addr}, if any of it is freed or belongs to a confined arena of another thread.
+   */
+  private List<MemorySegment> memoryToHold() {
+    List<MemorySlot> all = new ArrayList<>(slots.snapshot());
+    all.addAll(engine.slotsInUse());
+    Thread caller = Thread.currentThread();
+    Set<MemorySegment.Scope> seen = new HashSet<>();
+    List<MemorySegment> hold = new ArrayList<>();
+    for (MemorySlot slot : all) {
+      if (!slot.alive()) {
+        throw new KvmException(
+            "KVM_RUN",
+            Errno.EFAULT,
+            String.format(
+                "the memory of slot %d (guest-physical 0x%x) was freed while registered: its"
+                    + " arena is closed",
+                slot.id(), slot.guestPhysAddr()));
+      }
+      if (!slot.owner().isAccessibleBy(caller)) {
+        throw new KvmException(
+            "KVM_RUN",
+            Errno.EFAULT,
+            String.format(
+                "the memory of slot %d (guest-physical 0x%x) is confined to another thread: call"
+                    + " run() from the thread that owns its arena, or use Arena.ofShared(),"
+                    + " Arena.ofAuto() or Arena.global()",
+                slot.id(), slot.guestPhysAddr()));
+      }
+      if (seen.add(slot.owner().scope())) {
+        hold.add(slot.owner());
+      }
+    }
+    return hold;
   }
 
   @Override
@@ -98,13 +226,35 @@ final class ToyVcpu implements VcpuFd {
       return;
     }
     closed = true;
+    shutDown();
+    vm.forget(this);
+  }
+
+  /**
+   * Ends the engine thread (which frees its engine and kick eventfd), then frees the mailbox once
+   * no caller is inside an ioctl. If either does not happen in time, the resources are left rather
+   * than freed under a thread that may still use them, and that is logged.
+   */
+  private void shutDown() {
+    closed = true;
+    mailbox.close(); // first: a run() in progress now fails with EBADF, whatever the engine does
     engine.kick(); // wakes an engine waiting for a device, so it sees the close at once
-    mailbox.close();
+    boolean locked = false;
     try {
-      thread.join(5_000);
+      thread.join(CLOSE_WAIT_MS);
+      locked = inCall.tryLock(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    vm.forget(this);
+    if (locked && !thread.isAlive()) {
+      mailbox.release();
+    } else {
+      log.warn(
+          "vcpu{}: {} did not end within {} ms; its resources are left to it",
+          id,
+          thread.isAlive() ? "the engine thread" : "a caller",
+          CLOSE_WAIT_MS);
+    }
+    // Never unlocked: every later caller sees `closed` first.
   }
 }

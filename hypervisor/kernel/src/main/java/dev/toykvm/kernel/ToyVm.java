@@ -23,13 +23,14 @@ final class ToyVm implements VmFd {
 
   @Override
   public int checkExtension(int capability) {
+    checkOpen("KVM_CHECK_EXTENSION");
     return ToyKvm.extension(capability);
   }
 
   @Override
   public void setUserMemoryRegion(KvmUserspaceMemoryRegion region) {
     checkOpen(MemorySlots.IOCTL);
-    slots.set(region);
+    guarded(MemorySlots.IOCTL, () -> slots.set(region));
   }
 
   @Override
@@ -42,7 +43,14 @@ final class ToyVm implements VmFd {
     if (vcpus.containsKey(id)) {
       throw new KvmException("KVM_CREATE_VCPU", Errno.EEXIST, "vcpu " + id + " exists");
     }
-    ToyVcpu vcpu = new ToyVcpu(this, id, slots, io);
+    ToyVcpu vcpu;
+    try {
+      vcpu = new ToyVcpu(this, id, slots, io);
+    } catch (KvmException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw KernelBug.report("KVM_CREATE_VCPU", e);
+    }
     vcpus.put(id, vcpu);
     return vcpu;
   }
@@ -50,13 +58,13 @@ final class ToyVm implements VmFd {
   @Override
   public void setIoregion(dev.toykvm.kvm.KvmIoregion region) {
     checkOpen(KernelIo.SET_IOREGION);
-    io.setIoregion(region);
+    guarded(KernelIo.SET_IOREGION, () -> io.setIoregion(region));
   }
 
   @Override
   public void ioeventfd(dev.toykvm.kvm.KvmIoeventfd ioeventfd) {
     checkOpen(KernelIo.IOEVENTFD);
-    io.ioeventfd(ioeventfd);
+    guarded(KernelIo.IOEVENTFD, () -> io.ioeventfd(ioeventfd));
   }
 
   boolean isClosed() {
@@ -67,14 +75,26 @@ final class ToyVm implements VmFd {
     vcpus.remove(vcpu.id(), vcpu);
   }
 
+  /** Runs an ioctl's body; a Java exception that escapes its checks is a bug (see KernelBug). */
+  private static void guarded(String ioctl, Runnable body) {
+    try {
+      body.run();
+    } catch (KvmException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw KernelBug.report(ioctl, e);
+    }
+  }
+
   private void checkOpen(String ioctl) {
     if (closed) {
       throw new KvmException(ioctl, Errno.EBADF, "the VM is closed");
     }
   }
 
+  /** Closes every vCPU (ending its thread) and releases every ioregion and ioeventfd. */
   @Override
-  public void close() {
+  public synchronized void close() {
     if (closed) {
       return;
     }

@@ -28,6 +28,8 @@ import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Poll;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Set;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,6 +85,12 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private boolean pendingSoftware;
   private String failure;
   private boolean inAccess;
+
+  // The memory the thread in run() keeps alive for this run; what the engine has mapped; and what
+  // it may still touch while stopped inside an instruction (for the next run()'s checks).
+  private volatile Set<MemorySegment.Scope> held = Set.of();
+  private List<MemorySlot> mappedSlots = List.of();
+  private volatile List<MemorySlot> slotsInUse = List.of();
 
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
@@ -149,6 +157,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
         mailbox.reply(handle(request));
       }
     } finally {
+      mailbox.close(); // a caller never waits for an engine thread that has ended
       if (uc != null) {
         uc.close();
       }
@@ -169,7 +178,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     try {
       return switch (request) {
         case Init i -> init();
-        case Run r -> runGuest();
+        case Run r -> {
+          held = r.held();
+          yield runGuest();
+        }
         case GetRegs g -> regs();
         case SetRegs s -> {
           if (inAccess) {
@@ -191,8 +203,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     } catch (KvmException e) {
       return new Failed(e);
     } catch (RuntimeException e) {
-      log.debug("vcpu{}: request {} failed", id, request, e);
-      return new Failed(new KvmException("vcpu" + id, Errno.EIO, e.toString()));
+      return new Failed(KernelBug.report("vcpu" + id + " " + request, e));
     }
   }
 
@@ -203,7 +214,12 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   }
 
   private Object init() {
-    uc = new UcEngine(this);
+    try {
+      uc = new UcEngine(this);
+    } catch (RuntimeException e) {
+      throw new KvmException(
+          "KVM_CREATE_VCPU", Errno.ENOMEM, "cannot open a Unicorn engine for vcpu" + id + ": " + e);
+    }
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
     long timeout = ioregionTimeoutNanos();
@@ -215,8 +231,19 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
     syncMemory();
+    KvmException fault = failInitForTests;
+    if (fault != null) {
+      throw fault;
+    }
     return new Done();
   }
+
+  /**
+   * For tests only: when set, every vCPU creation fails with it at the very end of its
+   * initialisation, after the engine, its thread and its fds exist (what a failed creation must
+   * release).
+   */
+  static volatile KvmException failInitForTests;
 
   // ---- running the guest -----------------------------------------------------------------
 
@@ -228,6 +255,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
       }
       if (slots.generation() != mappedGeneration) {
         syncMemory();
+        if (!isHeld(mappedSlots)) {
+          // Memory registered during this run() is not kept alive by its caller: as after a
+          // signal, the VMM runs again, and that run() checks and holds the new memory.
+          return new VcpuExit.Intr();
+        }
       }
       stop = Stop.NONE;
       pieces.reset();
@@ -458,6 +490,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   public long exitToVmm(VcpuExit exit) {
     completed = false;
     inAccess = true;
+    slotsInUse = mappedSlots;
     try {
       mailbox.reply(exit);
       while (true) {
@@ -465,13 +498,15 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
         if (request == Mailbox.CLOSED) {
           throw new IllegalStateException("vCPU closed while an access was pending");
         }
-        if (request instanceof Run) {
+        if (request instanceof Run r) {
+          held = r.held();
           return completed ? completion : -1L;
         }
         mailbox.reply(handle(request));
       }
     } finally {
       inAccess = false;
+      slotsInUse = List.of();
     }
   }
 
@@ -490,8 +525,28 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   /** Maps the VM's slots as they are now (see {@link EngineMemoryMap}). */
   private void syncMemory() {
     long generation = slots.generation();
-    memoryMap.sync(uc, slots.snapshot());
+    List<MemorySlot> now = slots.snapshot();
+    memoryMap.sync(uc, now);
+    mappedSlots = now;
     mappedGeneration = generation;
+  }
+
+  /** Whether the caller of this run() keeps all of {@code mapped} alive. */
+  private boolean isHeld(List<MemorySlot> mapped) {
+    for (MemorySlot slot : mapped) {
+      if (!held.contains(slot.owner().scope())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The slots the engine may touch before it remaps: those it has mapped while it is stopped inside
+   * an instruction (in an exit to the VMM), none otherwise (a run starts by remapping).
+   */
+  List<MemorySlot> slotsInUse() {
+    return slotsInUse;
   }
 
   // ---- callbacks (engine thread, inside uc_emu_start) --------------------------------------

@@ -2,19 +2,27 @@ package dev.toykvm.selftests;
 
 import static dev.toykvm.kvm.KvmConstants.KVM_IOREGION_PIO;
 import static dev.toykvm.kvm.KvmConstants.KVM_IOREGION_POSTED_WRITES;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionCommand.Op;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmConstants;
+import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIoregion;
 import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.VcpuExit;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -175,16 +183,16 @@ class IoregionfdTest {
     try (PipeDevice d =
             new PipeDevice(
                 c -> {
-                  await(release);
+                  awaitRelease(release);
                   return PipeDevice.response(0x77);
                 });
         TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4); // mov al, [B]; hlt
       t.longMode(0x1000);
-      Thread kicker = Thread.ofPlatform().start(() -> kickWhenSent(t, d));
-      assertInstanceOf(VcpuExit.Intr.class, t.vcpu.run());
-      kicker.join();
+      Future<VcpuExit> run = runInBackground(t);
+      kickWhenSent(t, d);
+      assertInstanceOf(VcpuExit.Intr.class, run.get(20, TimeUnit.SECONDS));
       release.countDown();
       assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
       assertEquals(0x77, t.vcpu.getRegs().rax() & 0xff);
@@ -198,7 +206,7 @@ class IoregionfdTest {
     try (PipeDevice d =
             new PipeDevice(
                 c -> {
-                  await(release);
+                  awaitRelease(release);
                   return PipeDevice.response(0x11);
                 });
         TestVm t = new TestVm()) {
@@ -206,9 +214,9 @@ class IoregionfdTest {
       t.vm.setIoregion(region);
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4); // mov al, [B]; hlt
       t.longMode(0x1000);
-      Thread kicker = Thread.ofPlatform().start(() -> kickWhenSent(t, d));
-      assertInstanceOf(VcpuExit.Intr.class, t.vcpu.run());
-      kicker.join();
+      Future<VcpuExit> run = runInBackground(t);
+      kickWhenSent(t, d);
+      assertInstanceOf(VcpuExit.Intr.class, run.get(20, TimeUnit.SECONDS));
       t.vm.setIoregion(region.deassign());
       release.countDown();
       VcpuExit.MmioRead read = assertInstanceOf(VcpuExit.MmioRead.class, t.vcpu.run());
@@ -225,7 +233,6 @@ class IoregionfdTest {
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x08, 0x00, 0x00, 0x10, 0xf4); // mov al, [B+8]; hlt
       t.longMode(0x1000);
-      waitUntil(() -> true);
       d.die();
       VcpuExit.IoregionfdFailure f =
           assertInstanceOf(VcpuExit.IoregionfdFailure.class, t.vcpu.run());
@@ -267,50 +274,44 @@ class IoregionfdTest {
         t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
         t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4);
         t.longMode(0x1000);
+        Future<VcpuExit> run = runInBackground(t);
         if (answer.length < 32) {
-          Thread.ofPlatform()
-              .start(
-                  () -> {
-                    waitFor(d, 1);
-                    sleep(100);
-                    d.die();
-                  });
+          // The device dies after a short answer: the kernel side has part of a response.
+          await("the device answers")
+              .atMost(10, TimeUnit.SECONDS)
+              .until(() -> d.answered.get() > 0);
+          d.die();
         }
         VcpuExit.IoregionfdFailure f =
-            assertInstanceOf(VcpuExit.IoregionfdFailure.class, t.vcpu.run());
+            assertInstanceOf(VcpuExit.IoregionfdFailure.class, run.get(20, TimeUnit.SECONDS));
         assertEquals(c[1], f.errno(), f.description());
       }
     }
   }
 
+  /**
+   * Kicks once the device has the command: the vCPU is then in the access (or about to wait in it,
+   * where the kick is already pending).
+   */
   private static void kickWhenSent(TestVm t, PipeDevice d) {
     waitFor(d, 1);
-    sleep(50);
     t.vcpu.kick();
   }
 
+  /** Waits until the device has received {@code commands} commands; fails saying so otherwise. */
   static void waitFor(PipeDevice d, int commands) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (d.received.size() < commands && System.nanoTime() < deadline) {
-      sleep(5);
-    }
+    await("the device receives " + commands + " command(s)")
+        .atMost(10, TimeUnit.SECONDS)
+        .until(() -> d.received.size() >= commands);
   }
 
-  private static void waitUntil(java.util.function.BooleanSupplier condition) {
-    while (!condition.getAsBoolean()) {
-      sleep(5);
-    }
+  /** {@code t.vcpu.run()} on another thread (guest memory is a shared arena). */
+  static Future<VcpuExit> runInBackground(TestVm t) {
+    return CompletableFuture.supplyAsync(
+        t.vcpu::run, r -> Thread.ofPlatform().daemon().name("test-run").start(r));
   }
 
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void await(CountDownLatch latch) {
+  private static void awaitRelease(CountDownLatch latch) {
     try {
       latch.await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -429,43 +430,38 @@ class IoregionfdTest {
           0x00, // mov dword [B], 42
           0xeb, 0xfe); // jmp .   (the guest never exits)
       t.longMode(0x1000);
-      Thread kicker =
-          Thread.ofPlatform()
-              .start(
-                  () -> {
-                    waitFor(d, 1);
-                    t.vcpu.kick();
-                  });
+      Future<VcpuExit> run = runInBackground(t);
       // The batch goes out within its delay bound, though the guest never gives up the CPU.
-      assertInstanceOf(VcpuExit.Intr.class, t.vcpu.run());
-      kicker.join();
+      waitFor(d, 1);
+      t.vcpu.kick();
+      assertInstanceOf(VcpuExit.Intr.class, run.get(20, TimeUnit.SECONDS));
       assertEquals(List.of(new IoregionCommand(Op.WRITE, 4, false, 0, 0, 42)), d.received);
     }
   }
 
   @Test
   void closingTheVmWhileAVcpuWaitsForAStalledDeviceDoesNotWaitForTheTimeout() throws Exception {
+    // A device timeout far longer than the test's own: a close that waited for it would fail
+    // the test by its timeout, and the run() would end with a timeout failure, not EBADF.
+    String old = System.setProperty("toykvm.ioregionfd.timeout.ms", "600000");
+    TestVm t;
+    try {
+      t = new TestVm(); // the vCPU reads the timeout when it is created
+    } finally {
+      System.setProperty("toykvm.ioregionfd.timeout.ms", old == null ? "1000" : old);
+    }
     try (PipeDevice d = new PipeDevice(c -> null)) {
-      TestVm t = new TestVm();
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
       t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4); // mov al, [B]; hlt
       t.longMode(0x1000);
-      Thread runner =
-          Thread.ofPlatform()
-              .start(
-                  () -> {
-                    try {
-                      t.vcpu.run();
-                    } catch (RuntimeException expected) {
-                      // EBADF: the vCPU was closed under run()
-                    }
-                  });
+      Future<VcpuExit> run = runInBackground(t);
       waitFor(d, 1);
-      long start = System.nanoTime();
-      t.close();
-      long ms = (System.nanoTime() - start) / 1_000_000;
-      runner.join(5000);
-      assertTrue(ms < 800, "closing took " + ms + " ms; the device timeout is 1000 ms");
+      assertTimeoutPreemptively(
+          Duration.ofSeconds(20), t::close, "closing waited for the stalled device");
+      ExecutionException e =
+          assertThrows(ExecutionException.class, () -> run.get(20, TimeUnit.SECONDS));
+      KvmException k = assertInstanceOf(KvmException.class, e.getCause());
+      assertEquals(Errno.EBADF, k.errno(), "run() ends because the vCPU was closed under it");
     }
   }
 }

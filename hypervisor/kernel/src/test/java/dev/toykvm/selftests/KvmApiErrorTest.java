@@ -1,5 +1,6 @@
 package dev.toykvm.selftests;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +18,9 @@ import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
@@ -161,22 +165,23 @@ class KvmApiErrorTest {
   @Test
   void kickInterruptsARunningGuest() throws Exception {
     try (TestVm t = new TestVm()) {
-      t.load(0x1000, 0xeb, 0xfe); // jmp .
+      t.load(0x1000, 0x66, 0xff, 0x06, 0x00, 0x20, 0xeb, 0xf9); // 1: inc dword [0x2000]; jmp 1b
       t.realMode(0x1000);
-      Thread kicker =
-          Thread.ofPlatform()
-              .start(
-                  () -> {
-                    try {
-                      Thread.sleep(100);
-                    } catch (InterruptedException e) {
-                      return;
-                    }
-                    t.vcpu.kick();
-                  });
+      CompletableFuture<VcpuExit> run =
+          CompletableFuture.supplyAsync(
+              t.vcpu::run, r -> Thread.ofPlatform().daemon().name("test-run").start(r));
+      await("the guest runs (its counter goes up)")
+          .atMost(30, TimeUnit.SECONDS)
+          .until(() -> t.ram.get(ValueLayout.JAVA_INT, 0x2000) > 0);
+      t.vcpu.kick();
+      assertInstanceOf(VcpuExit.Intr.class, run.get(30, TimeUnit.SECONDS));
+      long rip = t.vcpu.getRegs().rip();
+      assertTrue(rip == 0x1000 || rip == 0x1005, "stopped at an instruction of the loop: " + rip);
+      // It goes on from there.
+      int before = t.ram.get(ValueLayout.JAVA_INT, 0x2000);
+      t.vcpu.kick();
       assertInstanceOf(VcpuExit.Intr.class, t.vcpu.run());
-      kicker.join();
-      assertEquals(0x1000, t.vcpu.getRegs().rip());
+      assertEquals(before, t.ram.get(ValueLayout.JAVA_INT, 0x2000), "a pending kick runs nothing");
     }
   }
 

@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -22,6 +23,10 @@ final class PipeDevice implements AutoCloseable {
   final Pipe responses = Fds.pipe2();
 
   final List<IoregionCommand> received = new CopyOnWriteArrayList<>();
+
+  /** How many answers have been written (whole, as the responder gave them). */
+  final AtomicInteger answered = new AtomicInteger();
+
   private final Function<IoregionCommand, byte[]> responder;
   private final Thread thread;
   private volatile boolean closed;
@@ -67,6 +72,7 @@ final class PipeDevice implements AutoCloseable {
           MemorySegment out = arena.allocate(answer.length);
           out.copyFrom(MemorySegment.ofArray(answer));
           Fds.writeFully(responses.writeFd(), out, answer.length);
+          answered.incrementAndGet();
         }
       }
     } catch (RuntimeException e) {
