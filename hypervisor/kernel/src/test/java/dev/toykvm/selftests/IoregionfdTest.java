@@ -262,30 +262,37 @@ class IoregionfdTest {
   }
 
   @Test
-  void malformedOrShortResponsesAreFailures() throws Exception {
-    byte[] badPadding = PipeDevice.response(1);
-    badPadding[20] = 1;
+  void aShortResponseIsAFailure() throws Exception {
     byte[] shortOne = new byte[10];
-    Object[][] cases = {{badPadding, Errno.EINVAL}, {shortOne, Errno.EIO}};
-    for (Object[] c : cases) {
-      byte[] answer = (byte[]) c[0];
-      try (PipeDevice d = new PipeDevice(cmd -> answer);
-          TestVm t = new TestVm()) {
-        t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
-        t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4);
-        t.longMode(0x1000);
-        Future<VcpuExit> run = runInBackground(t);
-        if (answer.length < 32) {
-          // The device dies after a short answer: the kernel side has part of a response.
-          await("the device answers")
-              .atMost(10, TimeUnit.SECONDS)
-              .until(() -> d.answered.get() > 0);
-          d.die();
-        }
-        VcpuExit.IoregionfdFailure f =
-            assertInstanceOf(VcpuExit.IoregionfdFailure.class, run.get(20, TimeUnit.SECONDS));
-        assertEquals(c[1], f.errno(), f.description());
-      }
+    try (PipeDevice d = new PipeDevice(cmd -> shortOne);
+        TestVm t = new TestVm()) {
+      t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
+      t.load(0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0xf4);
+      t.longMode(0x1000);
+      Future<VcpuExit> run = runInBackground(t);
+      // The device dies after a short answer: the kernel side has part of a response.
+      await("the device answers").atMost(10, TimeUnit.SECONDS).until(() -> d.answered.get() > 0);
+      d.die();
+      VcpuExit.IoregionfdFailure f =
+          assertInstanceOf(VcpuExit.IoregionfdFailure.class, run.get(20, TimeUnit.SECONDS));
+      assertEquals(Errno.EIO, f.errno(), f.description());
+    }
+  }
+
+  @Test
+  void paddingInAResponseIsIgnoredAsTheRfcIgnoresIt() throws Exception {
+    byte[] padded = PipeDevice.response(0x5a);
+    padded[20] = 1;
+    padded[31] = (byte) 0xff;
+    try (PipeDevice d = new PipeDevice(cmd -> padded);
+        TestVm t = new TestVm()) {
+      t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, 0));
+      t.load(
+          0x1000, 0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, // mov al, [0x10000000]
+          0xf4); // hlt
+      t.longMode(0x1000);
+      assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
+      assertEquals(0x5a, t.vcpu.getRegs().rax() & 0xff);
     }
   }
 

@@ -2,7 +2,6 @@ package dev.toykvm.ioregionfd.channel;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionResponse;
-import dev.toykvm.ioregionfd.wire.WireFormatException;
 import dev.toykvm.posix.Errnos;
 import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Poll;
@@ -25,6 +24,8 @@ import java.util.function.BooleanSupplier;
  * <p>One instance per vCPU, reused for each access, used by that vCPU's engine thread only.
  */
 public final class IoregionAccess {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(IoregionAccess.class);
 
   /** Where an access is. */
   public enum Phase {
@@ -44,6 +45,7 @@ public final class IoregionAccess {
   private FdContext context;
   private int writeFd;
   private boolean wantsResponse;
+  private boolean paddingSeen;
   private int received;
   private long value;
   private int failureErrno;
@@ -225,10 +227,10 @@ public final class IoregionAccess {
       }
       received += (int) n;
     }
-    try {
-      value = IoregionResponse.decode(response).data();
-    } catch (WireFormatException e) {
-      return fail(Errnos.EINVAL, "malformed response on fd " + fd + ": " + e.getMessage());
+    value = IoregionResponse.decode(response).data();
+    if (!paddingSeen && IoregionResponse.hasPadding(response)) {
+      paddingSeen = true;
+      log.debug("fd {}: a response with non-zero padding (ignored, as the RFC does)", fd);
     }
     return null;
   }
