@@ -94,15 +94,29 @@ final class DeviceLauncher {
 
   /** Waits until the device serves; a device that dies or never gets there is an error. */
   static void awaitReady(DeviceSpec spec, Started started) {
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
     try {
-      if (!started.ready().await(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new DeviceException(
-            "device "
-                + spec.name()
-                + " did not start serving within "
-                + READY_TIMEOUT.toSeconds()
-                + " s; its stderr: "
-                + started.process().stderr().strip());
+      // In slices, so that a device that dies first is said at once, not after the whole wait.
+      while (!started.ready().await(20, TimeUnit.MILLISECONDS)) {
+        var ended = started.process().waitFor(Duration.ZERO);
+        if (ended.isPresent()) {
+          throw new DeviceException(
+              "device "
+                  + spec.name()
+                  + " ended ("
+                  + ended.get()
+                  + ") before it started serving; its stderr: "
+                  + started.process().awaitStderrEof(Duration.ofSeconds(1)).strip());
+        }
+        if (System.nanoTime() - deadline > 0) {
+          throw new DeviceException(
+              "device "
+                  + spec.name()
+                  + " did not start serving within "
+                  + READY_TIMEOUT.toSeconds()
+                  + " s; its stderr: "
+                  + started.process().stderr().strip());
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
