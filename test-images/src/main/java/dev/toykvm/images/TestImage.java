@@ -111,10 +111,17 @@ public record TestImage(String name, byte[] bytes, Manifest manifest) {
       if (Files.isDirectory(binary)) {
         throw new ImageException("cannot load " + what + ": it is a directory");
       }
-      byte[] bytes = Files.readAllBytes(binary);
+      if (Files.exists(binary) && !Files.isRegularFile(binary)) {
+        throw new ImageException("cannot load " + what + ": not a regular file");
+      }
+      byte[] bytes = readAtMost(binary, what, MAX_IMAGE_BYTES);
       Manifest manifest;
       if (Files.exists(manifestPath)) {
-        try (InputStream in = Files.newInputStream(manifestPath)) {
+        if (!Files.isRegularFile(manifestPath)) {
+          throw new ImageException("cannot load " + what + ": " + manifestPath + " is not a file");
+        }
+        byte[] text = readAtMost(manifestPath, what + "'s manifest", MAX_MANIFEST_BYTES);
+        try (InputStream in = new java.io.ByteArrayInputStream(text)) {
           manifest = Manifest.read(in, manifestPath.toString());
         }
       } else {
@@ -127,6 +134,24 @@ public record TestImage(String name, byte[] bytes, Manifest manifest) {
       throw new ImageException("cannot load " + what + ": " + e, e);
     } catch (IllegalArgumentException e) {
       throw new ImageException("cannot load " + what + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The largest image any format has: no more than this is ever read from a user's file. */
+  static final int MAX_IMAGE_BYTES =
+      java.util.Arrays.stream(ImageFormat.values()).mapToInt(ImageFormat::size).max().orElseThrow();
+
+  /** A manifest is a few lines; a larger file is not one. */
+  static final int MAX_MANIFEST_BYTES = 64 * 1024;
+
+  /** Reads {@code path} whole if it has at most {@code max} bytes (never more than max + 1). */
+  private static byte[] readAtMost(Path path, String what, int max) throws IOException {
+    try (InputStream in = Files.newInputStream(path)) {
+      byte[] bytes = in.readNBytes(max + 1);
+      if (bytes.length > max) {
+        throw new ImageException("cannot load " + what + ": larger than " + max + " bytes");
+      }
+      return bytes;
     }
   }
 

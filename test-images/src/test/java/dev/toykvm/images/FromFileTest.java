@@ -3,6 +3,7 @@ package dev.toykvm.images;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -74,6 +75,23 @@ class FromFileTest {
     assertEquals(
         "cannot load image " + bin + ": size 1234 is not 65536 bytes (a rom64k image)",
         failure(bin));
+  }
+
+  @Test
+  void readsNoMoreThanAnImageMayHave() throws IOException {
+    // /dev/zero would never end; a sparse file of 1 GiB stands for any too-large file.
+    Path big = dir.resolve("big.bin");
+    try (var f =
+        java.nio.channels.FileChannel.open(
+            big,
+            java.nio.file.StandardOpenOption.CREATE_NEW,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      f.write(java.nio.ByteBuffer.wrap(new byte[] {1}), 1L << 30);
+    }
+    assertEquals(
+        "cannot load image " + big + ": larger than " + TestImage.MAX_IMAGE_BYTES + " bytes",
+        failure(big));
+    assertTrue(failure(Path.of("/dev/zero")).contains("not a regular file"));
   }
 
   @Test
