@@ -93,8 +93,9 @@ public interface VmFd extends AutoCloseable {
    *
    * @throws KvmException {@code EEXIST}: the same address, length and datamatch is registered, or
    *     the range overlaps an ioregion; {@code ENOENT}: deassign of nothing; {@code EBADF}: the fd
-   *     is not open (or the VM is closed); {@code EINVAL}: bad length, unknown flags, PIO with
-   *     length 0, address overflow; {@code EFAULT}: {@code ioeventfd} is null
+   *     is not open (or the VM is closed); {@code EINVAL}: the fd is not an eventfd, bad length,
+   *     unknown flags, PIO with length 0, address overflow; {@code EFAULT}: {@code ioeventfd} is
+   *     null
    */
   void ioeventfd(KvmIoeventfd ioeventfd);
 

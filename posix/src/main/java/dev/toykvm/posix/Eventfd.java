@@ -76,4 +76,22 @@ public final class Eventfd {
       return counter.get(JAVA_LONG, 0);
     }
   }
+
+  /**
+   * Whether {@code fd} is an open eventfd (its {@code /proc/self/fd} link reads {@code
+   * anon_inode:[eventfd]}), as KVM's {@code eventfd_ctx_fdget} requires for KVM_IOEVENTFD and
+   * KVM_IRQFD.
+   */
+  public static boolean isEventfd(int fd) {
+    if (fd < 0) {
+      return false;
+    }
+    try {
+      return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + fd))
+          .toString()
+          .equals("anon_inode:[eventfd]");
+    } catch (java.io.IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
 }

@@ -10,6 +10,19 @@ import org.junit.jupiter.api.Test;
 class EventfdTest extends FdLeakCheckedTest {
 
   @Test
+  void anEventfdIsToldFromOtherFds() {
+    int fd = Eventfd.create();
+    try (Pipe p = Fds.pipe2()) {
+      org.junit.jupiter.api.Assertions.assertTrue(Eventfd.isEventfd(fd));
+      org.junit.jupiter.api.Assertions.assertFalse(Eventfd.isEventfd(p.readFd()));
+      org.junit.jupiter.api.Assertions.assertFalse(Eventfd.isEventfd(-1));
+    } finally {
+      Fds.close(fd);
+    }
+    org.junit.jupiter.api.Assertions.assertFalse(Eventfd.isEventfd(fd), "closed");
+  }
+
+  @Test
   void anEventfdCountsSignalsUntilDrained() {
     int fd = Eventfd.create();
     try {

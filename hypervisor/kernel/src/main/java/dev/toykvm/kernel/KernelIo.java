@@ -12,6 +12,7 @@ import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIoeventfd;
 import dev.toykvm.kvm.KvmIoregion;
+import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -208,6 +209,9 @@ final class KernelIo {
       return;
     }
     checkFd(IOEVENTFD, "fd", e.fd());
+    if (!Eventfd.isEventfd(e.fd())) {
+      throw new KvmException(IOEVENTFD, Errno.EINVAL, "fd " + e.fd() + " is not an eventfd");
+    }
     int fd = Fds.dup(e.fd());
     KernelIoBus.Eventfd entry =
         new KernelIoBus.Eventfd(

@@ -67,6 +67,13 @@ class IoregionfdRegistrationTest {
   }
 
   @Test
+  void anIoeventfdMustBeAnEventfd() {
+    assertErrno(
+        Errno.EINVAL, () -> vm.ioeventfd(new KvmIoeventfd(0, 0x3000, 4, pipe.writeFd(), 0)));
+    vm.ioeventfd(new KvmIoeventfd(0, 0x3000, 4, eventfd, 0));
+  }
+
+  @Test
   void aZeroSizeRegionCollidesAsEightBytes() {
     // RFC v3 counts a posted-writes region of size 0 (and an ioeventfd of length 0) as 8 bytes
     // when it checks for collisions.
