@@ -19,6 +19,7 @@ public enum Errno {
   EEXIST(17, "File exists"),
   ENODEV(19, "No such device"),
   EINVAL(22, "Invalid argument"),
+  EMFILE(24, "Too many open files"),
   ENOSPC(28, "No space left on device"),
   ENOSYS(38, "Function not implemented"),
   EOPNOTSUPP(95, "Operation not supported");

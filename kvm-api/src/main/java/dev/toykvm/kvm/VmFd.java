@@ -62,8 +62,9 @@ public interface VmFd extends AutoCloseable {
    * VcpuFd#close()} or the VM's close; a failed call releases whatever it had taken.
    *
    * @throws KvmException {@code EINVAL}: id negative or not below {@code KVM_CAP_MAX_VCPUS}; {@code
-   *     EEXIST}: a vCPU with this id exists; {@code ENOMEM}: the engine, its thread or its fds
-   *     cannot be made; {@code EBADF}: the VM is closed
+   *     EEXIST}: a vCPU with this id exists; {@code EMFILE}: the process is out of file
+   *     descriptors; {@code ENOMEM}: the engine or its thread cannot be made; {@code EBADF}: the VM
+   *     is closed
    */
   VcpuFd createVcpu(int id);
 

@@ -43,9 +43,18 @@ final class ToyVcpu implements VcpuFd {
   /**
    * Creates the vCPU and its engine thread, and puts it in the reset state.
    *
-   * @throws KvmException {@code ENOMEM} if the engine cannot be made (out of fds, threads or native
-   *     memory), with nothing left behind
+   * @throws KvmException {@code EMFILE} if the process is out of fds, {@code ENOMEM} if the engine
+   *     cannot be made otherwise (threads, native memory), with nothing left behind
    */
+  /** EMFILE for a process out of file descriptors (as KVM's anon_inode_getfd), else ENOMEM. */
+  private static Errno outOf(RuntimeException e) {
+    return e instanceof dev.toykvm.posix.PosixException p && p.errno() == EMFILE_NUMBER
+        ? Errno.EMFILE
+        : Errno.ENOMEM;
+  }
+
+  private static final int EMFILE_NUMBER = 24;
+
   ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io) {
     this.vm = vm;
     this.id = id;
@@ -53,13 +62,13 @@ final class ToyVcpu implements VcpuFd {
     try {
       this.mailbox = new Mailbox();
     } catch (RuntimeException e) {
-      throw new KvmException("KVM_CREATE_VCPU", Errno.ENOMEM, "cannot make vcpu" + id + ": " + e);
+      throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
     }
     try {
       this.engine = new VcpuEngine(id, slots, io, mailbox);
     } catch (RuntimeException e) {
       mailbox.release();
-      throw new KvmException("KVM_CREATE_VCPU", Errno.ENOMEM, "cannot make vcpu" + id + ": " + e);
+      throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
     }
     Thread t;
     try {

@@ -76,7 +76,8 @@ class KvmApiFuzzTest {
               "VmFd.setUserMemoryRegion",
               EnumSet.of(Errno.EINVAL, Errno.EEXIST, Errno.EFAULT, Errno.EBADF)),
           Map.entry(
-              "VmFd.createVcpu", EnumSet.of(Errno.EINVAL, Errno.EEXIST, Errno.EBADF, Errno.ENOMEM)),
+              "VmFd.createVcpu",
+              EnumSet.of(Errno.EINVAL, Errno.EEXIST, Errno.EBADF, Errno.EMFILE, Errno.ENOMEM)),
           Map.entry(
               "VmFd.setIoregion",
               EnumSet.of(Errno.EINVAL, Errno.EEXIST, Errno.ENOENT, Errno.EBADF, Errno.EFAULT)),
