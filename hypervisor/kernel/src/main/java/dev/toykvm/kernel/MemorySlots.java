@@ -159,6 +159,49 @@ final class MemorySlots {
     return null;
   }
 
+  /** The bytes of guest-physical {@code [address, +length)} if one slot holds them all, or null. */
+  byte[] read(long address, int length) {
+    MemorySlot slot = find(address);
+    if (slot == null || address + length > slot.end()) {
+      return null;
+    }
+    return slot.memory()
+        .asSlice(address - slot.guestPhysAddr(), length)
+        .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+  }
+
+  /**
+   * Writes {@code bytes} at guest-physical {@code address} if one slot holds them all (a read-only
+   * slot only if {@code evenReadOnly}: the kernel side putting its old bytes back).
+   *
+   * @return whether they were written
+   */
+  boolean write(long address, byte[] bytes, boolean evenReadOnly) {
+    MemorySlot slot = find(address);
+    if (slot == null || (slot.readOnly() && !evenReadOnly) || address + bytes.length > slot.end()) {
+      return false;
+    }
+    slot.memory()
+        .asSlice(address - slot.guestPhysAddr(), bytes.length)
+        .copyFrom(java.lang.foreign.MemorySegment.ofArray(bytes));
+    return true;
+  }
+
+  /** The slots' memory for {@link ReadOnlyRestores}, which also writes read-only slots. */
+  ReadOnlyRestores.Memory rawMemory() {
+    return new ReadOnlyRestores.Memory() {
+      @Override
+      public byte[] read(long address, int length) {
+        return MemorySlots.this.read(address, length);
+      }
+
+      @Override
+      public void write(long address, byte[] bytes) {
+        MemorySlots.this.write(address, bytes, true);
+      }
+    };
+  }
+
   private static KvmException fail(Errno errno, String why) {
     return new KvmException(IOCTL, errno, why);
   }

@@ -48,6 +48,26 @@ final class ReadOnlyRestores {
 
     /** Drops the cached translations of {@code [begin, end)}. */
     void removeTranslations(long begin, long end);
+
+    /** The engine of the moment from {@code engine} (a vCPU's engine can be replaced). */
+    static Engine of(java.util.function.Supplier<dev.toykvm.kernel.unicorn.UcEngine> engine) {
+      return new Engine() {
+        @Override
+        public long hookReads(long begin, long end) {
+          return engine.get().hookReads(begin, end);
+        }
+
+        @Override
+        public void removeHook(long handle) {
+          engine.get().removeHook(handle);
+        }
+
+        @Override
+        public void removeTranslations(long begin, long end) {
+          engine.get().removeTranslations(begin, end);
+        }
+      };
+    }
   }
 
   private record Restore(long address, byte[] bytes, long hook) {

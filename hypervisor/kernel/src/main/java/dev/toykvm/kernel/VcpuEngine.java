@@ -18,6 +18,7 @@ import dev.toykvm.kernel.unicorn.UcCallbacks;
 import dev.toykvm.kernel.unicorn.UcEngine;
 import dev.toykvm.kernel.x86.CpuState;
 import dev.toykvm.kernel.x86.ExceptionDelivery;
+import dev.toykvm.kernel.x86.GuestCode;
 import dev.toykvm.kernel.x86.GuestCpu;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmException;
@@ -48,9 +49,6 @@ import org.slf4j.LoggerFactory;
  */
 final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
-
-  /** {@code uc_emu_start}'s end address: one no guest can reach (non-canonical). */
-  private static final long NO_END = -1L;
 
   private enum Stop {
     NONE,
@@ -225,7 +223,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     long timeout = ioregionTimeoutNanos();
     posted = new PostedWrites(id, new PostedBatch(kickFd, timeout), this);
     router = new AccessRouter(id, io, new IoregionAccess(kickFd, timeout), posted, this);
-    readOnly = new ReadOnlyRestores(new SlotMemory(), new ReadOnlyEngine());
+    readOnly = new ReadOnlyRestores(slots.rawMemory(), ReadOnlyRestores.Engine.of(() -> uc));
     stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
     uc.installCoreHooks();
     setSregs(ResetState.sregs());
@@ -263,7 +261,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
       }
       stop = Stop.NONE;
       pieces.reset();
-      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), stopAt);
+      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), search.stopAt());
       if (err == UcEngine.ABORTED) {
         VcpuExit exit = afterAbort();
         if (exit != null) {
@@ -302,13 +300,14 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
           continue;
         }
         case Uc.ERR_OK -> {
-          if (stopAt != NO_END && reachedStop()) {
-            if (pendingExit != null) {
-              VcpuExit exit = pendingExit;
-              pendingExit = null;
+          if (search.stopAt() != UntranslatableSearch.NO_STOP) {
+            VcpuExit exit = afterStop();
+            if (exit == CONTINUE) {
+              continue;
+            }
+            if (exit != null) {
               return exit;
             }
-            continue;
           }
           return new VcpuExit.Hlt();
         }
@@ -333,14 +332,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
 
   // ---- code the translator cannot take (see Untranslatable) -------------------------------
 
-  /** Where uc_emu_start stops short of a suspected untranslatable instruction, or NO_END. */
-  private long stopAt = NO_END;
-
-  /** The (linear) start of the block whose translation aborted, and what is left to try. */
-  private long abortedBlock = -1;
-
-  private int[] candidates = new int[0];
-  private int nextCandidate;
+  private final UntranslatableSearch search =
+      new UntranslatableSearch((begin, end) -> uc.removeTranslations(begin, end));
 
   /**
    * After {@link UcEngine#ABORTED}: the engine is replaced by a new one in the same CPU state (the
@@ -350,17 +343,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private VcpuExit afterAbort() {
     replaceEngine();
     KvmSregs s = cpu.read();
-    long block = linearRip(s);
-    if (block != abortedBlock) {
-      forgetStop();
-      abortedBlock = block;
-      candidates =
-          Untranslatable.candidates(
-              readCode(s, block, 4096 + 2 * Untranslatable.MAX_INSN), longMode(s));
-      nextCandidate = 0;
-    }
-    if (nextCandidate >= candidates.length) {
-      forgetStop();
+    long block = GuestCode.linearRip(s, uc.readReg(Uc.X86_REG_RIP));
+    byte[] code = GuestCode.readUpTo(this, s, block, 4096 + 2 * Untranslatable.MAX_INSN);
+    if (!search.afterAbort(block, code, GuestCode.longMode(s))) {
       return new VcpuExit.InternalError(
           KVM_INTERNAL_ERROR_EMULATION,
           String.format(
@@ -368,61 +353,37 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
                   + " and no far call/jmp through a register was found there",
               block));
     }
-    moveStop(block + candidates[nextCandidate++]);
     log.debug(
         "vcpu{}: libunicorn aborted translating 0x{}; trying a stop at 0x{}",
         id,
         Long.toHexString(block),
-        Long.toHexString(stopAt));
+        Long.toHexString(search.stopAt()));
     return null;
   }
 
   /**
-   * uc_emu_start returned normally at {@link #stopAt}: the instruction there is either the one the
-   * translator cannot take (the guest gets the #UD a CPU raises) or an ordinary one (the search
-   * goes on past it). Returns false if the stop was not reached (a real {@code hlt}).
+   * uc_emu_start returned normally: at the search's stop, the instruction there is either the one
+   * the translator cannot take (the guest gets the #UD a CPU raises, and its exit, if any, is
+   * returned) or an ordinary one (the run goes on: {@link #CONTINUE}); elsewhere, a real {@code
+   * hlt} (null).
    */
-  private boolean reachedStop() {
+  private VcpuExit afterStop() {
     KvmSregs s = cpu.read();
-    long here = linearRip(s);
-    if (here != stopAt) {
-      return false;
+    long here = GuestCode.linearRip(s, uc.readReg(Uc.X86_REG_RIP));
+    byte[] code = GuestCode.readUpTo(this, s, here, Untranslatable.MAX_INSN + 1);
+    UntranslatableSearch.AtStop found = search.atStop(here, code, GuestCode.longMode(s));
+    if (found == null) {
+      return null;
     }
-    byte[] code = readCode(s, here, Untranslatable.MAX_INSN + 1);
-    if (Untranslatable.at(code, longMode(s))) {
-      forgetStop();
-      abortedBlock = -1;
+    if (found == UntranslatableSearch.AtStop.UNTRANSLATABLE) {
       VcpuExit exit = deliver(ExceptionDelivery.UD, false);
-      if (exit != null) {
-        pendingExit = exit;
-      }
-      return true;
+      return exit != null ? exit : CONTINUE;
     }
-    while (nextCandidate < candidates.length && abortedBlock + candidates[nextCandidate] <= here) {
-      nextCandidate++;
-    }
-    if (nextCandidate < candidates.length) {
-      moveStop(abortedBlock + candidates[nextCandidate++]);
-    } else {
-      forgetStop();
-    }
-    return true;
+    return CONTINUE;
   }
 
-  private VcpuExit pendingExit;
-
-  /** Sets the stop, dropping translations made with the old one (they end at it). */
-  private void moveStop(long linear) {
-    forgetStop();
-    stopAt = linear;
-  }
-
-  private void forgetStop() {
-    if (stopAt != NO_END && abortedBlock >= 0) {
-      uc.removeTranslations(Math.min(abortedBlock, stopAt), stopAt + 1);
-    }
-    stopAt = NO_END;
-  }
+  /** {@link #afterStop}'s "run on". */
+  private static final VcpuExit CONTINUE = new VcpuExit.Intr();
 
   /** Replaces an aborted engine with a new one in the CPU state the old one was left in. */
   private void replaceEngine() {
@@ -439,31 +400,6 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     syncMemory();
     fresh.restoreContext(copy);
     dead.close();
-  }
-
-  private long linearRip(KvmSregs s) {
-    long rip = uc.readReg(Uc.X86_REG_RIP);
-    return longMode(s) ? rip : (s.cs().base() + rip) & 0xffff_ffffL;
-  }
-
-  private static boolean longMode(KvmSregs s) {
-    return (s.efer() & dev.toykvm.kvm.KvmConstants.EFER_LMA) != 0 && s.cs().l();
-  }
-
-  /** Up to {@code length} bytes of guest code from {@code linear}, as far as it is in RAM. */
-  private byte[] readCode(KvmSregs s, long linear, int length) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(length);
-    long at = linear;
-    while (out.size() < length) {
-      int chunk = (int) Math.min(length - out.size(), 4096 - (at & 4095));
-      byte[] bytes = readLinearQuietly(s, at, chunk);
-      if (bytes == null) {
-        break;
-      }
-      out.writeBytes(bytes);
-      at += chunk;
-    }
-    return out.toByteArray();
   }
 
   private VcpuExit emulationFailure(int err, String what) {
@@ -615,36 +551,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   @Override
   public void interrupt(int vector) {
     pendingVector = vector;
-    pendingSoftware = isSoftwareInterrupt(vector);
+    pendingSoftware =
+        GuestCode.isSoftwareInterrupt(this, cpu.read(), uc.readReg(Uc.X86_REG_RIP), vector);
     stop = Stop.EXCEPTION;
     uc.stop();
-  }
-
-  /**
-   * Whether the interrupt Unicorn reports came from {@code int n}/{@code int3}/{@code into}: RIP
-   * then already points past the instruction, whose bytes end there.
-   */
-  private boolean isSoftwareInterrupt(int vector) {
-    KvmSregs s = cpu.read();
-    long rip = uc.readReg(Uc.X86_REG_RIP);
-    long linear = s.cs().base() + rip;
-    byte[] two = readLinearQuietly(s, linear - 2, 2);
-    if (two != null && (two[0] & 0xff) == 0xcd && (two[1] & 0xff) == vector) {
-      return true;
-    }
-    if (two != null && vector == 3 && (two[1] & 0xff) == 0xcc) {
-      return true;
-    }
-    return two != null && vector == 4 && (two[1] & 0xff) == 0xce;
-  }
-
-  private byte[] readLinearQuietly(KvmSregs s, long linear, int length) {
-    try {
-      long phys = dev.toykvm.kernel.x86.Linear.toPhysical(this, s, linear);
-      return phys < 0 ? null : readPhysical(phys, length);
-    } catch (RuntimeException e) {
-      return null;
-    }
   }
 
   /** A write to a read-only slot: one {@code KVM_EXIT_MMIO}; see {@link ReadOnlyRestores}. */
@@ -752,63 +662,11 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     if (readOnly != null && !readOnly.isEmpty()) {
       readOnly.restoreAll(); // the kernel side reads memory as the guest would
     }
-    return slotBytes(address, length);
-  }
-
-  private byte[] slotBytes(long address, int length) {
-    MemorySlot slot = slots.find(address);
-    if (slot == null || address + length > slot.end()) {
-      return null;
-    }
-    MemorySegment m = slot.memory().asSlice(address - slot.guestPhysAddr(), length);
-    return m.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-  }
-
-  /** The engine calls {@link ReadOnlyRestores} needs. */
-  private final class ReadOnlyEngine implements ReadOnlyRestores.Engine {
-    @Override
-    public long hookReads(long begin, long end) {
-      return uc.hookReads(begin, end);
-    }
-
-    @Override
-    public void removeHook(long handle) {
-      uc.removeHook(handle);
-    }
-
-    @Override
-    public void removeTranslations(long begin, long end) {
-      uc.removeTranslations(begin, end);
-    }
-  }
-
-  /** The slots' memory for {@link ReadOnlyRestores}: read-only slots are written too. */
-  private final class SlotMemory implements ReadOnlyRestores.Memory {
-    @Override
-    public byte[] read(long address, int length) {
-      return slotBytes(address, length);
-    }
-
-    @Override
-    public void write(long address, byte[] bytes) {
-      MemorySlot slot = slots.find(address);
-      if (slot != null && address + bytes.length <= slot.end()) {
-        slot.memory()
-            .asSlice(address - slot.guestPhysAddr(), bytes.length)
-            .copyFrom(MemorySegment.ofArray(bytes));
-      }
-    }
+    return slots.read(address, length);
   }
 
   @Override
   public boolean writePhysical(long address, byte[] bytes) {
-    MemorySlot slot = slots.find(address);
-    if (slot == null || slot.readOnly() || address + bytes.length > slot.end()) {
-      return false;
-    }
-    slot.memory()
-        .asSlice(address - slot.guestPhysAddr(), bytes.length)
-        .copyFrom(MemorySegment.ofArray(bytes));
-    return true;
+    return slots.write(address, bytes, false);
   }
 }
