@@ -210,7 +210,7 @@ public final class Posix {
     MemorySegment errno = errnoSegment();
     int r;
     try {
-      r = (int) Native.FCNTL_INT.invokeExact(errno, fd, F_DUPFD_CLOEXEC, 3);
+      r = (int) NativeMore.FCNTL_INT.invokeExact(errno, fd, F_DUPFD_CLOEXEC, 3);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -239,7 +239,7 @@ public final class Posix {
       MemorySegment errno = errnoSegment();
       int r;
       try {
-        r = (int) Native.OPEN.invokeExact(errno, arena.allocateFrom(path), flags | O_CLOEXEC);
+        r = (int) NativeMore.OPEN.invokeExact(errno, arena.allocateFrom(path), flags | O_CLOEXEC);
       } catch (Throwable t) {
         throw rethrow(t);
       }
@@ -255,7 +255,7 @@ public final class Posix {
     MemorySegment errno = errnoSegment();
     int r;
     try {
-      r = (int) Native.FCNTL.invokeExact(errno, fd, F_GETFD);
+      r = (int) NativeMore.FCNTL.invokeExact(errno, fd, F_GETFD);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -408,7 +408,7 @@ public final class Posix {
     MemorySegment errno = errnoSegment();
     int r;
     try {
-      r = (int) Native.EVENTFD.invokeExact(errno, 0, EFD_CLOEXEC);
+      r = (int) NativeMore.EVENTFD.invokeExact(errno, 0, EFD_CLOEXEC);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -463,7 +463,7 @@ public final class Posix {
     MemorySegment errno = errnoSegment();
     int r;
     try {
-      r = (int) Native.KILL.invokeExact(errno, pid, sig);
+      r = (int) NativeMore.KILL.invokeExact(errno, pid, sig);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -486,7 +486,7 @@ public final class Posix {
       while (true) {
         int r;
         try {
-          r = (int) Native.WAITPID.invokeExact(errno, pid, status, block ? 0 : WNOHANG);
+          r = (int) NativeMore.WAITPID.invokeExact(errno, pid, status, block ? 0 : WNOHANG);
         } catch (Throwable t) {
           throw rethrow(t);
         }
@@ -516,7 +516,7 @@ public final class Posix {
   /** {@code gettid()}: the kernel's id of the calling thread (its entry in /proc/PID/task). */
   public static int gettid() {
     try {
-      return (int) Native.GETTID.invokeExact();
+      return (int) NativeMore.GETTID.invokeExact();
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -538,7 +538,7 @@ public final class Posix {
       // A cpu_set_t is 1024 bits; CPUs past 63 stay clear.
       MemorySegment set = arena.allocate(CPU_SET_SIZE, 8);
       set.set(JAVA_LONG, 0, cpuMask);
-      r = (int) Native.SCHED_SETAFFINITY.invokeExact(errno, tid, CPU_SET_SIZE, set);
+      r = (int) NativeMore.SCHED_SETAFFINITY.invokeExact(errno, tid, CPU_SET_SIZE, set);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -612,9 +612,9 @@ public final class Posix {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment actions = arena.allocate(FILE_ACTIONS_SIZE, 16);
       MemorySegment attr = arena.allocate(SPAWNATTR_SIZE, 16);
-      spawnCall("posix_spawn_file_actions_init", Native.FA_INIT, actions);
+      spawnCall("posix_spawn_file_actions_init", NativeSpawn.FA_INIT, actions);
       try {
-        spawnCall("posix_spawnattr_init", Native.ATTR_INIT, attr);
+        spawnCall("posix_spawnattr_init", NativeSpawn.ATTR_INIT, attr);
         try {
           // Each source fd is a close-on-exec fd numbered above every target, so no dup2 can
           // clobber a later source; the copies are not close-on-exec.
@@ -632,13 +632,13 @@ public final class Posix {
           addCloseFrom(actions, childFds.length);
           MemorySegment all = arena.allocate(SIGSET_SIZE, 8);
           MemorySegment none = arena.allocate(SIGSET_SIZE, 8);
-          sigset(Native.SIGFILLSET, all);
-          sigset(Native.SIGEMPTYSET, none);
-          spawnCall("posix_spawnattr_setsigdefault", Native.ATTR_SETSIGDEFAULT, attr, all);
-          spawnCall("posix_spawnattr_setsigmask", Native.ATTR_SETSIGMASK, attr, none);
+          sigset(NativeSpawn.SIGFILLSET, all);
+          sigset(NativeSpawn.SIGEMPTYSET, none);
+          spawnCall("posix_spawnattr_setsigdefault", NativeSpawn.ATTR_SETSIGDEFAULT, attr, all);
+          spawnCall("posix_spawnattr_setsigmask", NativeSpawn.ATTR_SETSIGMASK, attr, none);
           spawnCall(
               "posix_spawnattr_setflags",
-              Native.ATTR_SETFLAGS,
+              NativeSpawn.ATTR_SETFLAGS,
               attr,
               (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
           MemorySegment pid = arena.allocate(JAVA_INT);
@@ -651,7 +651,7 @@ public final class Posix {
           MemorySegment envp = cStringArray(arena, env);
           int err;
           try {
-            err = (int) Native.SPAWNP.invokeExact(pid, file, actions, attr, argvArray, envp);
+            err = (int) NativeSpawn.SPAWNP.invokeExact(pid, file, actions, attr, argvArray, envp);
           } catch (Throwable t) {
             throw rethrow(t);
           }
@@ -660,10 +660,10 @@ public final class Posix {
           }
           return pid.get(JAVA_INT, 0);
         } finally {
-          spawnCall("posix_spawnattr_destroy", Native.ATTR_DESTROY, attr);
+          spawnCall("posix_spawnattr_destroy", NativeSpawn.ATTR_DESTROY, attr);
         }
       } finally {
-        spawnCall("posix_spawn_file_actions_destroy", Native.FA_DESTROY, actions);
+        spawnCall("posix_spawn_file_actions_destroy", NativeSpawn.FA_DESTROY, actions);
       }
     }
   }
@@ -672,13 +672,13 @@ public final class Posix {
 
   /** The symbolic name of an errno ({@code strerrorname_np}), e.g. {@code "EPIPE"}. */
   public static String errnoName(int errno) {
-    String s = cString(Native.STRERRORNAME, errno);
+    String s = cString(NativeMore.STRERRORNAME, errno);
     return s != null ? s : "errno " + errno;
   }
 
   /** The description of an errno ({@code strerrordesc_np}), e.g. {@code "Broken pipe"}. */
   public static String strerror(int errno) {
-    String s = cString(Native.STRERRORDESC, errno);
+    String s = cString(NativeMore.STRERRORDESC, errno);
     return s != null ? s : "unknown error";
   }
 
@@ -687,17 +687,17 @@ public final class Posix {
   private static void addDup2(MemorySegment actions, int fd, int target) {
     spawnCall(
         "posix_spawn_file_actions_adddup2(" + fd + ", " + target + ")",
-        Native.FA_ADDDUP2,
+        NativeSpawn.FA_ADDDUP2,
         actions,
         fd,
         target);
   }
 
   private static void addCloseFrom(MemorySegment actions, int from) {
-    if (Native.FA_ADDCLOSEFROM != null) {
+    if (NativeSpawn.FA_ADDCLOSEFROM != null) {
       spawnCall(
           "posix_spawn_file_actions_addclosefrom_np(" + from + ")",
-          Native.FA_ADDCLOSEFROM,
+          NativeSpawn.FA_ADDCLOSEFROM,
           actions,
           from);
       return;
@@ -710,7 +710,8 @@ public final class Posix {
     for (java.io.File f : open) {
       int fd = Integer.parseInt(f.getName());
       if (fd >= from) {
-        spawnCall("posix_spawn_file_actions_addclose(" + fd + ")", Native.FA_ADDCLOSE, actions, fd);
+        spawnCall(
+            "posix_spawn_file_actions_addclose(" + fd + ")", NativeSpawn.FA_ADDCLOSE, actions, fd);
       }
     }
   }
@@ -839,41 +840,25 @@ public final class Posix {
 
   // ---- the library -----------------------------------------------------------------------
 
+  // Linking a downcall costs a few ms at start-up (its stub and method handles are generated; an
+  // AOT cache does not keep them), so the handles are in three holders, each linked on first use:
+  // a device JVM needs only Native's.
+
+  /** What every process needs: pipes, errno, and dying with the parent. */
   private static final class Native {
     static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     static final VarHandle ERRNO =
         CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBC = LINKER.defaultLookup();
-    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+    static final Linker LINKER = Linker.nativeLinker();
+    static final SymbolLookup LIBC = LINKER.defaultLookup();
+    static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
     static final MethodHandle PIPE2 = errnoCall("pipe2", JAVA_INT, ADDRESS, JAVA_INT);
     static final MethodHandle READ = errnoCall("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     static final MethodHandle WRITE = errnoCall("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     static final MethodHandle CLOSE = errnoCall("close", JAVA_INT, JAVA_INT);
-    static final MethodHandle OPEN =
-        LINKER.downcallHandle(
-            LIBC.findOrThrow("open"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
-            CAPTURE_ERRNO,
-            Linker.Option.firstVariadicArg(2));
     static final MethodHandle POLL = errnoCall("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
-    static final MethodHandle EVENTFD = errnoCall("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
-    static final MethodHandle KILL = errnoCall("kill", JAVA_INT, JAVA_INT, JAVA_INT);
-    static final MethodHandle WAITPID = errnoCall("waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    static final MethodHandle FCNTL =
-        LINKER.downcallHandle(
-            LIBC.findOrThrow("fcntl"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
-            CAPTURE_ERRNO,
-            Linker.Option.firstVariadicArg(2));
-    static final MethodHandle FCNTL_INT =
-        LINKER.downcallHandle(
-            LIBC.findOrThrow("fcntl"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
-            CAPTURE_ERRNO,
-            Linker.Option.firstVariadicArg(2));
     static final MethodHandle PRCTL =
         LINKER.downcallHandle(
             LIBC.findOrThrow("prctl"),
@@ -882,62 +867,92 @@ public final class Posix {
             Linker.Option.firstVariadicArg(1));
     static final MethodHandle GETPID = plain("getpid", FunctionDescriptor.of(JAVA_INT));
     static final MethodHandle GETPPID = plain("getppid", FunctionDescriptor.of(JAVA_INT));
-    static final MethodHandle GETTID = plain("gettid", FunctionDescriptor.of(JAVA_INT));
-    static final MethodHandle SCHED_SETAFFINITY =
-        errnoCall("sched_setaffinity", JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
 
-    // posix_spawn and its helpers return the error number instead of setting errno.
-    static final MethodHandle SPAWNP =
-        plain(
-            "posix_spawnp",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle FA_INIT =
-        plain("posix_spawn_file_actions_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle FA_DESTROY =
-        plain("posix_spawn_file_actions_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle FA_ADDDUP2 =
-        plain(
-            "posix_spawn_file_actions_adddup2",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    static final MethodHandle FA_ADDCLOSE =
-        plain(
-            "posix_spawn_file_actions_addclose",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle FA_ADDCLOSEFROM =
-        optional(
-            "posix_spawn_file_actions_addclosefrom_np",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle ATTR_INIT =
-        plain("posix_spawnattr_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle ATTR_DESTROY =
-        plain("posix_spawnattr_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle ATTR_SETFLAGS =
-        plain("posix_spawnattr_setflags", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_SHORT));
-    static final MethodHandle ATTR_SETSIGMASK =
-        plain("posix_spawnattr_setsigmask", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle ATTR_SETSIGDEFAULT =
-        plain("posix_spawnattr_setsigdefault", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle SIGEMPTYSET =
-        plain("sigemptyset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle SIGFILLSET =
-        plain("sigfillset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-
-    static final MethodHandle STRERRORNAME =
-        optional("strerrorname_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    static final MethodHandle STRERRORDESC =
-        optional("strerrordesc_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-
-    private static MethodHandle errnoCall(String name, MemoryLayout result, MemoryLayout... args) {
+    static MethodHandle errnoCall(String name, MemoryLayout result, MemoryLayout... args) {
       return LINKER.downcallHandle(
           LIBC.findOrThrow(name), FunctionDescriptor.of(result, args), CAPTURE_ERRNO);
     }
 
-    private static MethodHandle plain(String name, FunctionDescriptor descriptor) {
+    static MethodHandle plain(String name, FunctionDescriptor descriptor) {
       return LINKER.downcallHandle(LIBC.findOrThrow(name), descriptor);
     }
 
-    private static MethodHandle optional(String name, FunctionDescriptor descriptor) {
+    static MethodHandle optional(String name, FunctionDescriptor descriptor) {
       return LIBC.find(name).map(s -> LINKER.downcallHandle(s, descriptor)).orElse(null);
     }
+  }
+
+  /** posix_spawn and its helpers (they return the error number instead of setting errno). */
+  private static final class NativeSpawn {
+    static final MethodHandle SPAWNP =
+        Native.plain(
+            "posix_spawnp",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    static final MethodHandle FA_INIT =
+        Native.plain("posix_spawn_file_actions_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle FA_DESTROY =
+        Native.plain("posix_spawn_file_actions_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle FA_ADDDUP2 =
+        Native.plain(
+            "posix_spawn_file_actions_adddup2",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    static final MethodHandle FA_ADDCLOSE =
+        Native.plain(
+            "posix_spawn_file_actions_addclose",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle FA_ADDCLOSEFROM =
+        Native.optional(
+            "posix_spawn_file_actions_addclosefrom_np",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle ATTR_INIT =
+        Native.plain("posix_spawnattr_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle ATTR_DESTROY =
+        Native.plain("posix_spawnattr_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle ATTR_SETFLAGS =
+        Native.plain(
+            "posix_spawnattr_setflags", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_SHORT));
+    static final MethodHandle ATTR_SETSIGMASK =
+        Native.plain(
+            "posix_spawnattr_setsigmask", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle ATTR_SETSIGDEFAULT =
+        Native.plain(
+            "posix_spawnattr_setsigdefault", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle SIGEMPTYSET =
+        Native.plain("sigemptyset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle SIGFILLSET =
+        Native.plain("sigfillset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+  }
+
+  /** The rest of libc: bound on first use, not by every process that reads a pipe. */
+  private static final class NativeMore {
+    static final MethodHandle OPEN =
+        Native.LINKER.downcallHandle(
+            Native.LIBC.findOrThrow("open"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            Native.CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
+    static final MethodHandle FCNTL =
+        Native.LINKER.downcallHandle(
+            Native.LIBC.findOrThrow("fcntl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            Native.CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
+    static final MethodHandle FCNTL_INT =
+        Native.LINKER.downcallHandle(
+            Native.LIBC.findOrThrow("fcntl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            Native.CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
+    static final MethodHandle EVENTFD = Native.errnoCall("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
+    static final MethodHandle KILL = Native.errnoCall("kill", JAVA_INT, JAVA_INT, JAVA_INT);
+    static final MethodHandle WAITPID =
+        Native.errnoCall("waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    static final MethodHandle GETTID = Native.plain("gettid", FunctionDescriptor.of(JAVA_INT));
+    static final MethodHandle SCHED_SETAFFINITY =
+        Native.errnoCall("sched_setaffinity", JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
+    static final MethodHandle STRERRORNAME =
+        Native.optional("strerrorname_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    static final MethodHandle STRERRORDESC =
+        Native.optional("strerrordesc_np", FunctionDescriptor.of(ADDRESS, JAVA_INT));
   }
 }
