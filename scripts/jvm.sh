@@ -20,11 +20,14 @@
 # not on stdout, which is the guest's serial line. The JVM then runs without it.
 TOYKVM_AOT_QUIET=(-Xlog:aot*=off -Xlog:cds*=off)
 
-# For "toykvm run" only, both JVMs: C2 compiles a method after 10 times the usual calls and loops.
-# A short run is then over before C2 starts (on 2 cores its compiles compete with the two JVMs for
-# the CPU); a long one still gets C2 code, a little later. Not for "toykvm bench", whose warm-up
-# is sized for the default thresholds.
-TOYKVM_RUN_JIT_OPTS="-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000"
+# For "toykvm run" only, both JVMs: C2 compiles a method after 10 times the usual calls and loops,
+# and not early because the AOT cache's training profiles (JEP 515) say it was hot. A short run is
+# then over before C2 starts (on 2 cores its compiles compete with the two JVMs for the CPU); a
+# long one still gets C2 code, a little later. Not for "toykvm bench", whose warm-up is sized for
+# the defaults. AOTReplayTraining is a diagnostic flag: a JDK without it ignores it.
+TOYKVM_RUN_JIT_OPTS="-XX:+IgnoreUnrecognizedVMOptions -XX:+UnlockDiagnosticVMOptions"
+TOYKVM_RUN_JIT_OPTS+=" -XX:-AOTReplayTraining"
+TOYKVM_RUN_JIT_OPTS+=" -XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000"
 TOYKVM_RUN_JIT_OPTS+=" -XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000"
 
 toykvm_jvm_setup() {
