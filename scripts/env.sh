@@ -2,16 +2,28 @@
 # Sourced, not run. Sets JAVA_HOME, JAVA and TOYKVM_ROOT; stops the calling script with a
 # message that says exactly what to install when something is missing.
 
-TOYKVM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOYKVM_ROOT="${BASH_SOURCE[0]%/*}" # the scripts folder, without forking dirname
+[[ "$TOYKVM_ROOT" == "${BASH_SOURCE[0]}" ]] && TOYKVM_ROOT=.
+TOYKVM_ROOT="$(cd "$TOYKVM_ROOT/.." && pwd)"
 
 toykvm_die() {
   echo "toykvm: $*" >&2
   exit 1
 }
 
-# The major version of the java binary in $1/bin, or nothing.
+# The major version of the java binary in $1/bin, or nothing. Reads the JDK's release file when it
+# has one (JAVA_VERSION="25.0.3"): starting a JVM to ask would cost every ./toykvm run ~50 ms.
 toykvm_java_major() {
   [[ -x "$1/bin/java" ]] || return 0
+  local line
+  if [[ -r "$1/release" ]]; then
+    while IFS= read -r line; do
+      if [[ "$line" =~ ^JAVA_VERSION=\"(1\.)?([0-9]+) ]]; then
+        echo "${BASH_REMATCH[2]}"
+        return 0
+      fi
+    done <"$1/release"
+  fi
   "$1/bin/java" -XshowSettings:properties -version 2>&1 |
     sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p'
 }
@@ -60,6 +72,12 @@ toykvm_need_pkg() {
 }
 
 toykvm_has_libunicorn() {
+  # The usual places first, without a fork (./toykvm runs this every time); then ldconfig.
+  local lib
+  for lib in /usr/lib/*-linux-gnu/libunicorn.so.2 /usr/lib/libunicorn.so.2 \
+    /usr/local/lib/libunicorn.so.2; do
+    [[ -e "$lib" ]] && return 0
+  done
   # Not grep -q: it would exit early, ldconfig would die of SIGPIPE, and pipefail would say "no".
   ldconfig -p 2>/dev/null | grep 'libunicorn\.so\.2 ' >/dev/null
 }

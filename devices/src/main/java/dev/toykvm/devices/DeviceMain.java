@@ -55,10 +55,39 @@ public final class DeviceMain implements Callable<Integer> {
   public static void main(String[] args) {
     PrintStream stderr = System.err;
     System.setOut(stderr); // fd 1 carries responses: a stray println must not corrupt them
+    DeviceMain plain = parsePlain(args, stderr);
+    if (plain != null) {
+      System.exit(plain.call());
+    }
     CommandLine cli = new CommandLine(new DeviceMain(stderr));
     cli.setOut(new PrintWriter(stderr, true));
     cli.setErr(new PrintWriter(stderr, true));
     System.exit(cli.execute(args));
+  }
+
+  /**
+   * The command lines launchers use, {@code DEVICE} and {@code DEVICE --output FILE}, parsed
+   * without picocli, which takes a device JVM's start-up about a quarter longer (its classes are
+   * too old for the AOT cache, docs/performance.md); anything else (help, options, mistakes) is
+   * left to picocli.
+   *
+   * @return the command to run, or null to let picocli parse {@code args}
+   */
+  static DeviceMain parsePlain(String[] args, PrintStream log) {
+    boolean plain =
+        switch (args.length) {
+          case 1 -> !args[0].startsWith("-");
+          case 3 ->
+              !args[0].startsWith("-") && args[1].equals("--output") && !args[2].startsWith("-");
+          default -> false;
+        };
+    if (!plain) {
+      return null;
+    }
+    DeviceMain main = new DeviceMain(log);
+    main.device = args[0];
+    main.output = args.length == 3 ? args[2] : null;
+    return main;
   }
 
   /** What a device prints on stderr once it serves commands; launchers wait for it. */

@@ -143,6 +143,12 @@ final class DeviceLauncher {
     argv.add("--enable-native-access=ALL-UNNAMED");
     argv.add("-XX:+UseSerialGC");
     argv.add("-Xmx64m");
+    // Extra options, whitespace-separated: ./toykvm passes the device JVM's AOT cache this way.
+    for (String option : System.getProperty("toykvm.device.jvm.options", "").split("\\s+")) {
+      if (!option.isEmpty()) {
+        argv.add(option);
+      }
+    }
     argv.add("-cp");
     argv.add(System.getProperty("java.class.path"));
     argv.add(DeviceMain.class.getName());
