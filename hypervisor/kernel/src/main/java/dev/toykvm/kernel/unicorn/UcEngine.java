@@ -5,16 +5,12 @@ import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * One Unicorn x86-64 engine ({@code uc_engine}), bound with the FFM API: the calls toykvm needs and
@@ -25,7 +21,7 @@ import java.nio.file.Path;
  */
 public final class UcEngine implements AutoCloseable {
 
-  private static final String LIBRARY = "libunicorn.so.2";
+  static final String LIBRARY = "libunicorn.so.2";
 
   private final MemorySegment uc;
   private final Arena arena = Arena.ofShared();
@@ -44,44 +40,45 @@ public final class UcEngine implements AutoCloseable {
    * @throws IllegalStateException if libunicorn.so.2 cannot be loaded (see {@link #loadError()})
    */
   public UcEngine(UcCallbacks callbacks) {
-    Native.check();
+    UcLibrary.check();
     this.callbacks = callbacks;
     MemorySegment handle = arena.allocate(ADDRESS);
     check(
-        "uc_open", nativeInt(() -> (int) Native.OPEN.invokeExact(Uc.ARCH_X86, Uc.MODE_64, handle)));
+        "uc_open",
+        nativeInt(() -> (int) UcLibrary.OPEN.invokeExact(Uc.ARCH_X86, Uc.MODE_64, handle)));
     this.uc = handle.get(ADDRESS, 0);
     this.upcalls = new Upcalls(this, arena);
   }
 
   /** Why libunicorn could not be loaded, or null if it was. */
   public static String loadError() {
-    return Native.LOAD_ERROR;
+    return UcLibrary.LOAD_ERROR;
   }
 
   // ---- registers -------------------------------------------------------------------------
 
   public long readReg(int reg) {
     scratch.set(JAVA_LONG, 0, 0);
-    check("uc_reg_read", nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, reg, scratch)));
+    check("uc_reg_read", nativeInt(() -> (int) UcLibrary.REG_READ.invokeExact(uc, reg, scratch)));
     return scratch.get(JAVA_LONG, 0);
   }
 
   public void writeReg(int reg, long value) {
     scratch.set(JAVA_LONG, 0, value);
-    check("uc_reg_write", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, reg, scratch)));
+    check("uc_reg_write", nativeInt(() -> (int) UcLibrary.REG_WRITE.invokeExact(uc, reg, scratch)));
   }
 
   /** Writes a 16-bit register (segment selectors take a uint16_t). */
   public void writeReg16(int reg, int value) {
     scratch.set(JAVA_LONG, 0, 0);
     scratch.set(ValueLayouts.U16, 0, (short) value);
-    check("uc_reg_write", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, reg, scratch)));
+    check("uc_reg_write", nativeInt(() -> (int) UcLibrary.REG_WRITE.invokeExact(uc, reg, scratch)));
   }
 
   /** Reads a {@code uc_x86_mmr}: {selector u16 @0, base u64 @8, limit u32 @16, flags u32 @20}. */
   public long[] readMmr(int reg) {
     scratch.fill((byte) 0);
-    check("uc_reg_read", nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, reg, scratch)));
+    check("uc_reg_read", nativeInt(() -> (int) UcLibrary.REG_READ.invokeExact(uc, reg, scratch)));
     return new long[] {
       Short.toUnsignedLong(scratch.get(ValueLayouts.U16, 0)),
       scratch.get(JAVA_LONG, 8),
@@ -96,7 +93,7 @@ public final class UcEngine implements AutoCloseable {
     scratch.set(JAVA_LONG, 8, base);
     scratch.set(JAVA_INT, 16, (int) limit);
     scratch.set(JAVA_INT, 20, (int) flags);
-    check("uc_reg_write", nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, reg, scratch)));
+    check("uc_reg_write", nativeInt(() -> (int) UcLibrary.REG_WRITE.invokeExact(uc, reg, scratch)));
   }
 
   /** Reads an MSR through the 16-byte {@code uc_x86_msr {u32 rid; u64 value}}. */
@@ -105,7 +102,7 @@ public final class UcEngine implements AutoCloseable {
     scratch.set(JAVA_INT, 0, msr);
     check(
         "uc_reg_read(MSR)",
-        nativeInt(() -> (int) Native.REG_READ.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
+        nativeInt(() -> (int) UcLibrary.REG_READ.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
     return scratch.get(JAVA_LONG, 8);
   }
 
@@ -115,7 +112,7 @@ public final class UcEngine implements AutoCloseable {
     scratch.set(JAVA_LONG, 8, value);
     check(
         "uc_reg_write(MSR)",
-        nativeInt(() -> (int) Native.REG_WRITE.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
+        nativeInt(() -> (int) UcLibrary.REG_WRITE.invokeExact(uc, Uc.X86_REG_MSR, scratch)));
   }
 
   // ---- memory ----------------------------------------------------------------------------
@@ -124,17 +121,19 @@ public final class UcEngine implements AutoCloseable {
   public void mapPtr(long address, long size, int perms, MemorySegment memory) {
     check(
         "uc_mem_map_ptr",
-        nativeInt(() -> (int) Native.MEM_MAP_PTR.invokeExact(uc, address, size, perms, memory)));
+        nativeInt(() -> (int) UcLibrary.MEM_MAP_PTR.invokeExact(uc, address, size, perms, memory)));
   }
 
   /** Maps fresh zeroed memory that Unicorn owns (for scratch code). */
   public void map(long address, long size, int perms) {
     check(
-        "uc_mem_map", nativeInt(() -> (int) Native.MEM_MAP.invokeExact(uc, address, size, perms)));
+        "uc_mem_map",
+        nativeInt(() -> (int) UcLibrary.MEM_MAP.invokeExact(uc, address, size, perms)));
   }
 
   public void unmap(long address, long size) {
-    check("uc_mem_unmap", nativeInt(() -> (int) Native.MEM_UNMAP.invokeExact(uc, address, size)));
+    check(
+        "uc_mem_unmap", nativeInt(() -> (int) UcLibrary.MEM_UNMAP.invokeExact(uc, address, size)));
   }
 
   /**
@@ -148,27 +147,28 @@ public final class UcEngine implements AutoCloseable {
         nativeInt(
             () ->
                 (int)
-                    Native.MMIO_MAP.invokeExact(
+                    UcLibrary.MMIO_MAP.invokeExact(
                         uc, address, size, upcalls.mmioRead, base, upcalls.mmioWrite, base)));
   }
 
   public void memRead(long address, MemorySegment into) {
     check(
         "uc_mem_read",
-        nativeInt(() -> (int) Native.MEM_READ.invokeExact(uc, address, into, into.byteSize())));
+        nativeInt(() -> (int) UcLibrary.MEM_READ.invokeExact(uc, address, into, into.byteSize())));
   }
 
   public void memWrite(long address, MemorySegment from) {
     check(
         "uc_mem_write",
-        nativeInt(() -> (int) Native.MEM_WRITE.invokeExact(uc, address, from, from.byteSize())));
+        nativeInt(() -> (int) UcLibrary.MEM_WRITE.invokeExact(uc, address, from, from.byteSize())));
   }
 
   /** Reads guest memory as the CPU would see it physically; returns null if unmapped. */
   public byte[] tryRead(long address, int length) {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment buf = a.allocate(length);
-      int err = nativeInt(() -> (int) Native.MEM_READ.invokeExact(uc, address, buf, (long) length));
+      int err =
+          nativeInt(() -> (int) UcLibrary.MEM_READ.invokeExact(uc, address, buf, (long) length));
       return err == Uc.ERR_OK ? buf.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE) : null;
     }
   }
@@ -179,7 +179,7 @@ public final class UcEngine implements AutoCloseable {
       MemorySegment buf = a.allocate(bytes.length);
       buf.copyFrom(MemorySegment.ofArray(bytes));
       return nativeInt(
-              () -> (int) Native.MEM_WRITE.invokeExact(uc, address, buf, (long) bytes.length))
+              () -> (int) UcLibrary.MEM_WRITE.invokeExact(uc, address, buf, (long) bytes.length))
           == Uc.ERR_OK;
     }
   }
@@ -188,7 +188,7 @@ public final class UcEngine implements AutoCloseable {
   public void removeTranslations(long begin, long end) {
     check(
         "uc_ctl(TB_REMOVE_CACHE)",
-        nativeInt(() -> (int) Native.CTL2.invokeExact(uc, Uc.CTL_TB_REMOVE_CACHE, begin, end)));
+        nativeInt(() -> (int) UcLibrary.CTL2.invokeExact(uc, Uc.CTL_TB_REMOVE_CACHE, begin, end)));
   }
 
   // ---- the CPU state as a whole ----------------------------------------------------------
@@ -199,7 +199,8 @@ public final class UcEngine implements AutoCloseable {
    */
   public MemorySegment allocContext() {
     MemorySegment holder = arena.allocate(ADDRESS);
-    check("uc_context_alloc", nativeInt(() -> (int) Native.CONTEXT_ALLOC.invokeExact(uc, holder)));
+    check(
+        "uc_context_alloc", nativeInt(() -> (int) UcLibrary.CONTEXT_ALLOC.invokeExact(uc, holder)));
     MemorySegment ctx = holder.get(ADDRESS, 0).reinterpret(CONTEXT_HEADER);
     long size = ctx.get(JAVA_LONG, 0);
     contexts.add(ctx);
@@ -208,14 +209,15 @@ public final class UcEngine implements AutoCloseable {
 
   /** {@code uc_context_save} into a context from {@link #allocContext()}. */
   public void saveContext(MemorySegment context) {
-    check("uc_context_save", nativeInt(() -> (int) Native.CONTEXT_SAVE.invokeExact(uc, context)));
+    check(
+        "uc_context_save", nativeInt(() -> (int) UcLibrary.CONTEXT_SAVE.invokeExact(uc, context)));
   }
 
   /** {@code uc_context_restore} from a context from {@link #allocContext()}. */
   public void restoreContext(MemorySegment context) {
     check(
         "uc_context_restore",
-        nativeInt(() -> (int) Native.CONTEXT_RESTORE.invokeExact(uc, context)));
+        nativeInt(() -> (int) UcLibrary.CONTEXT_RESTORE.invokeExact(uc, context)));
   }
 
   /** Bytes before the CPU state in a {@code uc_context}: {size_t size; int mode; int arch}. */
@@ -255,7 +257,7 @@ public final class UcEngine implements AutoCloseable {
   }
 
   public void removeHook(long handle) {
-    check("uc_hook_del", nativeInt(() -> (int) Native.HOOK_DEL.invokeExact(uc, handle)));
+    check("uc_hook_del", nativeInt(() -> (int) UcLibrary.HOOK_DEL.invokeExact(uc, handle)));
   }
 
   private long hook(int type, MemorySegment callback, long begin, long end, int insn) {
@@ -265,7 +267,7 @@ public final class UcEngine implements AutoCloseable {
         nativeInt(
             () ->
                 (int)
-                    Native.HOOK_ADD.invokeExact(
+                    UcLibrary.HOOK_ADD.invokeExact(
                         uc, hh, type, callback, MemorySegment.NULL, begin, end, insn)));
     return hh.get(JAVA_LONG, 0);
   }
@@ -281,15 +283,15 @@ public final class UcEngine implements AutoCloseable {
     if (aborted) {
       throw new IllegalStateException("this engine aborted in an earlier uc_emu_start");
     }
-    if (Guard.ERROR != null) {
-      return nativeInt(() -> (int) Native.EMU_START.invokeExact(uc, begin, until, 0L, 0L));
+    if (UcAbortGuard.ERROR != null) {
+      return nativeInt(() -> (int) UcLibrary.EMU_START.invokeExact(uc, begin, until, 0L, 0L));
     }
     int r =
         nativeInt(
             () ->
                 (int)
-                    Guard.START.invokeExact(
-                        Native.EMU_START_ADDRESS, uc, begin, until, 0L, 0L, abortedFlag));
+                    UcAbortGuard.START.invokeExact(
+                        UcLibrary.EMU_START_ADDRESS, uc, begin, until, 0L, 0L, abortedFlag));
     if (abortedFlag.get(JAVA_INT, 0) != 0) {
       aborted = true;
       return ABORTED;
@@ -315,18 +317,18 @@ public final class UcEngine implements AutoCloseable {
    * Why the abort guard is not in place (Unicorn aborts then end the process), or null if it is.
    */
   public static String guardError() {
-    return Guard.ERROR;
+    return UcAbortGuard.ERROR;
   }
 
   /** {@code uc_emu_stop}: only from inside a callback on the engine's own thread. */
   public void stop() {
-    nativeInt(() -> (int) Native.EMU_STOP.invokeExact(uc));
+    nativeInt(() -> (int) UcLibrary.EMU_STOP.invokeExact(uc));
   }
 
   /** Unicorn's text for an error code. */
   public static String strerror(int code) {
-    Native.check();
-    MemorySegment s = nativeAddress(() -> (MemorySegment) Native.STRERROR.invokeExact(code));
+    UcLibrary.check();
+    MemorySegment s = nativeAddress(() -> (MemorySegment) UcLibrary.STRERROR.invokeExact(code));
     return s.reinterpret(1024).getString(0);
   }
 
@@ -337,9 +339,9 @@ public final class UcEngine implements AutoCloseable {
     }
     closed = true;
     for (MemorySegment ctx : contexts) {
-      nativeInt(() -> (int) Native.CONTEXT_FREE.invokeExact(ctx));
+      nativeInt(() -> (int) UcLibrary.CONTEXT_FREE.invokeExact(ctx));
     }
-    nativeInt(() -> (int) Native.CLOSE.invokeExact(uc));
+    nativeInt(() -> (int) UcLibrary.CLOSE.invokeExact(uc));
     arena.close();
   }
 
@@ -564,237 +566,6 @@ public final class UcEngine implements AutoCloseable {
       callbacks.upcallFailed(t);
     } catch (Throwable ignored) {
       // Nothing more can be done inside an upcall; the failure is already recorded or lost.
-    }
-  }
-
-  // ---- the abort guard (src/main/c/ucguard.c) --------------------------------------------
-
-  /**
-   * The native guard, built with the project into the jar as {@code native/libtoykvm-ucguard.so}:
-   * loaded from the class path (copied to a temporary file first when it is inside a jar, and the
-   * copy deleted once loaded).
-   */
-  private static final class Guard {
-    static final String RESOURCE = "/native/libtoykvm-ucguard.so";
-    static final String ERROR;
-    static final MethodHandle START;
-
-    static {
-      String error = null;
-      MethodHandle start = null;
-      try {
-        java.net.URL url = UcEngine.class.getResource(RESOURCE);
-        if (url == null) {
-          throw new IOException(RESOURCE + " is not on the class path (was the kernel built?)");
-        }
-        boolean inJar = !"file".equals(url.getProtocol());
-        Path library = inJar ? copyOut(url) : Path.of(url.toURI());
-        try {
-          Linker linker = Linker.nativeLinker();
-          SymbolLookup lookup = SymbolLookup.libraryLookup(library, Arena.global());
-          MethodHandle ready =
-              linker.downcallHandle(
-                  lookup.findOrThrow("toykvm_guard_ready"), FunctionDescriptor.of(JAVA_INT));
-          start =
-              linker.downcallHandle(
-                  lookup.findOrThrow("toykvm_guarded_emu_start"),
-                  FunctionDescriptor.of(
-                      JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
-                      ADDRESS));
-          if ((int) ready.invokeExact() == 0) {
-            error = "sigaction(SIGABRT) failed";
-          }
-        } finally {
-          if (inJar) {
-            Files.deleteIfExists(library);
-          }
-        }
-      } catch (Throwable t) {
-        error = t.toString();
-      }
-      ERROR = error;
-      START = start;
-      if (error != null) {
-        org.slf4j.LoggerFactory.getLogger(UcEngine.class)
-            .warn(
-                "the native abort guard is not loaded ({}): a guest that makes libunicorn abort"
-                    + " ends this process",
-                error);
-      }
-    }
-
-    private static Path copyOut(java.net.URL url) throws IOException {
-      Path copy = Files.createTempFile("toykvm-ucguard-", ".so");
-      try (var in = url.openStream()) {
-        Files.copy(in, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      }
-      return copy;
-    }
-  }
-
-  // ---- the library -----------------------------------------------------------------------
-
-  private static final class Native {
-    static final String LOAD_ERROR;
-    static final MethodHandle OPEN;
-    static final MethodHandle CLOSE;
-    static final MethodHandle STRERROR;
-    static final MethodHandle REG_READ;
-    static final MethodHandle REG_WRITE;
-    static final MethodHandle MEM_MAP;
-    static final MethodHandle MEM_MAP_PTR;
-    static final MethodHandle MEM_UNMAP;
-    static final MethodHandle MEM_READ;
-    static final MethodHandle MEM_WRITE;
-    static final MethodHandle MMIO_MAP;
-    static final MethodHandle HOOK_ADD;
-    static final MethodHandle HOOK_DEL;
-    static final MethodHandle EMU_START;
-    static final MemorySegment EMU_START_ADDRESS;
-    static final MethodHandle EMU_STOP;
-    static final MethodHandle CTL2;
-    static final MethodHandle CONTEXT_ALLOC;
-    static final MethodHandle CONTEXT_SAVE;
-    static final MethodHandle CONTEXT_RESTORE;
-    static final MethodHandle CONTEXT_FREE;
-
-    static {
-      String error = null;
-      MethodHandle[] h = new MethodHandle[20];
-      MemorySegment emuStart = MemorySegment.NULL;
-      try {
-        Linker linker = Linker.nativeLinker();
-        SymbolLookup lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
-        h[0] =
-            bind(
-                linker,
-                lib,
-                "uc_open",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-        h[1] = bind(linker, lib, "uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        h[2] = bind(linker, lib, "uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        h[3] =
-            bind(
-                linker,
-                lib,
-                "uc_reg_read",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        h[4] =
-            bind(
-                linker,
-                lib,
-                "uc_reg_write",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        h[5] =
-            bind(
-                linker,
-                lib,
-                "uc_mem_map",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
-        h[6] =
-            bind(
-                linker,
-                lib,
-                "uc_mem_map_ptr",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
-        h[7] =
-            bind(
-                linker,
-                lib,
-                "uc_mem_unmap",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        h[8] =
-            bind(
-                linker,
-                lib,
-                "uc_mem_read",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-        h[9] =
-            bind(
-                linker,
-                lib,
-                "uc_mem_write",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-        h[10] =
-            bind(
-                linker,
-                lib,
-                "uc_mmio_map",
-                FunctionDescriptor.of(
-                    JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        h[11] =
-            linker.downcallHandle(
-                lib.findOrThrow("uc_hook_add"),
-                FunctionDescriptor.of(
-                    JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
-                    JAVA_INT),
-                Linker.Option.firstVariadicArg(7));
-        h[12] =
-            bind(linker, lib, "uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-        h[13] =
-            bind(
-                linker,
-                lib,
-                "uc_emu_start",
-                FunctionDescriptor.of(
-                    JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-        emuStart = lib.findOrThrow("uc_emu_start");
-        h[14] = bind(linker, lib, "uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        h[15] =
-            linker.downcallHandle(
-                lib.findOrThrow("uc_ctl"),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG),
-                Linker.Option.firstVariadicArg(2));
-        h[16] =
-            bind(
-                linker, lib, "uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        h[17] =
-            bind(linker, lib, "uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        h[18] =
-            bind(
-                linker,
-                lib,
-                "uc_context_restore",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        h[19] = bind(linker, lib, "uc_context_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-      } catch (IllegalArgumentException | java.util.NoSuchElementException e) {
-        error = LIBRARY + " cannot be loaded (" + e.getMessage() + ")";
-      } catch (IllegalCallerException e) {
-        error = "native access is disabled: run java with --enable-native-access=ALL-UNNAMED";
-      }
-      LOAD_ERROR = error;
-      OPEN = h[0];
-      CLOSE = h[1];
-      STRERROR = h[2];
-      REG_READ = h[3];
-      REG_WRITE = h[4];
-      MEM_MAP = h[5];
-      MEM_MAP_PTR = h[6];
-      MEM_UNMAP = h[7];
-      MEM_READ = h[8];
-      MEM_WRITE = h[9];
-      MMIO_MAP = h[10];
-      HOOK_ADD = h[11];
-      HOOK_DEL = h[12];
-      EMU_START = h[13];
-      EMU_START_ADDRESS = emuStart;
-      EMU_STOP = h[14];
-      CTL2 = h[15];
-      CONTEXT_ALLOC = h[16];
-      CONTEXT_SAVE = h[17];
-      CONTEXT_RESTORE = h[18];
-      CONTEXT_FREE = h[19];
-    }
-
-    static void check() {
-      if (LOAD_ERROR != null) {
-        throw new IllegalStateException(LOAD_ERROR);
-      }
-    }
-
-    private static MethodHandle bind(
-        Linker linker, SymbolLookup lib, String name, FunctionDescriptor descriptor) {
-      return linker.downcallHandle(lib.findOrThrow(name), descriptor);
     }
   }
 }
