@@ -17,10 +17,9 @@ class PollTest extends FdLeakCheckedTest {
   void pollTimesOutThenReportsDataAndHangup() {
     try (Pipe a = Fds.pipe2();
         Pipe b = Fds.pipe2()) {
-      long start = System.nanoTime();
-      List<PollResult> r = Poll.poll(new int[] {a.readFd(), b.readFd()}, 100);
-      long ms = (System.nanoTime() - start) / 1_000_000;
-      assertTrue(ms >= 90, "poll returned after " + ms + " ms, before its timeout");
+      // Nothing to read: the poll ends by its timeout with nothing ready (how long it took is not
+      // asserted: no wall clock in unit tests).
+      List<PollResult> r = Poll.poll(new int[] {a.readFd(), b.readFd()}, 20);
       assertFalse(r.get(0).ready());
       assertFalse(r.get(1).ready());
 

@@ -4,7 +4,9 @@ import ch.qos.logback.classic.Level;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
 
-/** {@code -v/--verbose}: raises the log level from WARN (the default in logback.xml) to DEBUG. */
+/**
+ * {@code -v/--verbose}: raises the log level from WARN (the default, see LogConfigurator) to DEBUG.
+ */
 final class Verbosity {
   @Option(
       names = {"-v", "--verbose"},
@@ -18,10 +20,10 @@ final class Verbosity {
   }
 
   /**
-   * Turns on the kernel side's tracepoints (logger {@code toykvm.trace}, off in logback.xml): one
-   * line per access the kernel side completes itself (ioregionfd, ioeventfd), which the VMM never
-   * sees as an exit. Closing the result turns them back to what they were (toykvm can run more than
-   * one VM in a JVM, e.g. in tests).
+   * Turns on the kernel side's tracepoints (logger {@code toykvm.trace}, off by default, see
+   * LogConfigurator): one line per access the kernel side completes itself (ioregionfd, ioeventfd),
+   * which the VMM never sees as an exit. Closing the result turns them back to what they were
+   * (toykvm can run more than one VM in a JVM, e.g. in tests).
    */
   static Restore enableKernelTrace() {
     if (LoggerFactory.getLogger("toykvm.trace") instanceof ch.qos.logback.classic.Logger trace) {
