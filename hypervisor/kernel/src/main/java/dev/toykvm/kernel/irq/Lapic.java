@@ -138,6 +138,16 @@ public final class Lapic {
     errorsSinceEsrWrite = 0;
   }
 
+  /**
+   * An INIT (SDM 11.4.7.3): the same state as at power-up, except that the APIC ID (and with it the
+   * arbitration ID) keeps the value software gave it.
+   */
+  public void init() {
+    int id = get(ID);
+    reset();
+    set(ID, id);
+  }
+
   private long now() {
     return nanoTime.getAsLong();
   }

@@ -119,6 +119,25 @@ class IoApicTest {
     assertEquals(2, sent.size());
   }
 
+  // irqfd resampling: the ack notifier deasserts the line, so the EOI sends nothing more.
+  @Test
+  void ackNotifierThatDeassertsStopsRedelivery() {
+    IoApic[] self = {null};
+    self[0] =
+        new IoApic(
+            sent::add, pin -> self[0].setIrq(pin, false)); // what a resamplefd's handler leads to
+    ioapicProgram(self[0], 7, IoApic.TRIGGER_LEVEL | 0x47);
+    self[0].setIrq(7, true);
+    self[0].eoi(0x47);
+    assertEquals(1, sent.size());
+    assertEquals(0, self[0].redirectionEntry(7) & IoApic.REMOTE_IRR);
+  }
+
+  private static void ioapicProgram(IoApic target, int pin, long entry) {
+    target.write(IoApic.IOREGSEL, 4, 0x10 + 2 * pin);
+    target.write(IoApic.IOWIN, 4, entry & 0xffff_ffffL);
+  }
+
   // An EOI for another vector or for an edge entry leaves the entry alone.
   @Test
   void eoiMatchesVectorAndLevelOnly() {

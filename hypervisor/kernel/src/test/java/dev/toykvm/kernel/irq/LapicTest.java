@@ -368,6 +368,22 @@ class LapicTest {
     assertEquals(2, apic.oddAccesses(), "the narrow read inside a register is fine");
   }
 
+  // 11.4.7.3: INIT resets everything but the APIC ID.
+  @Test
+  void initKeepsTheId() {
+    enable();
+    write(Lapic.ID, 0x0700_0000);
+    write(Lapic.TPR, 0x40);
+    apic.acceptInterrupt(0x80, TriggerMode.EDGE);
+    apic.init();
+    assertEquals(0x0700_0000, read(Lapic.ID));
+    assertEquals(0, read(Lapic.TPR));
+    assertEquals(0xff, read(Lapic.SPIV));
+    assertEquals(0, read(Lapic.IRR + 0x40));
+    apic.reset();
+    assertEquals(0x0300_0000, read(Lapic.ID), "power-up: the initial ID");
+  }
+
   // A hardware-disabled APIC's page reads all-ones and ignores writes (KVM).
   @Test
   void hardwareDisabled() {
