@@ -16,6 +16,12 @@ public enum DeviceKind {
   UART("uart", 8),
   /** The RFC's test device ({@link TestDevice}). */
   TESTDEV("testdev", TestDevice.PIO_SIZE),
+  /**
+   * QEMU's pc-testdev ({@link dev.toykvm.devices.pc.PcTestdev}), its port range 0xe0-0xeb. Its IRQ
+   * lines are only logged (to stderr, in a device process): toykvm has no interrupt controller
+   * wired to devices yet.
+   */
+  PC_TESTDEV("pc-testdev", dev.toykvm.devices.pc.PcTestdev.PIO_SIZE),
   /** A program of the user's: no model here, no default size. */
   EXEC("exec", 0);
 
@@ -57,6 +63,12 @@ public enum DeviceKind {
     return switch (this) {
       case UART -> new Uart16550(output);
       case TESTDEV -> new TestDevice();
+      case PC_TESTDEV ->
+          new dev.toykvm.devices.pc.PcTestdev(
+              (irq, level) ->
+                  System.err.printf(
+                      "pc-testdev: IRQ %d %s (not delivered: no interrupt controller yet)%n",
+                      irq, level ? "raised" : "lowered"));
       case EXEC -> throw new IllegalStateException("an exec device has no model in toykvm");
     };
   }

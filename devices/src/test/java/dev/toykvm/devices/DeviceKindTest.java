@@ -16,7 +16,7 @@ class DeviceKindTest {
       assertEquals(Optional.of(k), DeviceKind.byLabel(k.label()));
     }
     assertEquals(Optional.empty(), DeviceKind.byLabel("UART"));
-    assertEquals("uart, testdev", DeviceKind.modelLabels());
+    assertEquals("uart, testdev, pc-testdev", DeviceKind.modelLabels());
   }
 
   @Test

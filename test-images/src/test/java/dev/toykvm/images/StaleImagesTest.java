@@ -51,4 +51,22 @@ class StaleImagesTest {
           "image " + name + " is stale: " + FIX);
     }
   }
+
+  @Test
+  void committedKernelsMatchTheirSources() throws IOException {
+    Path built = dir("toykvm.firmware.kernels");
+    Path committed = dir("toykvm.committed.kernels");
+    for (String name : TestKernels.NAMES) {
+      Path fresh = built.resolve(name + ".elf");
+      assertTrue(Files.isRegularFile(fresh), "kernel " + name + " was not built in " + built);
+      Path ours = committed.resolve(name + ".elf");
+      if (!Files.exists(ours)
+          || !Arrays.equals(Files.readAllBytes(fresh), Files.readAllBytes(ours))) {
+        fail("kernel " + name + " is stale: " + FIX);
+      }
+      assertTrue(
+          Arrays.equals(Files.readAllBytes(fresh), TestKernels.load(name)),
+          "kernel " + name + " on the class path is stale: " + FIX);
+    }
+  }
 }

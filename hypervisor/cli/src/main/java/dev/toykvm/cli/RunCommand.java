@@ -1,5 +1,6 @@
 package dev.toykvm.cli;
 
+import dev.toykvm.devices.DebugExitPort;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.vmm.BundledImages;
@@ -8,11 +9,17 @@ import dev.toykvm.vmm.DeviceSpec;
 import dev.toykvm.vmm.ExitCodes;
 import dev.toykvm.vmm.GuestImage;
 import dev.toykvm.vmm.ImageException;
+import dev.toykvm.vmm.KernelBoot;
+import dev.toykvm.vmm.KernelFiles;
 import dev.toykvm.vmm.Machine;
 import dev.toykvm.vmm.MachineConfig;
+import dev.toykvm.vmm.MachineLayout;
 import dev.toykvm.vmm.VmOutcome;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,14 +53,16 @@ import picocli.CommandLine.Parameters;
     exitCodeList = {
       "0..255:the guest's status (the byte written to port 0xf4)",
       "64:usage error (including a --device that cannot be placed)",
-      "65:the image is missing or malformed (not a regular file, not 64 KiB)",
+      "65:the image or kernel is missing or malformed (not a regular file, not 64 KiB, not a"
+          + " multiboot kernel, a segment outside RAM)",
       "66:the guest triple-faulted",
       "67:the guest halted and nothing can wake it",
       "68:the vCPU failed (internal error or failed entry)",
       "69:--timeout expired",
       "70:the hypervisor could not create or run the VM",
       "71:a device could not be placed or started, or failed (KVM_EXIT_IOREGIONFD_FAILURE,"
-          + " or on route=vmm)"
+          + " or on route=vmm)",
+      "72:the guest reset the machine (i8042 0xfe, port 0x92 bit 0): the VM ends"
     })
 final class RunCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
@@ -63,10 +72,50 @@ final class RunCommand implements Callable<Integer> {
 
   @Parameters(
       index = "0",
+      arity = "0..1",
       paramLabel = "IMAGE",
       description =
           "A bundled image's name (see 'toykvm images') or the path of a 64 KiB ROM file (.bin).")
   String image;
+
+  @Option(
+      names = "--kernel",
+      paramLabel = "FILE",
+      description =
+          "Boot a Multiboot v1 kernel (ELF32 with a multiboot header, or the a.out kludge) as"
+              + " QEMU's -kernel does, on a PC with fw_cfg, CMOS, the debug console, port 0x92,"
+              + " the i8042 reset line and pc-testdev (its own process, over ioregionfd)."
+              + " Instead of IMAGE.")
+  Path kernel;
+
+  @Option(
+      names = "--append",
+      paramLabel = "CMDLINE",
+      description = "The kernel's command line (it sees \"FILE CMDLINE\", as from QEMU).")
+  String append;
+
+  @Option(
+      names = "--initrd",
+      paramLabel = "MODULES",
+      description =
+          "Multiboot modules: a comma-separated list of \"FILE [ARGS]\" (QEMU's syntax), loaded"
+              + " page-aligned above the kernel.")
+  String initrd;
+
+  @Option(
+      names = "--debug-exit",
+      paramLabel = "MODE",
+      description =
+          "How a write to port 0xf4 becomes the exit status: raw (the byte written; the default"
+              + " with IMAGE) or qemu (isa-debug-exit: (value << 1) | 1; the default with"
+              + " --kernel).")
+  String debugExitMode;
+
+  @Option(
+      names = "--debugcon",
+      paramLabel = "FILE",
+      description = "Where the debug console (port 0x402, with --kernel) writes. Default: stderr.")
+  Path debugcon;
 
   @Option(
       names = "--trace",
@@ -79,11 +128,14 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = {"-m", "--memory"},
       paramLabel = "SIZE",
-      defaultValue = "16M",
       converter = Converters.Memory.class,
       description =
-          "Guest RAM, 2M..3G in 4 KiB steps (k/M/G suffixes, binary). Default: ${DEFAULT-VALUE}.")
-  long memory;
+          "Guest RAM, 2M..3G in 4 KiB steps (k/M/G suffixes, binary). Default: 16M with IMAGE,"
+              + " 128M with --kernel (QEMU's).")
+  Long memory;
+
+  /** The default {@code --memory} with {@code --kernel}: QEMU's. */
+  static final long KERNEL_DEFAULT_MEMORY = 128L << 20;
 
   @Option(
       names = "--timeout",
@@ -158,16 +210,83 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    GuestImage guest;
+    if ((image == null) == (kernel == null)) {
+      err.println(
+          "toykvm: give either IMAGE or --kernel FILE, not "
+              + (image == null ? "neither" : "both"));
+      return ExitCodes.USAGE;
+    }
+    if (kernel == null && (append != null || initrd != null || debugcon != null)) {
+      err.println("toykvm: --append, --initrd and --debugcon go with --kernel");
+      return ExitCodes.USAGE;
+    }
+    DebugExitPort.Mode mode;
+    if (debugExitMode == null) {
+      mode = kernel == null ? DebugExitPort.Mode.RAW : DebugExitPort.Mode.QEMU;
+    } else if (debugExitMode.equals("raw") || debugExitMode.equals("qemu")) {
+      mode = debugExitMode.equals("raw") ? DebugExitPort.Mode.RAW : DebugExitPort.Mode.QEMU;
+    } else {
+      err.println("toykvm: --debug-exit is raw or qemu, not '" + debugExitMode + "'");
+      return ExitCodes.USAGE;
+    }
+    long mem =
+        memory != null
+            ? memory
+            : kernel != null ? KERNEL_DEFAULT_MEMORY : MachineLayout.DEFAULT_MEMORY;
+    GuestImage guest = null;
+    KernelBoot boot = null;
+    OutputStream debugOut = null;
     try {
-      guest = BundledImages.resolve(image);
+      if (kernel == null) {
+        guest = BundledImages.resolve(image);
+      } else {
+        debugOut = debugcon == null ? nonClosing(err) : Files.newOutputStream(debugcon);
+        boot = KernelFiles.load(kernel, append, initrd, mem, mode, debugOut);
+      }
     } catch (ImageException e) {
       err.println("toykvm: " + e.getMessage());
+      closeQuietly(debugOut);
       return ExitCodes.IMAGE;
+    } catch (IOException e) {
+      err.println("toykvm: cannot open the debug console file " + debugcon + ": " + e.getMessage());
+      return ExitCodes.USAGE;
     }
+    try {
+      return run(guest, boot, mem, mode);
+    } finally {
+      closeQuietly(debugOut);
+    }
+  }
+
+  private static OutputStream nonClosing(PrintStream s) {
+    return new java.io.FilterOutputStream(s) {
+      @Override
+      public void write(byte[] b, int off, int len) {
+        s.write(b, off, len);
+      }
+
+      @Override
+      public void close() {
+        s.flush();
+      }
+    };
+  }
+
+  private static void closeQuietly(OutputStream o) {
+    if (o == null) {
+      return;
+    }
+    try {
+      o.close();
+    } catch (IOException e) {
+      log.debug("run: closing the debug console output failed", e);
+    }
+  }
+
+  private int run(GuestImage guest, KernelBoot boot, long mem, DebugExitPort.Mode mode) {
     MachineConfig config =
         new MachineConfig(
-            memory,
+            mem,
             trace,
             Optional.ofNullable(timeout),
             devices,
@@ -176,7 +295,10 @@ final class RunCommand implements Callable<Integer> {
     try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
         Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();
-        Machine machine = Machine.create(kvm, config, guest, out, trace ? err : null)) {
+        Machine machine =
+            boot != null
+                ? Machine.boot(kvm, config, boot, out, trace ? err : null)
+                : Machine.create(kvm, config, guest, out, trace ? err : null, mode)) {
       VmOutcome outcome = machine.run();
       if (!outcome.message().isEmpty()) {
         err.println("toykvm: " + outcome.message());

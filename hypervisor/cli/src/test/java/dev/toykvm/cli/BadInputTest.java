@@ -48,7 +48,7 @@ class BadInputTest {
         "testdev,mmio=0xfeb00000,size=-4096|size=-4096 is negative",
         "testdev,pio=0x1234,size=0|size must be at least 1",
         "testdev,pio=0x1234,size=lots|size=lots is not a number (decimal or 0x hex)",
-        "nvme,pio=0x1234|unknown device 'nvme'; known: uart, testdev, exec=PATH",
+        "nvme,pio=0x1234|unknown device 'nvme'; known: uart, testdev, pc-testdev, exec=PATH",
         "exec=/bin/true,pio=0x1234|an exec= device needs size=BYTES",
         "exec=/bin/true,pio=0x1234,size=8,route=in-process|an exec= device is a separate program;"
             + " route=in-process is impossible",

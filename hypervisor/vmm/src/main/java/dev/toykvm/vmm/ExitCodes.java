@@ -43,4 +43,7 @@ public final class ExitCodes {
    * ({@code KVM_EXIT_IOREGIONFD_FAILURE}).
    */
   public static final int DEVICE = 71;
+
+  /** The guest reset the machine (i8042 0xfe, port 0x92 fast reset): the VM ends. */
+  public static final int RESET = 72;
 }

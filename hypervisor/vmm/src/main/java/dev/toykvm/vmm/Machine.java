@@ -3,14 +3,18 @@ package dev.toykvm.vmm;
 import static dev.toykvm.vmm.MachineLayout.*;
 
 import dev.toykvm.devices.DebugExitPort;
+import dev.toykvm.devices.DeviceKind;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.devices.pc.PcTestdev;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
+import dev.toykvm.vmm.boot.EntryState;
+import dev.toykvm.vmm.boot.LoadSegment;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -47,7 +51,8 @@ public final class Machine implements AutoCloseable {
   private final Bus pio = new Bus("pio");
   private final Bus mmio = new Bus("mmio");
   private final DeviceManager devices;
-  private final DebugExitPort debugExit = new DebugExitPort();
+  private final DebugExitPort debugExit;
+  private final PcPlatform platform;
   private final ExitHandler exits;
   private final MachineConfig config;
   private final OutputStream serialOut;
@@ -60,8 +65,12 @@ public final class Machine implements AutoCloseable {
       VmFd vm,
       VcpuFd vcpu,
       OutputStream serialOut,
-      PrintStream trace) {
+      PrintStream trace,
+      DebugExitPort.Mode debugExitMode,
+      PcPlatform platform) {
     this.config = config;
+    this.debugExit = new DebugExitPort(debugExitMode);
+    this.platform = platform;
     this.rom = rom;
     this.ram = ram;
     this.vm = vm;
@@ -72,9 +81,24 @@ public final class Machine implements AutoCloseable {
     this.devices = new DeviceManager(vm, pio, mmio, serialOut, config.deviceTimeout());
     devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
-    devices.reserve("the ROM's low alias", false, ROM_LOW_BASE, ROM_SIZE);
     devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);
-    devices.reserve("the ROM", false, ROM_HIGH_BASE, ROM_SIZE);
+    if (rom != null) {
+      devices.reserve("the ROM's low alias", false, ROM_LOW_BASE, ROM_SIZE);
+      devices.reserve("the ROM", false, ROM_HIGH_BASE, ROM_SIZE);
+    }
+    if (platform != null) {
+      platform.attach(pio, devices);
+    }
+  }
+
+  /**
+   * {@link #create(Kvm, MachineConfig, GuestImage, OutputStream, PrintStream, DebugExitPort.Mode)}
+   * in raw mode.
+   */
+  public static Machine create(
+      Kvm kvm, MachineConfig config, GuestImage image, OutputStream serialOut, PrintStream trace)
+      throws IOException {
+    return create(kvm, config, image, serialOut, trace, DebugExitPort.Mode.RAW);
   }
 
   /**
@@ -87,7 +111,12 @@ public final class Machine implements AutoCloseable {
    * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
    */
   public static Machine create(
-      Kvm kvm, MachineConfig config, GuestImage image, OutputStream serialOut, PrintStream trace)
+      Kvm kvm,
+      MachineConfig config,
+      GuestImage image,
+      OutputStream serialOut,
+      PrintStream trace,
+      DebugExitPort.Mode debugExitMode)
       throws IOException {
     GuestMemoryFile rom = null;
     GuestMemoryFile ram = null;
@@ -116,7 +145,8 @@ public final class Machine implements AutoCloseable {
           config.memory() >> 20,
           rom.createdAs(),
           ram.createdAs());
-      Machine machine = new Machine(config, rom, ram, vm, vcpu, serialOut, trace);
+      Machine machine =
+          new Machine(config, rom, ram, vm, vcpu, serialOut, trace, debugExitMode, null);
       try {
         machine.devices.attachAll(config.allDevices());
       } catch (RuntimeException e) {
@@ -126,6 +156,76 @@ public final class Machine implements AutoCloseable {
       return machine;
     } catch (IOException | RuntimeException e) {
       closeQuietly(vm, ram, rom);
+      throw e;
+    }
+  }
+
+  /**
+   * Builds a PC for a kernel ({@code --kernel}): RAM with the PC holes (no ROM), the kernel, its
+   * modules and the multiboot information placed as {@code kernel.plan()} says, vCPU 0 in the
+   * multiboot entry state, the platform devices ({@link PcPlatform}) and pc-testdev in its own
+   * process over ioregionfd.
+   *
+   * @throws IOException if guest memory cannot be created
+   * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
+   */
+  public static Machine boot(
+      Kvm kvm, MachineConfig config, KernelBoot kernel, OutputStream serialOut, PrintStream trace)
+      throws IOException {
+    GuestMemoryFile ram = null;
+    VmFd vm = null;
+    try {
+      ram = GuestMemoryFile.create("ram", config.memory());
+      for (LoadSegment piece : kernel.plan().pieces()) {
+        MemorySegment.copy(
+            MemorySegment.ofArray(piece.bytes()),
+            0,
+            ram.segment(),
+            piece.address(),
+            piece.bytes().length);
+      }
+      vm = kvm.createVm();
+      map(vm, SLOT_LOW_RAM, false, 0, ram.segment().asSlice(0, LOW_RAM_SIZE));
+      map(
+          vm,
+          SLOT_HIGH_RAM,
+          false,
+          HIGH_RAM_BASE,
+          ram.segment().asSlice(HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE));
+      VcpuFd vcpu = vm.createVcpu(0);
+      vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan().gdtAddress()));
+      vcpu.setRegs(EntryState.regs(kernel.plan().entry(), kernel.plan().infoAddress()));
+      log.debug(
+          "machine: kernel {}, entry 0x{}, {} MiB RAM",
+          kernel.name(),
+          Long.toHexString(kernel.plan().entry()),
+          config.memory() >> 20);
+      PcPlatform platform =
+          new PcPlatform(ram.segment(), kernel.memoryMap(), config.memory(), kernel.debugcon());
+      Machine machine =
+          new Machine(config, null, ram, vm, vcpu, serialOut, trace, kernel.debugExit(), platform);
+      try {
+        List<DeviceSpec> all = new java.util.ArrayList<>(config.allDevices());
+        if (all.stream().noneMatch(d -> d.covers(true, PcTestdev.PIO_BASE))) {
+          all.add(
+              new DeviceSpec(
+                  DeviceKind.PC_TESTDEV,
+                  null,
+                  true,
+                  PcTestdev.PIO_BASE,
+                  PcTestdev.PIO_SIZE,
+                  DeviceSpec.Route.IOREGIONFD,
+                  false,
+                  PcPlatform.PC_TESTDEV_NAME));
+        }
+        machine.devices.attachAll(all);
+      } catch (RuntimeException e) {
+        machine.close();
+        throw e;
+      }
+      return machine;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(vm, ram);
       throw e;
     }
   }
@@ -168,6 +268,9 @@ public final class Machine implements AutoCloseable {
               outcome.get().message() + devices.describe(f.pio(), f.address()));
         }
         return outcome.get();
+      }
+      if (platform != null && platform.resetRequested()) {
+        return new VmOutcome.GuestReset();
       }
       // A device on route=vmm failed under the access just handled: the ioregionfd failure's twin.
       Optional<VmOutcome> failed = devices.failure();

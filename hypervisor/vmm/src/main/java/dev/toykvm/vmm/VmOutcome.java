@@ -75,6 +75,23 @@ public sealed interface VmOutcome {
     }
   }
 
+  /**
+   * The guest reset the machine (i8042 command 0xfe, or port 0x92 bit 0). toykvm does not reboot
+   * it: the VM ends.
+   */
+  record GuestReset() implements VmOutcome {
+    @Override
+    public int exitCode() {
+      return ExitCodes.RESET;
+    }
+
+    @Override
+    public String message() {
+      return "guest reset the machine (i8042 0xfe or port 0x92): the VM ends, toykvm does not"
+          + " reboot";
+    }
+  }
+
   /** {@code --timeout} expired. */
   record TimedOut(java.time.Duration after) implements VmOutcome {
     @Override

@@ -1,0 +1,163 @@
+/*
+ * mbtest: a multiboot v1 test kernel. Prints on COM1, checks the multiboot information against
+ * fw_cfg, uses pc-testdev's scratch register, and exits through isa-debug-exit (port 0xf4, QEMU's
+ * mode): writes 0 when every check passed (status 1), 1 otherwise (status 3).
+ */
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+/* COM1 */
+#define COM1 0x3f8
+static void putc(char c) {
+  if (c == '\n') putc('\r');
+  while (!(inb(COM1 + 5) & 0x20)) {
+  }
+  outb(COM1, (u8)c);
+}
+static void puts(const char *s) { while (*s) putc(*s++); }
+static void putu(u32 v) {
+  char b[11];
+  int i = 10;
+  b[i] = 0;
+  do { b[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+  puts(b + i);
+}
+
+static int failures;
+static void check(int ok, const char *what) {
+  puts(ok ? "ok   " : "FAIL ");
+  puts(what);
+  puts("\n");
+  if (!ok) failures++;
+}
+
+/* fw_cfg */
+#define FW_CFG_SEL 0x510
+#define FW_CFG_DATA 0x511
+static void fw_select(u16 key) { outw(FW_CFG_SEL, key); }
+static void fw_read(void *buf, u32 n) {
+  u8 *p = buf;
+  while (n--) *p++ = inb(FW_CFG_DATA);
+}
+static u32 be32(const u8 *p) { return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3]; }
+static int streq(const char *a, const char *b) {
+  while (*a && *a == *b) { a++; b++; }
+  return *a == *b;
+}
+
+/* The multiboot information (specification 0.6.96). */
+struct mb_info {
+  u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+  u32 syms[4];
+  u32 mmap_length, mmap_addr;
+};
+struct mb_mmap { u32 size; u64 addr, len; u32 type; } __attribute__((packed));
+struct mb_module { u32 start, end, string, reserved; };
+
+/* The text after the first word (QEMU and GRUB put the file name first). */
+static const char *args(const char *s) {
+  while (*s && *s != ' ') s++;
+  while (*s == ' ') s++;
+  return s;
+}
+
+void kmain(u32 magic, struct mb_info *mbi) {
+  puts("mbtest: multiboot test kernel\n");
+  check(magic == 0x2BADB002, "multiboot magic 0x2BADB002 in EAX");
+
+  /* fw_cfg: signature, CPUs, RAM size */
+  char sig[5] = {0};
+  fw_select(0x0000);
+  fw_read(sig, 4);
+  check(streq(sig, "QEMU"), "fw_cfg signature QEMU");
+  u16 cpus = 0;
+  fw_select(0x0005);
+  fw_read(&cpus, 2);
+  puts("fw_cfg cpus: "); putu(cpus); puts("\n");
+  u64 ram = 0;
+  fw_select(0x0003);
+  fw_read(&ram, 8);
+  puts("fw_cfg ram: "); putu((u32)(ram >> 20)); puts(" MiB\n");
+
+  /* fw_cfg file directory: etc/e820 */
+  u8 count_be[4];
+  fw_select(0x0019);
+  fw_read(count_be, 4);
+  u32 files = be32(count_be);
+  u16 e820_key = 0;
+  u32 e820_size = 0;
+  for (u32 i = 0; i < files; i++) {
+    u8 ent[64];
+    fw_read(ent, 64);
+    if (streq((const char *)ent + 8, "etc/e820")) {
+      e820_size = be32(ent);
+      e820_key = (u16)(ent[4] << 8 | ent[5]);
+    }
+  }
+  check(e820_key != 0 && e820_size % 20 == 0, "fw_cfg file etc/e820 listed");
+  int e820_ok = 0;
+  if (e820_key) {
+    fw_select(e820_key);
+    for (u32 i = 0; i < e820_size / 20; i++) {
+      struct { u64 addr, len; u32 type; } __attribute__((packed)) e;
+      fw_read(&e, 20);
+      if (e.type == 1 && e.addr <= 0x100000 && e.addr + e.len == ram) e820_ok = 1;
+    }
+  }
+  check(e820_ok, "etc/e820: RAM from 1 MiB up to the fw_cfg RAM size");
+
+  /* multiboot information */
+  check((mbi->flags & 1) && mbi->mem_lower >= 512 && mbi->mem_lower <= 640,
+        "mem_lower between 512 and 640 KiB");
+  u64 upper_end = (u64)mbi->mem_upper * 1024 + 0x100000;
+  check((mbi->flags & 1) && upper_end <= ram && upper_end > ram - 0x100000,
+        "mem_upper reaches the last MiB of RAM");
+  int mmap_ok = 0;
+  if (mbi->flags & (1 << 6)) {
+    u32 p = mbi->mmap_addr;
+    while (p < mbi->mmap_addr + mbi->mmap_length) {
+      struct mb_mmap *m = (struct mb_mmap *)p;
+      if (m->type == 1 && m->addr == 0x100000 && m->addr + m->len <= ram &&
+          m->addr + m->len > ram - 0x100000)
+        mmap_ok = 1;
+      p += m->size + 4;
+    }
+  }
+  check(mmap_ok, "memory map: RAM from 1 MiB to the top");
+  if (mbi->flags & (1 << 2)) {
+    puts("cmdline: ");
+    puts(args((const char *)mbi->cmdline));
+    puts("\n");
+  }
+  if (mbi->flags & (1 << 3)) {
+    puts("modules: "); putu(mbi->mods_count); puts("\n");
+    struct mb_module *mod = (struct mb_module *)mbi->mods_addr;
+    for (u32 i = 0; i < mbi->mods_count; i++) {
+      puts("module "); putu(i); puts(": ");
+      putu(mod[i].end - mod[i].start); puts(" bytes, page-aligned ");
+      puts((mod[i].start & 0xfff) == 0 ? "yes" : "no");
+      puts(", args: ");
+      puts(args((const char *)mod[i].string));
+      puts(", first byte: ");
+      putc(*(const char *)mod[i].start);
+      puts("\n");
+    }
+  }
+
+  /* pc-testdev: the 32-bit scratch register at 0xe0 */
+  outl(0xe0, 0x12345678);
+  check(inl(0xe0) == 0x12345678, "pc-testdev scratch register");
+  outl(0xe0, 0xcafef00d);
+  check(inl(0xe0) == 0xcafef00d, "pc-testdev scratch register again");
+
+  puts(failures ? "mbtest: FAIL\n" : "mbtest: PASS\n");
+  outl(0xf4, failures ? 1 : 0);
+}

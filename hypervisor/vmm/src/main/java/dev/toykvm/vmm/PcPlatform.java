@@ -1,0 +1,129 @@
+package dev.toykvm.vmm;
+
+import dev.toykvm.devices.BusDevice;
+import dev.toykvm.devices.GuestMemory;
+import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.devices.pc.CmosRtc;
+import dev.toykvm.devices.pc.DebugConsole;
+import dev.toykvm.devices.pc.FwCfg;
+import dev.toykvm.devices.pc.I8042;
+import dev.toykvm.devices.pc.SystemControlPort;
+import dev.toykvm.vmm.boot.E820Entry;
+import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The PC platform devices of a machine booted with {@code --kernel}, named in one place with their
+ * routes. All of these live in the VMM ({@code route=in-process}); pc-testdev is a device process
+ * over ioregionfd ({@link #PC_TESTDEV_NAME}, added to the machine's device list by {@link
+ * MachineConfig}).
+ *
+ * <pre>
+ * port             device                        route
+ * 0x060, 0x064     i8042 (reset line only)       in-process
+ * 0x070 - 0x071    CMOS/RTC                      in-process
+ * 0x092            system control port A         in-process
+ * 0x0e0 - 0x0eb    pc-testdev                    ioregionfd (own process)
+ * 0x402            debug console                 in-process
+ * 0x0f4            debug exit (raw or qemu)      in-process (Machine)
+ * 0x3f8 - 0x3ff    COM1 16550                    --com1-route (ioregionfd by default)
+ * 0x510 - 0x51b    fw_cfg (with DMA at 0x514)    in-process
+ * </pre>
+ *
+ * <p>Port 0xe9 (the Bochs debug port) is not the debug console here: pc-testdev's byte scratch
+ * register covers 0xe8-0xeb, as on QEMU with {@code -device pc-testdev}, and the two cannot share
+ * the port. SeaBIOS and most firmware log to 0x402.
+ */
+final class PcPlatform {
+  /** The name of the pc-testdev device in the machine's device list. */
+  static final String PC_TESTDEV_NAME = "pc-testdev";
+
+  private final AtomicBoolean resetRequested = new AtomicBoolean();
+  private final FwCfg fwCfg;
+  private final DebugConsole debugConsole;
+  private final long memory;
+
+  /**
+   * @param ram guest RAM, file offset = guest-physical address
+   * @param memoryMap the machine's e820 map (fw_cfg's {@code etc/e820})
+   * @param debugcon where the debug console's bytes go
+   */
+  PcPlatform(MemorySegment ram, List<E820Entry> memoryMap, long memory, OutputStream debugcon) {
+    this.fwCfg = new FwCfg(new RamAccess(ram, memoryMap), memory, 1);
+    fwCfg.addE820(
+        memoryMap.stream()
+            .map(e -> new dev.toykvm.devices.pc.E820Entry(e.base(), e.length(), e.type()))
+            .toList());
+    this.debugConsole = new DebugConsole(debugcon);
+    this.memory = memory;
+  }
+
+  /** Puts every platform device on the PIO bus and reserves its range. */
+  void attach(Bus pio, DeviceManager devices) {
+    Clock clock = Clock.systemUTC();
+    I8042 i8042 = new I8042(() -> resetRequested.set(true));
+    put(pio, devices, "i8042 data", I8042.DATA_PORT, I8042.SIZE, i8042.dataPort());
+    put(pio, devices, "i8042 command", I8042.COMMAND_PORT, I8042.SIZE, i8042);
+    put(pio, devices, "cmos", CmosRtc.PIO_BASE, CmosRtc.SIZE, new CmosRtc(clock, memory, 0, 1));
+    put(
+        pio,
+        devices,
+        "port 0x92",
+        SystemControlPort.PORT,
+        SystemControlPort.SIZE,
+        new SystemControlPort(() -> resetRequested.set(true)));
+    put(
+        pio,
+        devices,
+        "debugcon 0x402",
+        DebugConsole.FIRMWARE_LOG_PORT,
+        DebugConsole.SIZE,
+        debugConsole);
+    put(pio, devices, "fw_cfg", FwCfg.PIO_BASE, FwCfg.SIZE, fwCfg);
+  }
+
+  private static void put(
+      Bus pio, DeviceManager devices, String name, int port, int size, BusDevice device) {
+    if (device == null) {
+      return;
+    }
+    devices.reserve("the platform's " + name, true, port, size);
+    pio.insert(name, port, size, device);
+  }
+
+  /** Whether the guest asked for a reset (i8042 0xfe, port 0x92 bit 0) since the VM started. */
+  boolean resetRequested() {
+    return resetRequested.get();
+  }
+
+  /** Guest RAM for fw_cfg's DMA: only the e820 RAM ranges. */
+  private record RamAccess(MemorySegment ram, List<E820Entry> map) implements GuestMemory {
+    @Override
+    public boolean read(long addr, byte[] dst) {
+      if (!inRam(addr, dst.length)) {
+        return false;
+      }
+      MemorySegment.copy(ram, ValueLayout.JAVA_BYTE, addr, dst, 0, dst.length);
+      return true;
+    }
+
+    @Override
+    public boolean write(long addr, byte[] src) {
+      if (!inRam(addr, src.length)) {
+        return false;
+      }
+      MemorySegment.copy(src, 0, ram, ValueLayout.JAVA_BYTE, addr, src.length);
+      return true;
+    }
+
+    private boolean inRam(long addr, int length) {
+      return addr >= 0
+          && addr + length <= ram.byteSize()
+          && dev.toykvm.vmm.boot.PcMemoryMap.isRam(map, addr, addr + length);
+    }
+  }
+}
