@@ -1,6 +1,6 @@
 /*
  * mbtest: a multiboot v1 test kernel. Prints on COM1, checks the multiboot information against
- * fw_cfg, uses pc-testdev's scratch register, and exits through isa-debug-exit (port 0xf4, QEMU's
+ * fw_cfg, uses pc-testdev (scratch register, IRQ-line ports, memory window), and exits through isa-debug-exit (port 0xf4, QEMU's
  * mode): writes 0 when every check passed (status 1), 1 otherwise (status 3).
  */
 typedef unsigned char u8;
@@ -157,6 +157,19 @@ void kmain(u32 magic, struct mb_info *mbi) {
   check(inl(0xe0) == 0x12345678, "pc-testdev scratch register");
   outl(0xe0, 0xcafef00d);
   check(inl(0xe0) == 0xcafef00d, "pc-testdev scratch register again");
+
+  /* pc-testdev: raise and lower ISA IRQ 5 (IF is 0: nothing is delivered) */
+  outb(0x2000 + 5, 1);
+  outb(0x2000 + 5, 0);
+
+  /* pc-testdev: its 64 KiB of memory at 0xff000000 */
+  volatile u32 *iomem = (volatile u32 *)0xff000000;
+  volatile u8 *iomem_last = (volatile u8 *)0xff00ffff;
+  iomem[0] = 0xdeadbeef;
+  *iomem_last = 0x5a;
+  check(iomem[0] == 0xdeadbeef && *iomem_last == 0x5a &&
+            *(volatile u16 *)0xff000001 == 0xadbe,
+        "pc-testdev memory at 0xff000000");
 
   puts(failures ? "mbtest: FAIL\n" : "mbtest: PASS\n");
   outl(0xf4, failures ? 1 : 0);

@@ -1,6 +1,7 @@
 package dev.toykvm.devices;
 
 import dev.toykvm.ioregionfd.IoregionHandler;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,9 +16,16 @@ public final class BusDeviceHandler implements IoregionHandler {
   private final BusDevice single;
   private final Map<Long, BusDevice> byUserData;
 
+  private final boolean byWindow;
+
   private BusDeviceHandler(BusDevice single, Map<Long, BusDevice> byUserData) {
+    this(single, byUserData, false);
+  }
+
+  private BusDeviceHandler(BusDevice single, Map<Long, BusDevice> byUserData, boolean byWindow) {
     this.single = single;
     this.byUserData = byUserData;
+    this.byWindow = byWindow;
   }
 
   /** Every region on the fds is {@code device}, whatever its {@code user_data}. */
@@ -28,6 +36,24 @@ public final class BusDeviceHandler implements IoregionHandler {
   /** Each region is the device its {@code user_data} maps to. */
   public static BusDeviceHandler byUserData(Map<Long, BusDevice> devices) {
     return new BusDeviceHandler(null, Map.copyOf(devices));
+  }
+
+  /**
+   * Bits 48-55 of {@code user_data} name the window of a device with several ({@link
+   * DeviceKind#extraWindows()}): 0 is its main range, {@code n} its extra window {@code n}.
+   */
+  public static final int WINDOW_SHIFT = 48;
+
+  /**
+   * One device with several windows: {@code windows.get(n)} serves the regions whose {@code
+   * user_data} has window number {@code n} in bits 48-55 (the low bits are the VMM's, ignored).
+   */
+  public static BusDeviceHandler byWindow(List<BusDevice> windows) {
+    Map<Long, BusDevice> m = new java.util.HashMap<>();
+    for (int i = 0; i < windows.size(); i++) {
+      m.put((long) i, windows.get(i));
+    }
+    return new BusDeviceHandler(null, Map.copyOf(m), true);
   }
 
   @Override
@@ -44,7 +70,7 @@ public final class BusDeviceHandler implements IoregionHandler {
     if (single != null) {
       return single;
     }
-    BusDevice d = byUserData.get(userData);
+    BusDevice d = byUserData.get(byWindow ? (userData >>> WINDOW_SHIFT) & 0xff : userData);
     if (d == null) {
       throw new IllegalArgumentException(
           String.format(

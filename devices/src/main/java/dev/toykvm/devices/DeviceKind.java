@@ -1,7 +1,9 @@
 package dev.toykvm.devices;
 
+import dev.toykvm.devices.pc.PcTestdev;
 import java.io.OutputStream;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.stream.Collectors;
@@ -17,11 +19,12 @@ public enum DeviceKind {
   /** The RFC's test device ({@link TestDevice}). */
   TESTDEV("testdev", TestDevice.PIO_SIZE),
   /**
-   * QEMU's pc-testdev ({@link dev.toykvm.devices.pc.PcTestdev}), its port range 0xe0-0xeb. Its IRQ
-   * lines are only logged (to stderr, in a device process): toykvm has no interrupt controller
+   * QEMU's pc-testdev ({@link PcTestdev}), its port range 0xe0-0xeb, plus (as {@link
+   * #extraWindows()}) its IRQ-line ports 0x2000-0x2017 and 64 KiB MMIO window at 0xff000000. Its
+   * IRQ lines are only logged (to stderr, in a device process): toykvm has no interrupt controller
    * wired to devices yet.
    */
-  PC_TESTDEV("pc-testdev", dev.toykvm.devices.pc.PcTestdev.PIO_SIZE),
+  PC_TESTDEV("pc-testdev", PcTestdev.PIO_SIZE),
   /** A program of the user's: no model here, no default size. */
   EXEC("exec", 0);
 
@@ -64,13 +67,50 @@ public enum DeviceKind {
       case UART -> new Uart16550(output);
       case TESTDEV -> new TestDevice();
       case PC_TESTDEV ->
-          new dev.toykvm.devices.pc.PcTestdev(
+          new PcTestdev(
               (irq, level) ->
                   System.err.printf(
                       "pc-testdev: IRQ %d %s (not delivered: no interrupt controller yet)%n",
                       irq, level ? "raised" : "lowered"));
       case EXEC -> throw new IllegalStateException("an exec device has no model in toykvm");
     };
+  }
+
+  /**
+   * A window of a device beyond its main range, served by the same process over the same fds.
+   *
+   * @param number the window's number (1, 2, ...): bits 48-55 of its regions' {@code user_data}
+   *     ({@link BusDeviceHandler#WINDOW_SHIFT})
+   * @param pio port I/O, else MMIO
+   * @param base where QEMU puts it
+   * @param size its size
+   */
+  public record Window(int number, boolean pio, long base, long size) {}
+
+  /** The extra windows: pc-testdev's IRQ-line ports and MMIO window; none for the others. */
+  public List<Window> extraWindows() {
+    if (this != PC_TESTDEV) {
+      return List.of();
+    }
+    return List.of(
+        new Window(1, true, PcTestdev.IRQ_LINE_BASE, PcTestdev.IRQ_LINE_COUNT),
+        new Window(2, false, PcTestdev.IOMEM_BASE, PcTestdev.IOMEM_SIZE));
+  }
+
+  /** The device windows of a model made by {@link #create}: main range first, then extras. */
+  public static List<BusDevice> windows(BusDevice device) {
+    if (device instanceof PcTestdev t) {
+      return List.of(t, t.irqLines(), t.iomem());
+    }
+    return List.of(device);
+  }
+
+  /** The handler that serves the model in a device process, all its windows included. */
+  public BusDeviceHandler handler(OutputStream output) {
+    BusDevice device = create(output);
+    return extraWindows().isEmpty()
+        ? BusDeviceHandler.of(device)
+        : BusDeviceHandler.byWindow(windows(device));
   }
 
   /** The kind named {@code label} ({@code uart}, {@code testdev}, {@code exec}). */

@@ -119,8 +119,7 @@ public final class DeviceMain implements Callable<Integer> {
       if (kind.hasOutput()) {
         sink = output == null || output.equals("stderr") ? log : new FileOutputStream(output);
       }
-      BusDevice dev = kind.create(sink);
-      IoregionServer server = new IoregionServer(device, BusDeviceHandler.of(dev), 0, 1, log);
+      IoregionServer server = new IoregionServer(device, kind.handler(sink), 0, 1, log);
       // The VMM waits for this line before it lets the guest run (a JVM takes a while to start).
       log.println(device + ": " + READY);
       log.flush();

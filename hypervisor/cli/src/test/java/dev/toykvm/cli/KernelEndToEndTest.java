@@ -44,6 +44,7 @@ class KernelEndToEndTest {
           "module 1: 3 bytes, page-aligned yes, args: , first byte: x",
           "ok   pc-testdev scratch register",
           "ok   pc-testdev scratch register again",
+          "ok   pc-testdev memory at 0xff000000",
           "mbtest: PASS");
 
   @Test

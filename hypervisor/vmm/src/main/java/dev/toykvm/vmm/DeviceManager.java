@@ -1,6 +1,8 @@
 package dev.toykvm.vmm;
 
 import dev.toykvm.devices.BusDevice;
+import dev.toykvm.devices.BusDeviceHandler;
+import dev.toykvm.devices.DeviceKind;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
 import dev.toykvm.ioregionfd.DeviceProcess;
@@ -107,6 +109,12 @@ final class DeviceManager implements AutoCloseable {
       BusDevice device = spec.kind().create(serialOut);
       bus.insert(spec.name(), spec.base(), spec.size(), device);
       placed.add(new Placed("device " + spec.name(), spec.pio(), spec.base(), spec.size()));
+      List<BusDevice> windows = DeviceKind.windows(device);
+      for (DeviceKind.Window w : spec.kind().extraWindows()) {
+        checkFree(spec.name() + " window " + w.number(), w.pio(), w.base(), w.size());
+        (w.pio() ? pio : mmio).insert(spec.name(), w.base(), w.size(), windows.get(w.number()));
+        placed.add(new Placed("device " + spec.name(), w.pio(), w.base(), w.size()));
+      }
       if (device instanceof Uart16550 u && spec.covers(true, MachineLayout.COM1_BASE)) {
         com1 = u;
       }
@@ -135,16 +143,34 @@ final class DeviceManager implements AutoCloseable {
             started.process().responseFd(),
             started.process().commandFd(),
             flags));
+    // A device with several windows (pc-testdev): one more ioregion each, on the same fds, told
+    // apart by the window number in user_data's bits 48-55.
+    for (DeviceKind.Window w : spec.kind().extraWindows()) {
+      checkFree(spec.name() + " window " + w.number(), w.pio(), w.base(), w.size());
+      vm.setIoregion(
+          new KvmIoregion(
+              w.base(),
+              w.size(),
+              userData | (long) w.number() << BusDeviceHandler.WINDOW_SHIFT,
+              started.process().responseFd(),
+              started.process().commandFd(),
+              w.pio() ? KvmConstants.KVM_IOREGION_PIO : 0));
+      placed.add(new Placed("device " + spec.name(), w.pio(), w.base(), w.size()));
+    }
   }
 
   /** Devices may not overlap, whatever their routes, nor what the machine itself uses. */
   private void checkFree(DeviceSpec spec) {
+    checkFree(spec.name(), spec.pio(), spec.base(), spec.size());
+  }
+
+  private void checkFree(String name, boolean onPio, long base, long size) {
     for (Placed p : placed) {
-      if (p.overlaps(spec.pio(), spec.base(), spec.size())) {
+      if (p.overlaps(onPio, base, size)) {
         throw new DeviceException(
             String.format(
                 "cannot place device %s: it overlaps %s (%s0x%x..0x%x)",
-                spec.name(), p.what(), p.pio() ? "ports " : "", p.base(), p.base() + p.size() - 1));
+                name, p.what(), p.pio() ? "ports " : "", p.base(), p.base() + p.size() - 1));
       }
     }
   }
