@@ -8,11 +8,11 @@ typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
 
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port) : "memory"); }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port) : "memory"); }
+static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory"); }
+static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v; }
+static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v; }
 
 /* COM1 */
 #define COM1 0x3f8
@@ -32,6 +32,8 @@ static void putu(u32 v) {
 }
 
 static int failures;
+/* A large .bss, as test kernels commonly have: the loader must give it zeroed RAM. */
+static u8 big_bss[1 << 20];
 static void check(int ok, const char *what) {
   puts(ok ? "ok   " : "FAIL ");
   puts(what);
@@ -47,6 +49,7 @@ static void fw_read(void *buf, u32 n) {
   u8 *p = buf;
   while (n--) *p++ = inb(FW_CFG_DATA);
 }
+static u32 bswap32(u32 v) { return __builtin_bswap32(v); }
 static u32 be32(const u8 *p) { return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3]; }
 static int streq(const char *a, const char *b) {
   while (*a && *a == *b) { a++; b++; }
@@ -73,6 +76,11 @@ void kmain(u32 magic, struct mb_info *mbi) {
   puts("mbtest: multiboot test kernel\n");
   check(magic == 0x2BADB002, "multiboot magic 0x2BADB002 in EAX");
 
+  int bss_zero = 1;
+  for (u32 i = 0; i < sizeof big_bss; i += 4096) bss_zero &= big_bss[i] == 0;
+  big_bss[sizeof big_bss - 1] = 1;
+  check(bss_zero && (u32)&big_bss[sizeof big_bss - 1] < 0x800000, "1 MiB of .bss, zeroed");
+
   /* fw_cfg: signature, CPUs, RAM size */
   char sig[5] = {0};
   fw_select(0x0000);
@@ -86,6 +94,16 @@ void kmain(u32 magic, struct mb_info *mbi) {
   fw_select(0x0003);
   fw_read(&ram, 8);
   puts("fw_cfg ram: "); putu((u32)(ram >> 20)); puts(" MiB\n");
+
+  /* fw_cfg DMA (0x514): select the signature and read it into guest memory */
+  static struct { u32 control, length; u64 address; } __attribute__((aligned(16))) dma;
+  static char dma_sig[8];
+  dma.control = bswap32((u32)0x0000 << 16 | 0x08 | 0x02); /* select key 0, read */
+  dma.length = bswap32(4);
+  dma.address = (u64)bswap32((u32)dma_sig) << 32; /* big-endian u64, high half 0 */
+  outl(0x514, 0);
+  outl(0x518, bswap32((u32)&dma));
+  check(dma.control == 0 && streq(dma_sig, "QEMU"), "fw_cfg DMA read of the signature");
 
   /* fw_cfg file directory: etc/e820 */
   u8 count_be[4];

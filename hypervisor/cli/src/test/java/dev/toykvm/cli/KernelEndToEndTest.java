@@ -16,6 +16,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Boots multiboot kernels with {@code toykvm run --kernel}, in-process, on the real kernel side.
@@ -30,9 +32,11 @@ class KernelEndToEndTest {
       List.of(
           "mbtest: multiboot test kernel",
           "ok   multiboot magic 0x2BADB002 in EAX",
+          "ok   1 MiB of .bss, zeroed",
           "ok   fw_cfg signature QEMU",
           "fw_cfg cpus: 1",
           "fw_cfg ram: 128 MiB",
+          "ok   fw_cfg DMA read of the signature",
           "ok   fw_cfg file etc/e820 listed",
           "ok   etc/e820: RAM from 1 MiB up to the fw_cfg RAM size",
           "ok   mem_lower between 512 and 640 KiB",
@@ -47,9 +51,10 @@ class KernelEndToEndTest {
           "ok   pc-testdev memory at 0xff000000",
           "mbtest: PASS");
 
-  @Test
-  void mbtestPassesWithItsCommandLineModulesAndDevices() throws IOException {
-    Path kernel = TestKernels.extract("mbtest", dir);
+  @ParameterizedTest
+  @ValueSource(strings = {"mbtest", "mbtest-4m"})
+  void mbtestPassesWithItsCommandLineModulesAndDevices(String name) throws IOException {
+    Path kernel = TestKernels.extract(name, dir);
     Path m1 = Files.writeString(dir.resolve("m1"), "MODULE-ONE");
     Path m2 = Files.writeString(dir.resolve("m2"), "xyz");
     MainTest.Result r =
@@ -191,6 +196,12 @@ class KernelEndToEndTest {
     assertEquals(
         List.of("toykvm: cannot load kernel " + k + ": segment [0x200000, 0x200040) outside RAM"),
         r.err().lines().toList());
+  }
+
+  @Test
+  void qemuDebugExitWorksForImagesToo() {
+    MainTest.Result r = MainTest.toykvm("run", "--timeout", "60s", "--debug-exit", "qemu", "hello");
+    assertEquals(1, r.status(), "hello writes 0: (0 << 1) | 1; stderr: " + r.err());
   }
 
   @Test
