@@ -24,6 +24,7 @@ final class ScriptedKvm implements Kvm {
   boolean vmClosed;
   boolean vcpuClosed;
   KvmRegs regs = KvmRegs.reset();
+  KvmSregs sregs = dev.toykvm.vmm.boot.EntryStateTest.RESET;
 
   /** Adds an exit to the script. */
   ScriptedKvm then(VcpuExit exit) {
@@ -136,12 +137,12 @@ final class ScriptedKvm implements Kvm {
 
     @Override
     public KvmSregs getSregs() {
-      throw new UnsupportedOperationException();
+      return sregs;
     }
 
     @Override
-    public void setSregs(KvmSregs sregs) {
-      throw new UnsupportedOperationException();
+    public void setSregs(KvmSregs s) {
+      sregs = s;
     }
 
     @Override

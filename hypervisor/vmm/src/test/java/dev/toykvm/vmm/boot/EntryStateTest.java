@@ -12,8 +12,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
 
-class EntryStateTest {
-  static final KvmSregs RESET =
+public class EntryStateTest {
+  public static final KvmSregs RESET =
       new KvmSregs(
           KvmSegment.realMode(0xf000, true),
           KvmSegment.realMode(0, false),
