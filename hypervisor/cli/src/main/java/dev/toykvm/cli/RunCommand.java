@@ -47,6 +47,12 @@ import picocli.CommandLine.Parameters;
       "Machine: ROM (the 64 KiB image) at 0xffff0000 and 0xf0000, read-only;"
           + " RAM at 0-640 KiB and 1 MiB up to --memory; COM1 at ports 0x3f8-0x3ff, a 16550 UART"
           + " in its own process, reached over ioregionfd (see --com1-route).",
+      "",
+      "With --kernel FILE instead of IMAGE: boots a Multiboot v1 kernel as qemu-system-i386"
+          + " -kernel does, on a PC without ROM (RAM 0-0x9fc00 and 1 MiB up to --memory, 128M by"
+          + " default) with fw_cfg (0x510), CMOS (0x70), port 0x92, the i8042 (0x60/0x64), the"
+          + " debug console (0x402) and pc-testdev (0xe0, 0x2000, 0xff000000; its own process over"
+          + " ioregionfd); port 0xf4 exits as QEMU's isa-debug-exit unless --debug-exit raw.",
       ""
     },
     exitCodeListHeading = "%nExit status:%n",
