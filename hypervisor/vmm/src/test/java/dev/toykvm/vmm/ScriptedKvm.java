@@ -85,6 +85,16 @@ final class ScriptedKvm implements Kvm {
       }
 
       @Override
+      public void createIrqchip() {
+        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+      }
+
+      @Override
+      public void irqLine(int irq, int level) {
+        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+      }
+
+      @Override
       public void close() {
         vmClosed = true;
       }
@@ -141,6 +151,26 @@ final class ScriptedKvm implements Kvm {
 
     @Override
     public void setSregs(KvmSregs sregs) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public byte[] getLapic() {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void setLapic(byte[] state) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public int getMpState() {
+      return 0;
+    }
+
+    @Override
+    public void setMpState(int mpState) {
       throw new UnsupportedOperationException();
     }
 
