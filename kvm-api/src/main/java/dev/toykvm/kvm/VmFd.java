@@ -114,6 +114,19 @@ public interface VmFd extends AutoCloseable {
   void createIrqchip();
 
   /**
+   * {@code KVM_CREATE_PIT2}: the in-kernel 8254 PIT (ports 0x40-0x43, and port 0x61's gate, speaker
+   * and OUT2 bits), counting on the host's monotonic clock; counter 0 raises GSI 0 (an edge per
+   * period). Its accesses are served in the kernel side. toykvm's PIT has no thread of its own: the
+   * vCPUs raise its ticks when they look for interrupts (at block starts and in {@code hlt}), so
+   * ticks while no vCPU is in {@code run()} are coalesced into one, as the PIC's IRR would. The
+   * {@code struct kvm_pit_config} flags of KVM have no meaning here and are not taken.
+   *
+   * @throws KvmException {@code ENOENT}: the VM has no irqchip ({@link #createIrqchip()} first, as
+   *     KVM requires); {@code EEXIST}: the VM has a PIT already; {@code EBADF}: the VM is closed
+   */
+  void createPit2();
+
+  /**
    * {@code KVM_IRQ_LINE}: drives GSI {@code irq} to {@code level} (1 asserted, 0 not), with KVM's
    * default routing: GSIs 0-15 reach both PICs (IRQ n) and the I/O APIC, GSIs 16-23 the I/O APIC
    * only; GSI 0 (the PIT) reaches I/O APIC pin 2, as on a PC (the ISA IRQ 0 override). Edge-

@@ -6,6 +6,7 @@ import dev.toykvm.kernel.irq.IoApic;
 import dev.toykvm.kernel.irq.Ipi;
 import dev.toykvm.kernel.irq.Lapic;
 import dev.toykvm.kernel.irq.Pic8259Pair;
+import dev.toykvm.kernel.irq.Pit8254;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,10 @@ final class Irqchip {
   private final List<InterruptRequest> outbox = new ArrayList<>(); // under ioapicLock
   private final Map<Integer, VcpuIrq> vcpus = new ConcurrentHashMap<>();
   private boolean loggedUnsupportedMode;
+  private final Object pitLock = new Object();
+  private volatile Pit8254 pit; // KVM_CREATE_PIT2
+  private volatile long pitDeadline = Long.MAX_VALUE;
+  private final List<Boolean> irq0 = new ArrayList<>(); // under pitLock: IRQ 0 levels to drive
 
   Irqchip() {
     pic =
@@ -49,6 +54,76 @@ final class Irqchip {
               }
             });
     ioapic = new IoApic(outbox::add, pin -> {});
+  }
+
+  /** {@code KVM_CREATE_PIT2}; false if the VM has a PIT already. */
+  synchronized boolean createPit() {
+    if (pit != null) {
+      return false;
+    }
+    pit = new Pit8254(System::nanoTime, irq0::add);
+    return true;
+  }
+
+  /** When the PIT next raises IRQ 0 (host monotonic nanoseconds), or {@code Long.MAX_VALUE}. */
+  long pitDeadline() {
+    return pitDeadline;
+  }
+
+  /**
+   * Raises IRQ 0 if the PIT's counter 0 fired since the last call. Called by the vCPUs when they
+   * look for interrupts (block starts, the wait in {@code hlt}), with no local APIC lock held: the
+   * PIT has no thread of its own, so a tick nobody looks for is coalesced, as the PIC's IRR would.
+   */
+  void servicePit(long now) {
+    Pit8254 p = pit;
+    if (p == null || now < pitDeadline) {
+      return;
+    }
+    List<Boolean> levels;
+    synchronized (pitLock) {
+      p.serviceIrq0();
+      pitDeadline = p.nextIrq0Deadline();
+      levels = drainIrq0();
+    }
+    for (boolean level : levels) {
+      setIrq(0, level);
+    }
+  }
+
+  private List<Boolean> drainIrq0() {
+    if (irq0.isEmpty()) {
+      return List.of();
+    }
+    List<Boolean> levels = List.copyOf(irq0);
+    irq0.clear();
+    return levels;
+  }
+
+  boolean claimsPit(int port) {
+    return pit != null
+        && ((port >= Pit8254.COUNTER0 && port <= Pit8254.CONTROL) || port == Pit8254.PORT_B);
+  }
+
+  long pitAccess(boolean write, int port, int size, long data) {
+    Pit8254 p = pit;
+    List<Boolean> levels;
+    synchronized (pitLock) {
+      if (write) {
+        p.write(port, size, data);
+      } else {
+        data = p.read(port, size);
+      }
+      pitDeadline = p.nextIrq0Deadline();
+      levels = drainIrq0();
+    }
+    for (boolean level : levels) {
+      setIrq(0, level);
+    }
+    if (write) {
+      wakeAll(); // a halted vCPU recomputes when to wake up
+    }
+    return data;
   }
 
   /** The local APIC of a new vCPU. */

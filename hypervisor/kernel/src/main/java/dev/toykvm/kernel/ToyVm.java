@@ -91,6 +91,19 @@ final class ToyVm implements VmFd {
   }
 
   @Override
+  public synchronized void createPit2() {
+    checkOpen("KVM_CREATE_PIT2");
+    Irqchip chip = irqchip;
+    if (chip == null) {
+      throw new KvmException(
+          "KVM_CREATE_PIT2", Errno.ENOENT, "the VM has no irqchip (KVM_CREATE_IRQCHIP first)");
+    }
+    if (!chip.createPit()) {
+      throw new KvmException("KVM_CREATE_PIT2", Errno.EEXIST, "the VM has a PIT");
+    }
+  }
+
+  @Override
   public void irqLine(int irq, int level) {
     checkOpen("KVM_IRQ_LINE");
     Irqchip chip = irqchip;
@@ -146,6 +159,7 @@ final class ToyVm implements VmFd {
         KvmConstants.KVM_CAP_HLT,
         KvmConstants.KVM_CAP_IRQCHIP,
         KvmConstants.KVM_CAP_MP_STATE,
+        KvmConstants.KVM_CAP_PIT2,
         KvmConstants.KVM_CAP_USER_MEMORY,
         KvmConstants.KVM_CAP_NR_VCPUS,
         KvmConstants.KVM_CAP_MAX_VCPUS,

@@ -599,6 +599,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     if (irq != null && Irqchip.claimsPio(p)) {
       return (int) irq.chip().pio(false, p, size, 0);
     }
+    if (irq != null && irq.chip().claimsPit(p)) {
+      return (int) irq.chip().pitAccess(false, p, size, 0);
+    }
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
       Long batch = stringIo.in(p, size, blockAddress, blockSize);
@@ -613,6 +616,10 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     long data = mask(value & 0xffff_ffffL, size);
     if (irq != null && Irqchip.claimsPio(p)) {
       irq.chip().pio(true, p, size, data);
+      return;
+    }
+    if (irq != null && irq.chip().claimsPit(p)) {
+      irq.chip().pitAccess(true, p, size, data);
       return;
     }
     if (!router.kernelClaims(true, true, p, size, data)) {

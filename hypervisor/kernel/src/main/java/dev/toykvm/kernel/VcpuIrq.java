@@ -45,7 +45,7 @@ final class VcpuIrq {
 
   /** Whether the engine should look for an interrupt now (block hook; engine thread). */
   boolean needsCheck(long now) {
-    return check || now >= deadline;
+    return check || now >= deadline || now >= chip.pitDeadline();
   }
 
   /** Looks again at the next block (an interrupt was pending but IF or a shadow blocked it). */
@@ -59,6 +59,7 @@ final class VcpuIrq {
    */
   boolean pending() {
     check = false;
+    chip.servicePit(System.nanoTime());
     synchronized (lapic) {
       serviceTimer();
       return lapic.highestPending() >= 0 || (lapic.acceptsPicInterrupts() && chip.picIntr());
@@ -70,6 +71,7 @@ final class VcpuIrq {
    * ExtINT first), else the local APIC's (IRR to ISR); -1 if nothing waits any more.
    */
   int acknowledge() {
+    chip.servicePit(System.nanoTime());
     synchronized (lapic) {
       serviceTimer();
       if (lapic.acceptsPicInterrupts()) {
@@ -114,17 +116,19 @@ final class VcpuIrq {
   }
 
   /**
-   * The wait of a halted vCPU: until {@link #wake}, {@code stop} is true, or the timer's deadline
-   * (host monotonic clock). Spurious returns are fine: the caller looks again and comes back.
+   * The wait of a halted vCPU: until {@link #wake}, {@code stop} is true, or the local APIC timer's
+   * or the PIT's deadline (host monotonic clock). Spurious returns are fine: the caller looks again
+   * and comes back.
    */
   void await(BooleanSupplier stop) throws InterruptedException {
     synchronized (halt) {
       while (!woken && !stop.getAsBoolean()) {
-        long left = deadline - System.nanoTime();
-        if (deadline != Long.MAX_VALUE && left <= 0) {
+        long wakeAt = Math.min(deadline, chip.pitDeadline());
+        long left = wakeAt - System.nanoTime();
+        if (wakeAt != Long.MAX_VALUE && left <= 0) {
           break;
         }
-        if (deadline == Long.MAX_VALUE) {
+        if (wakeAt == Long.MAX_VALUE) {
           halt.wait();
         } else {
           halt.wait(left / 1_000_000, (int) (left % 1_000_000));

@@ -2,7 +2,9 @@ package dev.toykvm.selftests;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.Kvm;
@@ -55,6 +57,11 @@ class IrqchipTest {
 
   /** Real-mode code at 0x1000 that programs the PIC pair: vectors 8-15, only IRQ 1 unmasked. */
   private static int loadPicInit(TestVm t) {
+    return loadPicInit(t, 0xfd);
+  }
+
+  /** The same with the master's mask {@code imr}. */
+  private static int loadPicInit(TestVm t, int imr) {
     t.load(
         0x1000, 0xb0, 0x11, // mov al, 0x11   ICW1: edge, cascade, ICW4 follows
         0xe6, 0x20, //         out 0x20, al
@@ -64,7 +71,7 @@ class IrqchipTest {
         0xe6, 0x21, //         out 0x21, al
         0xb0, 0x01, //         mov al, 0x01   ICW4: 8086 mode
         0xe6, 0x21, //         out 0x21, al
-        0xb0, 0xfd, //         mov al, 0xfd   OCW1: unmask IRQ 1 only
+        0xb0, imr, //          mov al, imr    OCW1: the mask
         0xe6, 0x21); //        out 0x21, al
     return 0x1014;
   }
@@ -139,6 +146,57 @@ class IrqchipTest {
       vm.close();
       assertErrno(Errno.EBADF, () -> vm.irqLine(1, 1));
       assertErrno(Errno.EBADF, vm::createIrqchip);
+    }
+  }
+
+  @Test
+  void pit2Errors() {
+    try (Kvm kvm = Kvm.open();
+        VmFd vm = kvm.createVm()) {
+      assertEquals(1, vm.checkExtension(KvmConstants.KVM_CAP_PIT2));
+      assertErrno(Errno.ENOENT, vm::createPit2);
+      vm.createIrqchip();
+      vm.createPit2();
+      assertErrno(Errno.EEXIST, vm::createPit2);
+    }
+  }
+
+  @Test
+  void pitTicksWakeAHaltingRealModeGuest() {
+    try (Kvm kvm = Kvm.open();
+        VmFd vm = kvm.createVm()) {
+      vm.createIrqchip();
+      vm.createPit2();
+      try (TestVm t = new TestVm(vm)) {
+        int at = loadPicInit(t, 0xfe); // IRQ 0 only
+        t.load(
+            at, 0xb0, 0x34, //            mov al, 0x34     counter 0, LSB then MSB, mode 2
+            0xe6, 0x43, //                out 0x43, al
+            0xb0, 0xa9, //                mov al, 0xa9     1193 = 0x04a9: 1 ms
+            0xe6, 0x40, //                out 0x40, al
+            0xb0, 0x04, //                mov al, 0x04
+            0xe6, 0x40, //                out 0x40, al
+            0xfb, //                loop: sti
+            0xf4, //                      hlt              <- each tick wakes it
+            0xfa, //                      cli              (no tick between cmp and mov)
+            0x80, 0x3e, 0x00, 0x05, 0x05, // cmp byte [0x500], 5
+            0x72, 0xf6, //                jb loop
+            0xa0, 0x00, 0x05, //          mov al, [0x500]
+            0xe6, 0x81); //               out 0x81, al
+        t.load(
+            0x1100, 0xfe, 0x06, 0x00, 0x05, // inc byte [0x500]
+            0xb0, 0x20, //                     mov al, 0x20   OCW2: non-specific EOI
+            0xe6, 0x20, //                     out 0x20, al
+            0xcf); //                          iret
+        t.load(8 * 4, 0x00, 0x11, 0x00, 0x00); // IVT[8] = 0000:1100
+        t.realMode(0x1000);
+        // No exit for the PIC, the PIT or the hlt: five ticks or more, then the guest reports. (One
+        // more tick may come between the iret and the cli when the host is slow: 1 ms is short.)
+        VcpuExit exit = run(t.vcpu);
+        VcpuExit.IoOut out = assertInstanceOf(VcpuExit.IoOut.class, exit);
+        assertEquals(0x81, out.port());
+        assertTrue(out.data() >= 5, exit::toString);
+      }
     }
   }
 

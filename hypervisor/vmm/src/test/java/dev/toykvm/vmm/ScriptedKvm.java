@@ -90,6 +90,11 @@ final class ScriptedKvm implements Kvm {
       }
 
       @Override
+      public void createPit2() {
+        throw new UnsupportedOperationException("ScriptedKvm has no PIT");
+      }
+
+      @Override
       public void irqLine(int irq, int level) {
         throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
       }
