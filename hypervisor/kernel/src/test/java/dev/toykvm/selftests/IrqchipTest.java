@@ -264,6 +264,65 @@ class IrqchipTest {
   }
 
   @Test
+  void interruptWaitsForTheMovSsShadow() {
+    // Unicorn ends a block after OUT, so the interrupt is made deliverable by an MMIO write (TPR)
+    // in the same block as the MOV SS.
+    try (Chip c = Chip.create()) {
+      TestVm t = c.t();
+      t.load(
+          0x2000, 0xc7, 0x05, 0xf0, 0x00, 0xe0, 0xfe, 0xff, 0x01, 0x00, 0x00, // mov [SPIV], 0x1ff
+          0xc7, 0x05, 0x80, 0x00, 0xe0, 0xfe, 0x60, 0x00, 0x00, 0x00, // mov [TPR], 0x60
+          0xc7, 0x05, 0x00, 0x00, 0xc0, 0xfe, 0x38, 0x00, 0x00, 0x00, // IOREGSEL: pin 20 low
+          0xc7, 0x05, 0x10, 0x00, 0xc0, 0xfe, 0x50, 0x00, 0x00, 0x00, // IOWIN: 0x50, edge
+          0xfb, //                                                       sti
+          0xe6, 0x83, //                                                 out 0x83, al  <- GSI 20
+          0xb8, 0x10, 0x00, 0x00, 0x00, //                               mov eax, 0x10
+          0xc7, 0x05, 0x80, 0x00, 0xe0, 0xfe, 0x00, 0x00, 0x00, 0x00, // mov [TPR], 0
+          0x8e, 0xd0, //                                                 mov ss, ax
+          0x90, //                                                       nop  <- the shadow
+          0xe6, 0x85); //                                                out 0x85, al
+      t.load(
+          0x2100, 0xe6, 0x80, //                                         out 0x80, al
+          0xc7, 0x05, 0xb0, 0x00, 0xe0, 0xfe, 0x00, 0x00, 0x00, 0x00, // mov [EOI], 0
+          0xcf); //                                                      iretd
+      t.gate32(IDT, 0x50, 0x2100);
+      t.protectedMode(0x2000, new KvmDtable(IDT, 256 * 8 - 1));
+      assertEquals(new VcpuExit.IoOut(0x83, 1, 0), run(t.vcpu));
+      c.vm().irqLine(20, 1); // IRR 0x50, held back by TPR 0x60
+      c.vm().irqLine(20, 0);
+      assertEquals(new VcpuExit.IoOut(0x80, 1, 0x10), run(t.vcpu)); // the handler
+      long esp = t.vcpu.getRegs().rsp();
+      assertEquals(0x203d, t.ram.get(ValueLayout.JAVA_INT, esp)); // the out 0x85, after the nop
+      assertEquals(new VcpuExit.IoOut(0x85, 1, 0x10), run(t.vcpu));
+    }
+  }
+
+  @Test
+  void picInterruptNeedsTheVirtualWire() {
+    try (Chip c = Chip.create()) {
+      TestVm t = c.t();
+      byte[] lapic = t.vcpu.getLapic();
+      assertEquals(0x07, lapic[0x351]); // LVT0 of the BSP: ExtINT, unmasked (KVM's reset state)
+      lapic[0x352] = 1; // LVT0 masked: the 8259 no longer reaches the CPU
+      t.vcpu.setLapic(lapic);
+      int at = loadPicInit(t);
+      t.load(
+          at, 0xfb, //       sti
+          0xe6, 0x83, //     out 0x83, al     <- the test raises IRQ 1 here
+          0x90, //           nop
+          0xe6, 0x84); //    out 0x84, al     <- no handler ran in between
+      loadIrq1Handler(t);
+      t.realMode(0x1000);
+      assertEquals(new VcpuExit.IoOut(0x83, 1, 0xfd), run(t.vcpu));
+      c.vm().irqLine(1, 1);
+      assertEquals(new VcpuExit.IoOut(0x84, 1, 0xfd), run(t.vcpu));
+      lapic[0x352] = 0; // unmasked again: the waiting IRQ 1 goes through
+      t.vcpu.setLapic(lapic);
+      assertEquals(new VcpuExit.IoOut(0x80, 1, 0x42), run(t.vcpu));
+    }
+  }
+
+  @Test
   void masterPicMaskedIrqIsNotDelivered() {
     try (Chip c = Chip.create()) {
       TestVm t = c.t();
