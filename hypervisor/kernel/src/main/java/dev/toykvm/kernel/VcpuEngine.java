@@ -456,25 +456,22 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
    */
   private VcpuExit halt() {
     mpState = KVM_MP_STATE_HALTED;
-    while (true) {
-      if (kick || mailbox.isClosed()) {
-        consumeKick();
-        return new VcpuExit.Intr();
-      }
-      if ((uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0 && irq.pending()) {
-        int vector = irq.acknowledge();
-        if (vector >= 0) {
-          mpState = KVM_MP_STATE_RUNNABLE;
-          return outcome(delivery.deliverExternal(vector));
-        }
-      }
-      try {
-        irq.await(() -> kick || mailbox.isClosed());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return new VcpuExit.Intr();
-      }
+    int vector;
+    try {
+      vector =
+          irq.halt(
+              () -> kick || mailbox.isClosed(),
+              () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      vector = -1;
     }
+    if (vector < 0) {
+      consumeKick();
+      return new VcpuExit.Intr();
+    }
+    mpState = KVM_MP_STATE_RUNNABLE;
+    return outcome(delivery.deliverExternal(vector));
   }
 
   private static final long RFLAGS_IF = 1L << 9;

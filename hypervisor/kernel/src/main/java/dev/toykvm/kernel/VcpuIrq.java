@@ -116,11 +116,31 @@ final class VcpuIrq {
   }
 
   /**
+   * {@code hlt}: waits until an interrupt can be taken (with {@code interruptsEnabled}, RFLAGS.IF;
+   * the shadow of an STI before the {@code hlt} has ended) and returns its acknowledged vector, or
+   * returns -1 as soon as {@code stop} (a kick, a close) is true.
+   */
+  int halt(BooleanSupplier stop, BooleanSupplier interruptsEnabled) throws InterruptedException {
+    while (true) {
+      if (stop.getAsBoolean()) {
+        return -1;
+      }
+      if (interruptsEnabled.getAsBoolean() && pending()) {
+        int vector = acknowledge();
+        if (vector >= 0) {
+          return vector;
+        }
+      }
+      await(stop);
+    }
+  }
+
+  /**
    * The wait of a halted vCPU: until {@link #wake}, {@code stop} is true, or the local APIC timer's
    * or the PIT's deadline (host monotonic clock). Spurious returns are fine: the caller looks again
    * and comes back.
    */
-  void await(BooleanSupplier stop) throws InterruptedException {
+  private void await(BooleanSupplier stop) throws InterruptedException {
     synchronized (halt) {
       while (!woken && !stop.getAsBoolean()) {
         long wakeAt = Math.min(deadline, chip.pitDeadline());
