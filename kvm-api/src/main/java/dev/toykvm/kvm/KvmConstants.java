@@ -75,12 +75,26 @@ public final class KvmConstants {
   public static final int KVM_CAP_READONLY_MEM = 81;
   public static final int KVM_CAP_IMMEDIATE_EXIT = 136;
   public static final int KVM_CAP_MAX_VCPUS = 66;
+  public static final int KVM_CAP_IRQ_ROUTING = 25;
+  public static final int KVM_CAP_IRQ_INJECT_STATUS = 26;
+  public static final int KVM_CAP_PIT2 = 33;
+  public static final int KVM_CAP_MP_STATE = 14;
 
   /**
    * {@code KVM_CAP_IOREGIONFD}: 191 in the RFC patches of 2021 (later private copies used 195 and
    * 206; none was ever merged).
    */
   public static final int KVM_CAP_IOREGIONFD = 191;
+
+  // kvm_mp_state.mp_state (KVM_GET_MP_STATE / KVM_SET_MP_STATE)
+  public static final int KVM_MP_STATE_RUNNABLE = 0;
+  public static final int KVM_MP_STATE_UNINITIALIZED = 1;
+  public static final int KVM_MP_STATE_INIT_RECEIVED = 2;
+  public static final int KVM_MP_STATE_HALTED = 3;
+  public static final int KVM_MP_STATE_SIPI_RECEIVED = 4;
+
+  /** The size of {@code struct kvm_lapic_state}: the local APIC's register page, 1 KiB. */
+  public static final int KVM_APIC_REG_SIZE = 0x400;
 
   // kvm_userspace_memory_region.flags
   public static final int KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;

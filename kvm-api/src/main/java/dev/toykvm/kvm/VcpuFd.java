@@ -72,6 +72,45 @@ public interface VcpuFd extends AutoCloseable {
   void setSregs(KvmSregs sregs);
 
   /**
+   * {@code KVM_GET_LAPIC}: the local APIC's register page ({@code struct kvm_lapic_state}, {@code
+   * KVM_APIC_REG_SIZE} bytes, little-endian, each register at its MMIO offset).
+   *
+   * @throws KvmException {@code ENXIO}: the VM has no irqchip; {@code EBADF}: closed; {@code
+   *     EBUSY}: another thread is in an ioctl on this vCPU
+   */
+  byte[] getLapic();
+
+  /**
+   * {@code KVM_SET_LAPIC}: loads the local APIC's register page (see {@link #getLapic()}).
+   *
+   * @throws KvmException {@code ENXIO}: the VM has no irqchip; {@code EFAULT}: {@code state} is
+   *     null; {@code EINVAL}: {@code state} is not {@code KVM_APIC_REG_SIZE} bytes; {@code EBADF}:
+   *     closed; {@code EBUSY}: another thread is in an ioctl on this vCPU
+   */
+  void setLapic(byte[] state);
+
+  /**
+   * {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE}, or {@code KVM_MP_STATE_HALTED} while
+   * the vCPU waits in {@code hlt} (with an irqchip; a {@code run()} interrupted by a kick leaves it
+   * halted, and the next {@code run()} goes on waiting).
+   *
+   * @throws KvmException {@code EBADF}: closed; {@code EBUSY}: another thread is in an ioctl on
+   *     this vCPU
+   */
+  int getMpState();
+
+  /**
+   * {@code KVM_SET_MP_STATE}. {@code KVM_MP_STATE_RUNNABLE} always; {@code KVM_MP_STATE_HALTED}
+   * with an irqchip (the next {@code run()} waits for an interrupt, as after {@code hlt}).
+   *
+   * @throws KvmException {@code EINVAL}: not one of the {@code KVM_MP_STATE_*} values, anything but
+   *     {@code RUNNABLE} without an irqchip (as KVM), and {@code UNINITIALIZED}, {@code
+   *     INIT_RECEIVED} and {@code SIPI_RECEIVED}, which toykvm does not support yet (no INIT/SIPI);
+   *     {@code EBADF}: closed; {@code EBUSY}: another thread is in an ioctl on this vCPU
+   */
+  void setMpState(int mpState);
+
+  /**
    * Makes a {@code run()} in progress return {@link VcpuExit.Intr} as soon as possible, as a signal
    * to the vCPU thread does; if no {@code run()} is in progress, the next one returns {@code Intr}
    * at once (the kick is not lost). Safe from any thread; never throws (a no-op once closed).

@@ -101,6 +101,47 @@ public interface VmFd extends AutoCloseable {
   void ioeventfd(KvmIoeventfd ioeventfd);
 
   /**
+   * {@code KVM_CREATE_IRQCHIP}: the in-kernel interrupt controllers, as on a PC: the two 8259 PICs
+   * (ports 0x20/0x21, 0xa0/0xa1, ELCR 0x4d0/0x4d1), the I/O APIC (MMIO 0xfec00000) and a local APIC
+   * per vCPU (MMIO 0xfee00000, xAPIC). Their registers are served in the kernel side: the VMM sees
+   * no exit for them. GSIs follow KVM's default routing (see {@link #irqLine}); with the irqchip,
+   * {@code hlt} waits inside {@link VcpuFd#run()} for an interrupt instead of returning {@link
+   * VcpuExit.Hlt}.
+   *
+   * @throws KvmException {@code EEXIST}: the VM has an irqchip already; {@code EINVAL}: a vCPU
+   *     exists already (as KVM, the irqchip comes first); {@code EBADF}: the VM is closed
+   */
+  void createIrqchip();
+
+  /**
+   * {@code KVM_CREATE_PIT2}: the in-kernel 8254 PIT (ports 0x40-0x43, and port 0x61's gate, speaker
+   * and OUT2 bits), counting on the host's monotonic clock; counter 0 raises GSI 0 (an edge per
+   * period). Its accesses are served in the kernel side. toykvm's PIT has no thread of its own: the
+   * vCPUs raise its ticks when they look for interrupts (at block starts and in {@code hlt}), so
+   * ticks while no vCPU is in {@code run()} are coalesced into one, as the PIC's IRR would. The
+   * {@code struct kvm_pit_config} flags of KVM have no meaning here and are not taken.
+   *
+   * @throws KvmException {@code ENOENT}: the VM has no irqchip ({@link #createIrqchip()} first, as
+   *     KVM requires); {@code EEXIST}: the VM has a PIT already; {@code EBADF}: the VM is closed
+   */
+  void createPit2();
+
+  /**
+   * {@code KVM_IRQ_LINE}: drives GSI {@code irq} to {@code level} (1 asserted, 0 not), with KVM's
+   * default routing: GSIs 0-15 reach both PICs (IRQ n) and the I/O APIC, GSIs 16-23 the I/O APIC
+   * only; GSI 0 (the PIT) reaches I/O APIC pin 2, as on a PC (the ISA IRQ 0 override). Edge-
+   * triggered inputs take a rising edge; level-triggered ones follow the line, so a VMM that raises
+   * a line lowers it again. A GSI above 23 has no route and is ignored, as in KVM.
+   *
+   * <p>May be called from any thread, also while a vCPU runs: the vCPU that can take the interrupt
+   * is woken (from {@code hlt} too).
+   *
+   * @throws KvmException {@code ENXIO}: the VM has no irqchip; {@code EINVAL}: {@code irq} is
+   *     negative; {@code EBADF}: the VM is closed
+   */
+  void irqLine(int irq, int level);
+
+  /**
    * Closes the VM, its vCPUs and kernel-side resources: once it returns, no engine thread and no fd
    * of the VM is left. Idempotent; never throws.
    */

@@ -28,6 +28,14 @@ final class Requests {
 
   record SetSregs(KvmSregs sregs) implements Request {}
 
+  record GetLapic() implements Request {}
+
+  record SetLapic(byte[] state) implements Request {}
+
+  record GetMpState() implements Request {}
+
+  record SetMpState(int mpState) implements Request {}
+
   /** A reply that makes the caller throw. */
   record Failed(KvmException exception) {}
 

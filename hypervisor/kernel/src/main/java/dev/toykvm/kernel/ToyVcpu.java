@@ -2,6 +2,7 @@ package dev.toykvm.kernel;
 
 import dev.toykvm.kernel.Requests.Failed;
 import dev.toykvm.kvm.Errno;
+import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.KvmSregs;
@@ -36,6 +37,7 @@ final class ToyVcpu implements VcpuFd {
   private final Mailbox mailbox;
   private final VcpuEngine engine;
   private final Thread thread;
+  private final VcpuIrq irq; // null without an irqchip
   // Held by the thread inside an ioctl: a second caller gets EBUSY, close() waits for it.
   private final ReentrantLock inCall = new ReentrantLock();
   private volatile boolean closed;
@@ -55,17 +57,18 @@ final class ToyVcpu implements VcpuFd {
 
   private static final int EMFILE_NUMBER = 24;
 
-  ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io) {
+  ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io, VcpuIrq irq) {
     this.vm = vm;
     this.id = id;
     this.slots = slots;
+    this.irq = irq;
     try {
       this.mailbox = new Mailbox();
     } catch (RuntimeException e) {
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
     }
     try {
-      this.engine = new VcpuEngine(id, slots, io, mailbox);
+      this.engine = new VcpuEngine(id, slots, io, mailbox, irq);
     } catch (RuntimeException e) {
       mailbox.release();
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
@@ -141,6 +144,56 @@ final class ToyVcpu implements VcpuFd {
       throw new KvmException("KVM_SET_SREGS", Errno.EINVAL, why);
     }
     call("KVM_SET_SREGS", new Requests.SetSregs(sregs));
+  }
+
+  @Override
+  public byte[] getLapic() {
+    needIrqchip("KVM_GET_LAPIC");
+    return (byte[]) call("KVM_GET_LAPIC", new Requests.GetLapic());
+  }
+
+  @Override
+  public void setLapic(byte[] state) {
+    needIrqchip("KVM_SET_LAPIC");
+    if (state == null) {
+      throw new KvmException("KVM_SET_LAPIC", Errno.EFAULT, "state is null");
+    }
+    if (state.length != KvmConstants.KVM_APIC_REG_SIZE) {
+      throw new KvmException(
+          "KVM_SET_LAPIC", Errno.EINVAL, "the state is " + state.length + " bytes, not 1024");
+    }
+    call("KVM_SET_LAPIC", new Requests.SetLapic(state.clone()));
+  }
+
+  @Override
+  public int getMpState() {
+    return (Integer) call("KVM_GET_MP_STATE", new Requests.GetMpState());
+  }
+
+  @Override
+  public void setMpState(int mpState) {
+    checkOpen("KVM_SET_MP_STATE");
+    boolean ok =
+        mpState == KvmConstants.KVM_MP_STATE_RUNNABLE
+            || (mpState == KvmConstants.KVM_MP_STATE_HALTED && irq != null);
+    if (!ok) {
+      throw new KvmException(
+          "KVM_SET_MP_STATE",
+          Errno.EINVAL,
+          "mp_state "
+              + mpState
+              + (irq == null
+                  ? ": only KVM_MP_STATE_RUNNABLE without an irqchip"
+                  : ": only KVM_MP_STATE_RUNNABLE and KVM_MP_STATE_HALTED are supported"));
+    }
+    call("KVM_SET_MP_STATE", new Requests.SetMpState(mpState));
+  }
+
+  private void needIrqchip(String ioctl) {
+    checkOpen(ioctl);
+    if (irq == null) {
+      throw new KvmException(ioctl, Errno.ENXIO, "the VM has no irqchip (KVM_CREATE_IRQCHIP)");
+    }
   }
 
   @Override
@@ -237,6 +290,9 @@ final class ToyVcpu implements VcpuFd {
     closed = true;
     shutDown();
     vm.forget(this);
+    if (irq != null) {
+      irq.chip().detach(id);
+    }
   }
 
   /**

@@ -20,6 +20,7 @@ final class ToyVm implements VmFd {
   private final KernelIo io = new KernelIo();
   private final Map<Integer, ToyVcpu> vcpus = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private volatile Irqchip irqchip;
 
   @Override
   public int checkExtension(int capability) {
@@ -45,7 +46,16 @@ final class ToyVm implements VmFd {
     }
     ToyVcpu vcpu;
     try {
-      vcpu = new ToyVcpu(this, id, slots, io);
+      Irqchip chip = irqchip;
+      VcpuIrq irq = chip == null ? null : chip.attach(id);
+      try {
+        vcpu = new ToyVcpu(this, id, slots, io, irq);
+      } catch (RuntimeException e) {
+        if (chip != null) {
+          chip.detach(id);
+        }
+        throw e;
+      }
     } catch (KvmException e) {
       throw e;
     } catch (RuntimeException e) {
@@ -65,6 +75,45 @@ final class ToyVm implements VmFd {
   public void ioeventfd(dev.toykvm.kvm.KvmIoeventfd ioeventfd) {
     checkOpen(KernelIo.IOEVENTFD);
     guarded(KernelIo.IOEVENTFD, () -> io.ioeventfd(ioeventfd));
+  }
+
+  @Override
+  public synchronized void createIrqchip() {
+    checkOpen("KVM_CREATE_IRQCHIP");
+    if (irqchip != null) {
+      throw new KvmException("KVM_CREATE_IRQCHIP", Errno.EEXIST, "the VM has an irqchip");
+    }
+    if (!vcpus.isEmpty()) {
+      throw new KvmException(
+          "KVM_CREATE_IRQCHIP", Errno.EINVAL, "vCPUs exist: create the irqchip before them");
+    }
+    irqchip = new Irqchip();
+  }
+
+  @Override
+  public synchronized void createPit2() {
+    checkOpen("KVM_CREATE_PIT2");
+    Irqchip chip = irqchip;
+    if (chip == null) {
+      throw new KvmException(
+          "KVM_CREATE_PIT2", Errno.ENOENT, "the VM has no irqchip (KVM_CREATE_IRQCHIP first)");
+    }
+    if (!chip.createPit()) {
+      throw new KvmException("KVM_CREATE_PIT2", Errno.EEXIST, "the VM has a PIT");
+    }
+  }
+
+  @Override
+  public void irqLine(int irq, int level) {
+    checkOpen("KVM_IRQ_LINE");
+    Irqchip chip = irqchip;
+    if (chip == null) {
+      throw new KvmException("KVM_IRQ_LINE", Errno.ENXIO, "the VM has no irqchip");
+    }
+    if (irq < 0) {
+      throw new KvmException("KVM_IRQ_LINE", Errno.EINVAL, "irq " + irq + " is negative");
+    }
+    guarded("KVM_IRQ_LINE", () -> chip.setIrq(irq, level != 0));
   }
 
   boolean isClosed() {
@@ -108,6 +157,9 @@ final class ToyVm implements VmFd {
   static List<Integer> capabilities() {
     return List.of(
         KvmConstants.KVM_CAP_HLT,
+        KvmConstants.KVM_CAP_IRQCHIP,
+        KvmConstants.KVM_CAP_MP_STATE,
+        KvmConstants.KVM_CAP_PIT2,
         KvmConstants.KVM_CAP_USER_MEMORY,
         KvmConstants.KVM_CAP_NR_VCPUS,
         KvmConstants.KVM_CAP_MAX_VCPUS,

@@ -2,6 +2,8 @@ package dev.toykvm.kernel;
 
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
+import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_HALTED;
+import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_RUNNABLE;
 
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
 import dev.toykvm.ioregionfd.channel.PostedBatch;
@@ -55,6 +57,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
     KICK,
     REMAP,
     EXCEPTION,
+    INTERRUPT,
     FAILURE
   }
 
@@ -63,6 +66,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private final Mailbox mailbox;
   private final KernelIo io;
   private final int kickFd;
+  private final VcpuIrq irq; // null without an irqchip
+  private int mpState = KVM_MP_STATE_RUNNABLE;
   private AccessRouter router;
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
@@ -95,8 +100,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   private volatile boolean completed;
   private final LongConsumer completer = this::complete;
 
-  VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox) {
+  VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq) {
     this.id = id;
+    this.irq = irq;
     this.slots = slots;
     this.io = io;
     this.mailbox = mailbox;
@@ -119,6 +125,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   /** Makes the vCPU leave run() with Intr as soon as it can; safe from any thread. */
   void kick() {
     kick = true;
+    if (irq != null) {
+      irq.wake(); // a halted vCPU waits on the irqchip, not on the eventfd
+    }
     synchronized (kickLock) {
       // Never signal a closed fd: its number may already belong to another file.
       if (!kickFdClosed) {
@@ -196,6 +205,16 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
           setSregs(s.sregs());
           yield new Done();
         }
+        case Requests.GetLapic g -> irq.getState();
+        case Requests.SetLapic s -> {
+          irq.setState(s.state());
+          yield new Done();
+        }
+        case Requests.GetMpState g -> mpState;
+        case Requests.SetMpState s -> {
+          mpState = s.mpState();
+          yield new Done();
+        }
         default -> throw new IllegalStateException("unknown request " + request);
       };
     } catch (KvmException e) {
@@ -246,6 +265,12 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   // ---- running the guest -----------------------------------------------------------------
 
   private VcpuExit runGuest() {
+    if (mpState == KVM_MP_STATE_HALTED) {
+      VcpuExit exit = halt();
+      if (exit != null) {
+        return exit;
+      }
+    }
     while (true) {
       if (kick) {
         consumeKick();
@@ -290,6 +315,14 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
           }
           continue;
         }
+        case INTERRUPT -> {
+          int vector = irq.acknowledge();
+          VcpuExit exit = vector < 0 ? null : outcome(delivery.deliverExternal(vector));
+          if (exit != null) {
+            return exit;
+          }
+          continue;
+        }
         case NONE -> {}
       }
       if (mailbox.isClosed()) {
@@ -308,6 +341,13 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
             if (exit != null) {
               return exit;
             }
+          }
+          if (irq != null) {
+            VcpuExit exit = halt();
+            if (exit != null) {
+              return exit;
+            }
+            continue;
           }
           return new VcpuExit.Hlt();
         }
@@ -409,8 +449,39 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
             "%s at RIP 0x%x (%s)", what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
   }
 
+  /**
+   * {@code hlt} with an irqchip, as KVM's kvm_vcpu_block: waits here until an interrupt can be
+   * taken (delivered now; null, run on) or a kick ({@code Intr}; the vCPU stays halted and the next
+   * run() waits again). IF=0 waits for a kick only. RIP is already past the {@code hlt}.
+   */
+  private VcpuExit halt() {
+    mpState = KVM_MP_STATE_HALTED;
+    int vector;
+    try {
+      vector =
+          irq.halt(
+              () -> kick || mailbox.isClosed(),
+              () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      vector = -1;
+    }
+    if (vector < 0) {
+      consumeKick();
+      return new VcpuExit.Intr();
+    }
+    mpState = KVM_MP_STATE_RUNNABLE;
+    return outcome(delivery.deliverExternal(vector));
+  }
+
+  private static final long RFLAGS_IF = 1L << 9;
+
   private VcpuExit deliver(int vector, boolean software) {
-    return switch (delivery.deliver(vector, software)) {
+    return outcome(delivery.deliver(vector, software));
+  }
+
+  private VcpuExit outcome(ExceptionDelivery.Outcome outcome) {
+    return switch (outcome) {
       case DELIVERED -> null;
       case TRIPLE_FAULT -> {
         log.debug("vcpu{}: {}", id, delivery.lastProblem());
@@ -522,6 +593,12 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   @Override
   public int ioIn(int port, int size) {
     int p = port & 0xffff;
+    if (irq != null && Irqchip.claimsPio(p)) {
+      return (int) irq.chip().pio(false, p, size, 0);
+    }
+    if (irq != null && irq.chip().claimsPit(p)) {
+      return (int) irq.chip().pitAccess(false, p, size, 0);
+    }
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
       Long batch = stringIo.in(p, size, blockAddress, blockSize);
@@ -534,6 +611,14 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   public void ioOut(int port, int size, int value) {
     int p = port & 0xffff;
     long data = mask(value & 0xffff_ffffL, size);
+    if (irq != null && Irqchip.claimsPio(p)) {
+      irq.chip().pio(true, p, size, data);
+      return;
+    }
+    if (irq != null && irq.chip().claimsPit(p)) {
+      irq.chip().pitAccess(true, p, size, data);
+      return;
+    }
     if (!router.kernelClaims(true, true, p, size, data)) {
       // Bound for the VMM: a rep outs is one exit for a whole batch (see StringIo).
       if (!stringIo.out(p, size, data, blockAddress, blockSize)) {
@@ -545,6 +630,14 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   }
 
   private long access(boolean pio, boolean write, long address, int size, long data) {
+    if (irq != null && !pio) {
+      if (Irqchip.claimsLapic(address)) {
+        return irq.lapicAccess(write, address, size, data);
+      }
+      if (Irqchip.claimsIoapic(address)) {
+        return irq.chip().ioapicAccess(write, address, size, data);
+      }
+    }
     return router.access(pio, write, address, size, data);
   }
 
@@ -583,14 +676,30 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
       uc.stop();
       return;
     }
-    posted.flushIfDue(System.nanoTime());
+    long now = System.nanoTime();
+    posted.flushIfDue(now);
     if (kick) {
       stop = Stop.KICK;
+      uc.stop();
+    } else if (irq != null && irq.needsCheck(now) && interruptNow()) {
+      stop = Stop.INTERRUPT;
       uc.stop();
     } else if (slots.generation() != mappedGeneration) {
       stop = Stop.REMAP;
       uc.stop();
     }
+  }
+
+  /** At a block start: whether an interrupt waits and the CPU can take it (IF=1, no shadow). */
+  private boolean interruptNow() {
+    if (!irq.pending()) {
+      return false;
+    }
+    if ((uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) == 0 || cpu.interruptShadow()) {
+      irq.recheck();
+      return false;
+    }
+    return true;
   }
 
   @Override

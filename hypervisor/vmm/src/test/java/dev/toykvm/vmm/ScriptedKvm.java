@@ -86,6 +86,21 @@ final class ScriptedKvm implements Kvm {
       }
 
       @Override
+      public void createIrqchip() {
+        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+      }
+
+      @Override
+      public void createPit2() {
+        throw new UnsupportedOperationException("ScriptedKvm has no PIT");
+      }
+
+      @Override
+      public void irqLine(int irq, int level) {
+        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+      }
+
+      @Override
       public void close() {
         vmClosed = true;
       }
@@ -143,6 +158,26 @@ final class ScriptedKvm implements Kvm {
     @Override
     public void setSregs(KvmSregs s) {
       sregs = s;
+    }
+
+    @Override
+    public byte[] getLapic() {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void setLapic(byte[] state) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public int getMpState() {
+      return 0;
+    }
+
+    @Override
+    public void setMpState(int mpState) {
+      throw new UnsupportedOperationException();
     }
 
     @Override

@@ -54,6 +54,7 @@ public final class CpuState {
   private static final int HF_TS = 1 << 11;
   private static final int HF_LMA = 1 << 14;
   private static final int HF_CS64 = 1 << 15;
+  private static final int HF_INHIBIT_IRQ = 1 << 3;
 
   /** The value of {@code IA32_APIC_BASE} KVM reports for a bootstrap processor. */
   private static final long APIC_BASE_BSP = 0xfee00000L | 0x100 | 0x800;
@@ -123,6 +124,15 @@ public final class CpuState {
     // Flush the TLB: a CR4.PGE toggle flushes whatever CR0.PG says.
     engine.writeReg(Uc.X86_REG_CR4, s.cr4() ^ (1L << 7));
     engine.writeReg(Uc.X86_REG_CR4, s.cr4());
+  }
+
+  /**
+   * Whether the CPU is in an STI or MOV SS shadow (QEMU's {@code HF_INHIBIT_IRQ_MASK}): no external
+   * interrupt may be taken before the next instruction completes.
+   */
+  public boolean interruptShadow() {
+    engine.saveContext(context);
+    return (state.get(JAVA_INT, HFLAGS) & HF_INHIBIT_IRQ) != 0;
   }
 
   /** The CPU's current linear-address base of CS, for turning RIP into a linear address. */

@@ -59,6 +59,28 @@ public final class ExceptionDelivery {
    * already point after the instruction; for a fault, at the faulting instruction.
    */
   public Outcome deliver(int vector, boolean software) {
+    external = false;
+    return deliverChain(vector, software);
+  }
+
+  /**
+   * Delivers an external interrupt (from the PIC or the local APIC): RIP must point at the next
+   * instruction to run, no error code is pushed whatever the vector, and the gate's DPL is not
+   * checked (SDM 6.12.1.1: only for {@code int n}, {@code int3}, {@code into}).
+   */
+  public Outcome deliverExternal(int vector) {
+    external = true;
+    try {
+      return deliverChain(vector, false);
+    } finally {
+      external = false;
+    }
+  }
+
+  // Set while the first delivery of deliverExternal runs (a #DF it causes has its error code).
+  private boolean external;
+
+  private Outcome deliverChain(int vector, boolean software) {
     lastProblem = null;
     int v = vector;
     boolean sw = software;
@@ -76,6 +98,7 @@ public final class ExceptionDelivery {
         }
         v = DF;
         sw = false;
+        external = false;
       } catch (Unsupported u) {
         lastProblem = "cannot deliver vector " + v + ": " + u.getMessage();
         return Outcome.UNSUPPORTED;
@@ -161,7 +184,7 @@ public final class ExceptionDelivery {
     stack.push(r.rflags());
     stack.push(s.cs().selector());
     stack.push(r.rip());
-    if (!software && hasErrorCode(vector)) {
+    if (!software && !external && hasErrorCode(vector)) {
       stack.push(0);
     }
     stack.commit();
@@ -206,7 +229,7 @@ public final class ExceptionDelivery {
     stack.push(r.rflags());
     stack.push(s.cs().selector());
     stack.push(r.rip());
-    if (!software && hasErrorCode(vector)) {
+    if (!software && !external && hasErrorCode(vector)) {
       stack.push(0);
     }
     stack.commit();

@@ -1,0 +1,204 @@
+package dev.toykvm.kernel;
+
+import dev.toykvm.kernel.irq.InterruptRequest;
+import dev.toykvm.kernel.irq.Ipi;
+import dev.toykvm.kernel.irq.Lapic;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One vCPU's side of the irqchip: its local APIC (behind its own lock: I/O APIC messages arrive
+ * from any thread), the flag that makes the engine look for an interrupt at the next translation
+ * block, and the wait of a halted vCPU.
+ *
+ * <p>The engine thread reads {@link #needsCheck} at every block start: a plain volatile read and a
+ * compare with the timer's deadline, no lock. Whoever makes an interrupt possible (a line raised, a
+ * message accepted, a mask, TPR or EOI written) sets the flag and wakes a halted vCPU.
+ */
+final class VcpuIrq {
+  private final Irqchip chip;
+  private final Lapic lapic;
+  private final Object halt = new Object();
+  private volatile boolean check = true;
+  private volatile long deadline = Long.MAX_VALUE;
+  private boolean woken; // under halt
+  private int levelEois = -1; // under the lapic lock: a level EOI to pass on (one per write)
+
+  VcpuIrq(Irqchip chip, int vcpuId) {
+    this.chip = chip;
+    this.lapic =
+        new Lapic(
+            vcpuId,
+            vcpuId == 0,
+            System::nanoTime,
+            new Lapic.Listener() {
+              @Override
+              public void ipi(Ipi ipi) {
+                chip.ipi(ipi);
+              }
+
+              @Override
+              public void levelEoi(int vector) {
+                levelEois = vector;
+              }
+            });
+  }
+
+  /** Whether the engine should look for an interrupt now (block hook; engine thread). */
+  boolean needsCheck(long now) {
+    return check || now >= deadline || now >= chip.pitDeadline();
+  }
+
+  /** Looks again at the next block (an interrupt was pending but IF or a shadow blocked it). */
+  void recheck() {
+    check = true;
+  }
+
+  /**
+   * Whether an interrupt waits for the CPU: the PIC's INTR through the virtual wire, or the local
+   * APIC's highest pending vector above PPR. Expires the timer first; clears the check flag.
+   */
+  boolean pending() {
+    check = false;
+    chip.servicePit(System.nanoTime());
+    synchronized (lapic) {
+      serviceTimer();
+      return lapic.highestPending() >= 0 || (lapic.acceptsPicInterrupts() && chip.picIntr());
+    }
+  }
+
+  /**
+   * The interrupt acknowledge: the PIC's vector first (as KVM's kvm_cpu_get_interrupt takes the
+   * ExtINT first), else the local APIC's (IRR to ISR); -1 if nothing waits any more.
+   */
+  int acknowledge() {
+    chip.servicePit(System.nanoTime());
+    synchronized (lapic) {
+      serviceTimer();
+      if (lapic.acceptsPicInterrupts()) {
+        int vector = chip.picAcknowledge();
+        if (vector >= 0) {
+          check = true; // another request may be behind it
+          return vector;
+        }
+      }
+      int vector = lapic.acknowledge();
+      if (vector >= 0) {
+        check = true;
+      }
+      return vector;
+    }
+  }
+
+  private void serviceTimer() {
+    lapic.serviceTimer();
+    deadline = lapic.nextDeadline();
+  }
+
+  /** An I/O APIC message: accepted if it addresses this APIC (any thread). */
+  boolean accept(InterruptRequest m) {
+    synchronized (lapic) {
+      if (!lapic.matchesDestination(m.dest(), m.destMode())
+          || !lapic.acceptInterrupt(m.vector(), m.trigger())) {
+        return false;
+      }
+    }
+    wake();
+    return true;
+  }
+
+  /** Makes the vCPU look for an interrupt, and wakes it if it is halted (any thread). */
+  void wake() {
+    check = true;
+    synchronized (halt) {
+      woken = true;
+      halt.notifyAll();
+    }
+  }
+
+  /**
+   * {@code hlt}: waits until an interrupt can be taken (with {@code interruptsEnabled}, RFLAGS.IF;
+   * the shadow of an STI before the {@code hlt} has ended) and returns its acknowledged vector, or
+   * returns -1 as soon as {@code stop} (a kick, a close) is true.
+   */
+  int halt(BooleanSupplier stop, BooleanSupplier interruptsEnabled) throws InterruptedException {
+    while (true) {
+      if (stop.getAsBoolean()) {
+        return -1;
+      }
+      if (interruptsEnabled.getAsBoolean() && pending()) {
+        int vector = acknowledge();
+        if (vector >= 0) {
+          return vector;
+        }
+      }
+      await(stop);
+    }
+  }
+
+  /**
+   * The wait of a halted vCPU: until {@link #wake}, {@code stop} is true, or the local APIC timer's
+   * or the PIT's deadline (host monotonic clock). Spurious returns are fine: the caller looks again
+   * and comes back.
+   */
+  private void await(BooleanSupplier stop) throws InterruptedException {
+    synchronized (halt) {
+      while (!woken && !stop.getAsBoolean()) {
+        long wakeAt = Math.min(deadline, chip.pitDeadline());
+        long left = wakeAt - System.nanoTime();
+        if (wakeAt != Long.MAX_VALUE && left <= 0) {
+          break;
+        }
+        if (wakeAt == Long.MAX_VALUE) {
+          halt.wait();
+        } else {
+          halt.wait(left / 1_000_000, (int) (left % 1_000_000));
+        }
+      }
+      woken = false;
+    }
+  }
+
+  /** An access to the local APIC page (engine thread). */
+  long lapicAccess(boolean write, long address, int size, long data) {
+    long offset = address - Lapic.DEFAULT_BASE;
+    int eoi;
+    long value = 0;
+    synchronized (lapic) {
+      if (write) {
+        lapic.write(offset, size, data);
+      } else {
+        value = lapic.read(offset, size);
+      }
+      deadline = lapic.nextDeadline();
+      eoi = levelEois;
+      levelEois = -1;
+    }
+    if (write) {
+      check = true; // TPR, EOI, LVT or SPIV may have let a pending interrupt through
+    }
+    if (eoi >= 0) {
+      chip.levelEoi(eoi);
+    }
+    return value;
+  }
+
+  /** {@code KVM_GET_LAPIC}. */
+  byte[] getState() {
+    synchronized (lapic) {
+      return lapic.getState();
+    }
+  }
+
+  /** {@code KVM_SET_LAPIC} ({@code EINVAL} from the model for a wrong size). */
+  void setState(byte[] state) {
+    synchronized (lapic) {
+      lapic.setState(state);
+      deadline = lapic.nextDeadline();
+    }
+    wake();
+  }
+
+  Irqchip chip() {
+    return chip;
+  }
+}
