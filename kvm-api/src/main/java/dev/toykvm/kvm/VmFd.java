@@ -129,7 +129,8 @@ public interface VmFd extends AutoCloseable {
   /**
    * {@code KVM_IRQ_LINE}: drives GSI {@code irq} to {@code level} (1 asserted, 0 not), with KVM's
    * default routing: GSIs 0-15 reach both PICs (IRQ n) and the I/O APIC, GSIs 16-23 the I/O APIC
-   * only; GSI 0 (the PIT) reaches I/O APIC pin 2, as on a PC (the ISA IRQ 0 override). Edge-
+   * only, each GSI n to I/O APIC pin n ({@code kvm_setup_default_irq_routing}; QEMU's own routing
+   * table sends GSI 0 to pin 2, which a VMM can set with KVM_SET_GSI_ROUTING, not yet here). Edge-
    * triggered inputs take a rising edge; level-triggered ones follow the line, so a VMM that raises
    * a line lowers it again. A GSI above 23 has no route and is ignored, as in KVM.
    *

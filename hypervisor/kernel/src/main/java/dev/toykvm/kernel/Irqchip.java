@@ -149,7 +149,7 @@ final class Irqchip {
     }
     List<InterruptRequest> messages;
     synchronized (ioapicLock) {
-      ioapic.setIrq(gsi == 0 ? 2 : gsi, level);
+      ioapic.setIrq(gsi, level); // KVM's default routing is the identity: GSI n, pin n
       messages = drainOutbox();
     }
     deliver(messages);

@@ -21,7 +21,6 @@ import dev.toykvm.kernel.unicorn.UcEngine;
 import dev.toykvm.kernel.x86.CpuState;
 import dev.toykvm.kernel.x86.ExceptionDelivery;
 import dev.toykvm.kernel.x86.GuestCode;
-import dev.toykvm.kernel.x86.GuestCpu;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmRegs;
@@ -49,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * an access goes is {@link AccessRouter}'s business (with {@link PostedWrites}); writes to
  * read-only slots are undone by {@link ReadOnlyRestores}.
  */
-final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
+final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, VcpuLink {
   private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
 
   private enum Stop {
@@ -102,6 +101,7 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
 
   VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq) {
     this.id = id;
+    this.untranslatable = new UntranslatableRecovery(id, this);
     this.irq = irq;
     this.slots = slots;
     this.io = io;
@@ -286,9 +286,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
       }
       stop = Stop.NONE;
       pieces.reset();
-      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), search.stopAt());
+      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), untranslatable.stopAt());
       if (err == UcEngine.ABORTED) {
-        VcpuExit exit = afterAbort();
+        VcpuExit exit = untranslatable.afterAbort();
         if (exit != null) {
           return exit;
         }
@@ -333,9 +333,9 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
           continue;
         }
         case Uc.ERR_OK -> {
-          if (search.stopAt() != UntranslatableSearch.NO_STOP) {
-            VcpuExit exit = afterStop();
-            if (exit == CONTINUE) {
+          if (untranslatable.searching()) {
+            VcpuExit exit = untranslatable.afterStop();
+            if (exit == UntranslatableRecovery.CONTINUE) {
               continue;
             }
             if (exit != null) {
@@ -372,61 +372,26 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
 
   // ---- code the translator cannot take (see Untranslatable) -------------------------------
 
-  private final UntranslatableSearch search =
-      new UntranslatableSearch((begin, end) -> uc.removeTranslations(begin, end));
+  private final UntranslatableRecovery untranslatable;
 
-  /**
-   * After {@link UcEngine#ABORTED}: the engine is replaced by a new one in the same CPU state (the
-   * start of the block being translated; none of its instructions ran), and the next run stops at
-   * the next place where the instruction at fault may start. Returns an exit if there is none.
-   */
-  private VcpuExit afterAbort() {
-    replaceEngine();
-    KvmSregs s = cpu.read();
-    long block = GuestCode.linearRip(s, uc.readReg(Uc.X86_REG_RIP));
-    byte[] code = GuestCode.readUpTo(this, s, block, 4096 + 2 * Untranslatable.MAX_INSN);
-    if (!search.afterAbort(block, code, GuestCode.longMode(s))) {
-      return new VcpuExit.InternalError(
-          KVM_INTERNAL_ERROR_EMULATION,
-          String.format(
-              "the CPU emulator (libunicorn) aborted translating the code at linear address 0x%x"
-                  + " and no far call/jmp through a register was found there",
-              block));
-    }
-    log.debug(
-        "vcpu{}: libunicorn aborted translating 0x{}; trying a stop at 0x{}",
-        id,
-        Long.toHexString(block),
-        Long.toHexString(search.stopAt()));
-    return null;
+  @Override
+  public long rip() {
+    return uc.readReg(Uc.X86_REG_RIP);
   }
 
-  /**
-   * uc_emu_start returned normally: at the search's stop, the instruction there is either the one
-   * the translator cannot take (the guest gets the #UD a CPU raises, and its exit, if any, is
-   * returned) or an ordinary one (the run goes on: {@link #CONTINUE}); elsewhere, a real {@code
-   * hlt} (null).
-   */
-  private VcpuExit afterStop() {
-    KvmSregs s = cpu.read();
-    long here = GuestCode.linearRip(s, uc.readReg(Uc.X86_REG_RIP));
-    byte[] code = GuestCode.readUpTo(this, s, here, Untranslatable.MAX_INSN + 1);
-    UntranslatableSearch.AtStop found = search.atStop(here, code, GuestCode.longMode(s));
-    if (found == null) {
-      return null;
-    }
-    if (found == UntranslatableSearch.AtStop.UNTRANSLATABLE) {
-      VcpuExit exit = deliver(ExceptionDelivery.UD, false);
-      return exit != null ? exit : CONTINUE;
-    }
-    return CONTINUE;
+  @Override
+  public VcpuExit raiseInvalidOpcode() {
+    return deliver(ExceptionDelivery.UD, false);
   }
 
-  /** {@link #afterStop}'s "run on". */
-  private static final VcpuExit CONTINUE = new VcpuExit.Intr();
+  @Override
+  public void removeTranslations(long begin, long end) {
+    uc.removeTranslations(begin, end);
+  }
 
   /** Replaces an aborted engine with a new one in the CPU state the old one was left in. */
-  private void replaceEngine() {
+  @Override
+  public void replaceEngine() {
     UcEngine dead = uc;
     MemorySegment state = dead.allocContext();
     dead.saveContext(state);
@@ -593,11 +558,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   @Override
   public int ioIn(int port, int size) {
     int p = port & 0xffff;
-    if (irq != null && Irqchip.claimsPio(p)) {
-      return (int) irq.chip().pio(false, p, size, 0);
-    }
-    if (irq != null && irq.chip().claimsPit(p)) {
-      return (int) irq.chip().pitAccess(false, p, size, 0);
+    if (irq != null && irq.claims(true, p)) {
+      return (int) irq.access(true, false, p, size, 0);
     }
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
@@ -611,12 +573,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   public void ioOut(int port, int size, int value) {
     int p = port & 0xffff;
     long data = mask(value & 0xffff_ffffL, size);
-    if (irq != null && Irqchip.claimsPio(p)) {
-      irq.chip().pio(true, p, size, data);
-      return;
-    }
-    if (irq != null && irq.chip().claimsPit(p)) {
-      irq.chip().pitAccess(true, p, size, data);
+    if (irq != null && irq.claims(true, p)) {
+      irq.access(true, true, p, size, data);
       return;
     }
     if (!router.kernelClaims(true, true, p, size, data)) {
@@ -630,13 +588,8 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
   }
 
   private long access(boolean pio, boolean write, long address, int size, long data) {
-    if (irq != null && !pio) {
-      if (Irqchip.claimsLapic(address)) {
-        return irq.lapicAccess(write, address, size, data);
-      }
-      if (Irqchip.claimsIoapic(address)) {
-        return irq.chip().ioapicAccess(write, address, size, data);
-      }
+    if (irq != null && !pio && irq.claims(false, address)) {
+      return irq.access(false, write, address, size, data);
     }
     return router.access(pio, write, address, size, data);
   }
@@ -737,19 +690,12 @@ final class VcpuEngine implements UcCallbacks, GuestCpu, VcpuLink {
 
   @Override
   public KvmRegs regs() {
-    long[] v = new long[Uc.KVM_REGS_ORDER.length];
-    for (int i = 0; i < v.length; i++) {
-      v[i] = uc.readReg(Uc.KVM_REGS_ORDER[i]);
-    }
-    return KvmRegs.fromArray(v);
+    return cpu.regs();
   }
 
   @Override
   public void setRegs(KvmRegs regs) {
-    long[] v = regs.toArray();
-    for (int i = 0; i < v.length; i++) {
-      uc.writeReg(Uc.KVM_REGS_ORDER[i], v[i]);
-    }
+    cpu.setRegs(regs);
   }
 
   @Override

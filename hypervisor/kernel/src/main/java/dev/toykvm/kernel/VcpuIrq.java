@@ -159,6 +159,30 @@ final class VcpuIrq {
   }
 
   /** An access to the local APIC page (engine thread). */
+  /**
+   * Whether the in-kernel irqchip serves this port ({@code pio}) or MMIO address: the PICs and
+   * ELCR, the PIT if it exists, the I/O APIC window and this vCPU's local APIC page.
+   */
+  boolean claims(boolean pio, long address) {
+    if (pio) {
+      return Irqchip.claimsPio((int) address) || chip().claimsPit((int) address);
+    }
+    return Irqchip.claimsLapic(address) || Irqchip.claimsIoapic(address);
+  }
+
+  /** Serves an access {@link #claims} said is the irqchip's; returns a read's value. */
+  long access(boolean pio, boolean write, long address, int size, long data) {
+    if (pio) {
+      int port = (int) address;
+      return Irqchip.claimsPio(port)
+          ? chip().pio(write, port, size, data)
+          : chip().pitAccess(write, port, size, data);
+    }
+    return Irqchip.claimsLapic(address)
+        ? lapicAccess(write, address, size, data)
+        : chip().ioapicAccess(write, address, size, data);
+  }
+
   long lapicAccess(boolean write, long address, int size, long data) {
     long offset = address - Lapic.DEFAULT_BASE;
     int eoi;

@@ -7,6 +7,7 @@ import dev.toykvm.kernel.unicorn.Uc;
 import dev.toykvm.kernel.unicorn.UcEngine;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmDtable;
+import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.KvmSegment;
 import dev.toykvm.kvm.KvmSregs;
 import java.lang.foreign.MemorySegment;
@@ -71,6 +72,23 @@ public final class CpuState {
           "unsupported libunicorn: its CPU state is " + context.byteSize() + " bytes");
     }
     this.state = context.asSlice(UcEngine.CONTEXT_HEADER);
+  }
+
+  /** {@code KVM_GET_REGS}: the general registers, RIP and RFLAGS, in {@code kvm_regs} order. */
+  public KvmRegs regs() {
+    long[] v = new long[Uc.KVM_REGS_ORDER.length];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = engine.readReg(Uc.KVM_REGS_ORDER[i]);
+    }
+    return KvmRegs.fromArray(v);
+  }
+
+  /** {@code KVM_SET_REGS}. */
+  public void setRegs(KvmRegs regs) {
+    long[] v = regs.toArray();
+    for (int i = 0; i < v.length; i++) {
+      engine.writeReg(Uc.KVM_REGS_ORDER[i], v[i]);
+    }
   }
 
   /** {@code KVM_GET_SREGS}. */
