@@ -26,9 +26,6 @@ import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.KvmSregs;
 import dev.toykvm.kvm.VcpuExit;
-import dev.toykvm.posix.Eventfd;
-import dev.toykvm.posix.Fds;
-import dev.toykvm.posix.Poll;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Set;
@@ -64,7 +61,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final MemorySlots slots;
   private final Mailbox mailbox;
   private final KernelIo io;
-  private final int kickFd;
   private final VcpuIrq irq; // null without an irqchip
   private int mpState = KVM_MP_STATE_RUNNABLE;
   private AccessRouter router;
@@ -78,7 +74,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private CpuState cpu;
   private ExceptionDelivery delivery;
 
-  volatile boolean kick;
+  private final KickSignal kick = new KickSignal();
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
   private final EngineMemoryMap memoryMap = new EngineMemoryMap();
@@ -106,51 +102,25 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     this.slots = slots;
     this.io = io;
     this.mailbox = mailbox;
-    this.kickFd = Eventfd.create();
   }
-
-  /**
-   * How long one wait of an ioregion access may last before the device is declared stalled: the
-   * system property {@code toykvm.ioregionfd.timeout.ms} (a kernel "module parameter", read when a
-   * vCPU is created), 5000 ms by default.
-   */
-  static long ioregionTimeoutNanos() {
-    long ms = Long.getLong(TIMEOUT_PROPERTY, 5000);
-    return Math.max(1, ms) * 1_000_000L;
-  }
-
-  /** The name of the ioregion timeout "module parameter". */
-  static final String TIMEOUT_PROPERTY = "toykvm.ioregionfd.timeout.ms";
 
   /** Makes the vCPU leave run() with Intr as soon as it can; safe from any thread. */
   void kick() {
-    kick = true;
+    kick.raise();
     if (irq != null) {
       irq.wake(); // a halted vCPU waits on the irqchip, not on the eventfd
     }
-    synchronized (kickLock) {
-      // Never signal a closed fd: its number may already belong to another file.
-      if (!kickFdClosed) {
-        Eventfd.signal(kickFd);
-      }
-    }
   }
-
-  private final Object kickLock = new Object();
-  private boolean kickFdClosed;
 
   @Override
   public boolean kicked() {
-    return kick;
+    return kick.raised();
   }
 
   /** Consumes a kick: clears the flag and empties the kick eventfd. */
   @Override
   public void consumeKick() {
-    kick = false;
-    if ((Poll.poll(new int[] {kickFd}, new int[] {Poll.POLLIN}, 0)[0] & Poll.POLLIN) != 0) {
-      Eventfd.drain(kickFd);
-    }
+    kick.consume();
   }
 
   /** The engine thread's body: serve requests until the mailbox closes. */
@@ -174,10 +144,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       if (posted != null) {
         posted.close();
       }
-      synchronized (kickLock) {
-        kickFdClosed = true;
-        Fds.close(kickFd);
-      }
+      kick.close();
     }
   }
 
@@ -239,9 +206,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     }
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
-    long timeout = ioregionTimeoutNanos();
-    posted = new PostedWrites(id, new PostedBatch(kickFd, timeout), this);
-    router = new AccessRouter(id, io, new IoregionAccess(kickFd, timeout), posted, this);
+    long timeout = KernelParams.ioregionTimeoutNanos();
+    posted = new PostedWrites(id, new PostedBatch(kick.fd(), timeout), this);
+    router = new AccessRouter(id, io, new IoregionAccess(kick.fd(), timeout), posted, this);
     readOnly = new ReadOnlyRestores(slots.rawMemory(), ReadOnlyRestores.Engine.of(() -> uc));
     stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
     uc.installCoreHooks();
@@ -272,7 +239,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       }
     }
     while (true) {
-      if (kick) {
+      if (kick.raised()) {
         consumeKick();
         return new VcpuExit.Intr();
       }
@@ -425,7 +392,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     try {
       vector =
           irq.halt(
-              () -> kick || mailbox.isClosed(),
+              () -> kick.raised() || mailbox.isClosed(),
               () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -625,34 +592,25 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     blockSize = size;
     if (readOnly.blockStarts(address, size)) {
       // Translated from bytes written to read-only memory: translate it again before it runs.
-      stop = kick ? Stop.KICK : Stop.REMAP;
+      stop = kick.raised() ? Stop.KICK : Stop.REMAP;
       uc.stop();
       return;
     }
     long now = System.nanoTime();
     posted.flushIfDue(now);
-    if (kick) {
+    if (kick.raised()) {
       stop = Stop.KICK;
       uc.stop();
-    } else if (irq != null && irq.needsCheck(now) && interruptNow()) {
+    } else if (irq != null
+        && irq.needsCheck(now)
+        && irq.deliverable(
+            () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0 && !cpu.interruptShadow())) {
       stop = Stop.INTERRUPT;
       uc.stop();
     } else if (slots.generation() != mappedGeneration) {
       stop = Stop.REMAP;
       uc.stop();
     }
-  }
-
-  /** At a block start: whether an interrupt waits and the CPU can take it (IF=1, no shadow). */
-  private boolean interruptNow() {
-    if (!irq.pending()) {
-      return false;
-    }
-    if ((uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) == 0 || cpu.interruptShadow()) {
-      irq.recheck();
-      return false;
-    }
-    return true;
   }
 
   @Override

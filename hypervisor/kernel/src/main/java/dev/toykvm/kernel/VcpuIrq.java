@@ -225,4 +225,20 @@ final class VcpuIrq {
   Irqchip chip() {
     return chip;
   }
+
+  /**
+   * At a block start: whether an interrupt waits and the CPU can take it ({@code canTake}: IF=1 and
+   * no STI/MOV SS shadow, asked only when something is pending); if it cannot, it is looked at
+   * again at the next block.
+   */
+  boolean deliverable(java.util.function.BooleanSupplier canTake) {
+    if (!pending()) {
+      return false;
+    }
+    if (!canTake.getAsBoolean()) {
+      recheck();
+      return false;
+    }
+    return true;
+  }
 }
