@@ -243,9 +243,9 @@ public final class Processes {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment actions = arena.allocate(FILE_ACTIONS_SIZE, 16);
       MemorySegment attr = arena.allocate(SPAWNATTR_SIZE, 16);
-      spawnCall("posix_spawn_file_actions_init", FA_INIT, actions);
+      spawnCall("posix_spawn_file_actions_init", () -> (int) FA_INIT.invokeExact(actions));
       try {
-        spawnCall("posix_spawnattr_init", ATTR_INIT, attr);
+        spawnCall("posix_spawnattr_init", () -> (int) ATTR_INIT.invokeExact(attr));
         try {
           // Each source fd is a close-on-exec fd numbered above every target, so no dup2 can
           // clobber a later source; the copies are not close-on-exec.
@@ -265,13 +265,13 @@ public final class Processes {
           MemorySegment none = arena.allocate(SIGSET_SIZE, 8);
           sigset(SIGFILLSET, all);
           sigset(SIGEMPTYSET, none);
-          spawnCall("posix_spawnattr_setsigdefault", ATTR_SETSIGDEFAULT, attr, all);
-          spawnCall("posix_spawnattr_setsigmask", ATTR_SETSIGMASK, attr, none);
           spawnCall(
-              "posix_spawnattr_setflags",
-              ATTR_SETFLAGS,
-              attr,
-              (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | extraFlags));
+              "posix_spawnattr_setsigdefault",
+              () -> (int) ATTR_SETSIGDEFAULT.invokeExact(attr, all));
+          spawnCall(
+              "posix_spawnattr_setsigmask", () -> (int) ATTR_SETSIGMASK.invokeExact(attr, none));
+          short flags = (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | extraFlags);
+          spawnCall("posix_spawnattr_setflags", () -> (int) ATTR_SETFLAGS.invokeExact(attr, flags));
           MemorySegment pid = arena.allocate(JAVA_INT);
           MemorySegment file = arena.allocateFrom(argv.getFirst());
           MemorySegment argvArray = cStringArray(arena, argv);
@@ -291,10 +291,10 @@ public final class Processes {
           }
           return pid.get(JAVA_INT, 0);
         } finally {
-          spawnCall("posix_spawnattr_destroy", ATTR_DESTROY, attr);
+          spawnCall("posix_spawnattr_destroy", () -> (int) ATTR_DESTROY.invokeExact(attr));
         }
       } finally {
-        spawnCall("posix_spawn_file_actions_destroy", FA_DESTROY, actions);
+        spawnCall("posix_spawn_file_actions_destroy", () -> (int) FA_DESTROY.invokeExact(actions));
       }
     }
   }
@@ -302,16 +302,14 @@ public final class Processes {
   private static void addDup2(MemorySegment actions, int fd, int target) {
     spawnCall(
         "posix_spawn_file_actions_adddup2(" + fd + ", " + target + ")",
-        FA_ADDDUP2,
-        actions,
-        fd,
-        target);
+        () -> (int) FA_ADDDUP2.invokeExact(actions, fd, target));
   }
 
   private static void addCloseFrom(MemorySegment actions, int from) {
     if (FA_ADDCLOSEFROM != null) {
       spawnCall(
-          "posix_spawn_file_actions_addclosefrom_np(" + from + ")", FA_ADDCLOSEFROM, actions, from);
+          "posix_spawn_file_actions_addclosefrom_np(" + from + ")",
+          () -> (int) FA_ADDCLOSEFROM.invokeExact(actions, from));
       return;
     }
     // Older glibc: close every fd open now (the ones close-on-exec would close anyway are fine).
@@ -322,63 +320,23 @@ public final class Processes {
     for (java.io.File f : open) {
       int fd = Integer.parseInt(f.getName());
       if (fd >= from) {
-        spawnCall("posix_spawn_file_actions_addclose(" + fd + ")", FA_ADDCLOSE, actions, fd);
+        spawnCall(
+            "posix_spawn_file_actions_addclose(" + fd + ")",
+            () -> (int) FA_ADDCLOSE.invokeExact(actions, fd));
       }
     }
   }
 
-  private static void spawnCall(String what, MethodHandle h, MemorySegment a) {
-    int err;
-    try {
-      err = (int) h.invokeExact(a);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
-    if (err != 0) {
-      throw new PosixException(what, err);
-    }
+  /** A posix_spawn* call: 0, or the error number it returns (they do not set errno). */
+  @FunctionalInterface
+  private interface SpawnCall {
+    int call() throws Throwable;
   }
 
-  private static void spawnCall(String what, MethodHandle h, MemorySegment a, MemorySegment b) {
+  private static void spawnCall(String what, SpawnCall c) {
     int err;
     try {
-      err = (int) h.invokeExact(a, b);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
-    if (err != 0) {
-      throw new PosixException(what, err);
-    }
-  }
-
-  private static void spawnCall(String what, MethodHandle h, MemorySegment a, short b) {
-    int err;
-    try {
-      err = (int) h.invokeExact(a, b);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
-    if (err != 0) {
-      throw new PosixException(what, err);
-    }
-  }
-
-  private static void spawnCall(String what, MethodHandle h, MemorySegment a, int b) {
-    int err;
-    try {
-      err = (int) h.invokeExact(a, b);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
-    if (err != 0) {
-      throw new PosixException(what, err);
-    }
-  }
-
-  private static void spawnCall(String what, MethodHandle h, MemorySegment a, int b, int c) {
-    int err;
-    try {
-      err = (int) h.invokeExact(a, b, c);
+      err = c.call();
     } catch (Throwable t) {
       throw rethrow(t);
     }

@@ -118,24 +118,12 @@ public final class Pic8259Pair {
    * split into consecutive byte ports).
    */
   public long read(long port, int size) {
-    if (size != 1) {
-      odd.record("a %d-byte read at port 0x%x", size, port);
-    }
-    long value = 0;
-    for (int i = 0; i < size; i++) {
-      value |= (long) readByte(port + i) << (8 * i);
-    }
-    return value;
+    return BytePorts.read(odd, port, size, this::readByte);
   }
 
   /** Writes the low {@code size} bytes of {@code value} to I/O port {@code port}. */
   public void write(long port, int size, long value) {
-    if (size != 1) {
-      odd.record("a %d-byte write at port 0x%x", size, port);
-    }
-    for (int i = 0; i < size; i++) {
-      writeByte(port + i, (int) (value >>> (8 * i)) & 0xff);
-    }
+    BytePorts.write(odd, port, size, value, this::writeByte);
   }
 
   private int readByte(long port) {
