@@ -49,35 +49,14 @@ public final class Poll {
    * @throws PosixException if {@code poll} itself fails ({@code ENOMEM}, {@code EINVAL})
    */
   public static List<PollResult> poll(int[] fds, int timeoutMs) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment pollfds = arena.allocate(POLLFD_SIZE * Math.max(1, fds.length), 4);
-      for (int i = 0; i < fds.length; i++) {
-        pollfds.set(JAVA_INT, i * POLLFD_SIZE, fds[i]);
-        pollfds.set(JAVA_SHORT, i * POLLFD_SIZE + 4, (short) POLLIN);
-      }
-      MemorySegment errno = errnoSegment();
-      while (true) {
-        int r;
-        try {
-          r = (int) POLL.invokeExact(errno, pollfds, (long) fds.length, timeoutMs);
-        } catch (Throwable t) {
-          throw rethrow(t);
-        }
-        if (r >= 0) {
-          break;
-        }
-        int e = errno(errno);
-        if (e != EINTR) {
-          throw new PosixException("poll(" + fds.length + " fds)", e);
-        }
-      }
-      List<PollResult> results = new ArrayList<>(fds.length);
-      for (int i = 0; i < fds.length; i++) {
-        int revents = Short.toUnsignedInt(pollfds.get(JAVA_SHORT, i * POLLFD_SIZE + 6));
-        results.add(new PollResult(fds[i], revents));
-      }
-      return results;
+    int[] events = new int[fds.length];
+    java.util.Arrays.fill(events, POLLIN);
+    int[] revents = poll(fds, events, timeoutMs);
+    List<PollResult> results = new ArrayList<>(fds.length);
+    for (int i = 0; i < fds.length; i++) {
+      results.add(new PollResult(fds[i], revents[i]));
     }
+    return results;
   }
 
   /**

@@ -129,14 +129,7 @@ public final class Machine implements AutoCloseable {
       // One ROM mapping, two read-only slots, as QEMU maps the BIOS.
       map(vm, SLOT_ROM_HIGH, true, ROM_HIGH_BASE, rom.segment());
       map(vm, SLOT_ROM_LOW, true, ROM_LOW_BASE, rom.segment());
-      // RAM: file offset = guest-physical address, so a device process can map it simply.
-      map(vm, SLOT_LOW_RAM, false, 0, ram.segment().asSlice(0, LOW_RAM_SIZE));
-      map(
-          vm,
-          SLOT_HIGH_RAM,
-          false,
-          HIGH_RAM_BASE,
-          ram.segment().asSlice(HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE));
+      mapRam(vm, ram, config.memory());
       VcpuFd vcpu = vm.createVcpu(0);
       log.debug(
           "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
@@ -185,13 +178,7 @@ public final class Machine implements AutoCloseable {
             piece.bytes().length);
       }
       vm = kvm.createVm();
-      map(vm, SLOT_LOW_RAM, false, 0, ram.segment().asSlice(0, LOW_RAM_SIZE));
-      map(
-          vm,
-          SLOT_HIGH_RAM,
-          false,
-          HIGH_RAM_BASE,
-          ram.segment().asSlice(HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE));
+      mapRam(vm, ram, config.memory());
       VcpuFd vcpu = vm.createVcpu(0);
       vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan().gdtAddress()));
       vcpu.setRegs(EntryState.regs(kernel.plan().entry(), kernel.plan().infoAddress()));
@@ -228,6 +215,20 @@ public final class Machine implements AutoCloseable {
       closeQuietly(vm, ram);
       throw e;
     }
+  }
+
+  /**
+   * RAM as two slots around the PC hole at 0xa0000-0xfffff; file offset = guest-physical address,
+   * so a device process can map it simply.
+   */
+  private static void mapRam(VmFd vm, GuestMemoryFile ram, long size) {
+    map(vm, SLOT_LOW_RAM, false, 0, ram.segment().asSlice(0, LOW_RAM_SIZE));
+    map(
+        vm,
+        SLOT_HIGH_RAM,
+        false,
+        HIGH_RAM_BASE,
+        ram.segment().asSlice(HIGH_RAM_BASE, size - HIGH_RAM_BASE));
   }
 
   private static void map(VmFd vm, int slot, boolean readOnly, long gpa, MemorySegment memory) {
