@@ -3,58 +3,10 @@
  * fw_cfg, uses pc-testdev (scratch register, IRQ-line ports, memory window), and exits through isa-debug-exit (port 0xf4, QEMU's
  * mode): writes 0 when every check passed (status 1), 1 otherwise (status 3).
  */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
+#include "lib/guest.h"
 
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port) : "memory"); }
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port) : "memory"); }
-static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory"); }
-static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v; }
-static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v; }
-
-/* COM1 */
-#define COM1 0x3f8
-static void putc(char c) {
-  if (c == '\n') putc('\r');
-  while (!(inb(COM1 + 5) & 0x20)) {
-  }
-  outb(COM1, (u8)c);
-}
-static void puts(const char *s) { while (*s) putc(*s++); }
-static void putu(u32 v) {
-  char b[11];
-  int i = 10;
-  b[i] = 0;
-  do { b[--i] = (char)('0' + v % 10); v /= 10; } while (v);
-  puts(b + i);
-}
-
-static int failures;
 /* A large .bss, as test kernels commonly have: the loader must give it zeroed RAM. */
 static u8 big_bss[1 << 20];
-static void check(int ok, const char *what) {
-  puts(ok ? "ok   " : "FAIL ");
-  puts(what);
-  puts("\n");
-  if (!ok) failures++;
-}
-
-/* fw_cfg */
-#define FW_CFG_SEL 0x510
-#define FW_CFG_DATA 0x511
-static void fw_select(u16 key) { outw(FW_CFG_SEL, key); }
-static void fw_read(void *buf, u32 n) {
-  u8 *p = buf;
-  while (n--) *p++ = inb(FW_CFG_DATA);
-}
-static u32 bswap32(u32 v) { return __builtin_bswap32(v); }
-static u32 be32(const u8 *p) { return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3]; }
-static int streq(const char *a, const char *b) {
-  while (*a && *a == *b) { a++; b++; }
-  return *a == *b;
-}
 
 /* The multiboot information (specification 0.6.96). */
 struct mb_info {
@@ -106,24 +58,12 @@ void kmain(u32 magic, struct mb_info *mbi) {
   check(dma.control == 0 && streq(dma_sig, "QEMU"), "fw_cfg DMA read of the signature");
 
   /* fw_cfg file directory: etc/e820 */
-  u8 count_be[4];
-  fw_select(0x0019);
-  fw_read(count_be, 4);
-  u32 files = be32(count_be);
-  u16 e820_key = 0;
   u32 e820_size = 0;
-  for (u32 i = 0; i < files; i++) {
-    u8 ent[64];
-    fw_read(ent, 64);
-    if (streq((const char *)ent + 8, "etc/e820")) {
-      e820_size = be32(ent);
-      e820_key = (u16)(ent[4] << 8 | ent[5]);
-    }
-  }
-  check(e820_key != 0 && e820_size % 20 == 0, "fw_cfg file etc/e820 listed");
+  int e820_key = fw_find("etc/e820", &e820_size);
+  check(e820_key > 0 && e820_size % 20 == 0, "fw_cfg file etc/e820 listed");
   int e820_ok = 0;
-  if (e820_key) {
-    fw_select(e820_key);
+  if (e820_key > 0) {
+    fw_select((u16)e820_key);
     for (u32 i = 0; i < e820_size / 20; i++) {
       struct { u64 addr, len; u32 type; } __attribute__((packed)) e;
       fw_read(&e, 20);
