@@ -1,6 +1,7 @@
 package dev.toykvm.devices.pc;
 
 import dev.toykvm.devices.BusDevice;
+import dev.toykvm.devices.IrqLine;
 import java.time.Clock;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
@@ -32,14 +33,28 @@ import java.time.ZoneOffset;
  *       the datasheet's update cycle; but never on two reads in a row, so a guest polling for UIP
  *       to fall is never stuck on a frozen clock. UIP is clear while SET is set. Bits 0-6 (divider
  *       and rate) are kept, 0x26 by default (32.768 kHz, 1024 Hz).
- *   <li>Register C (interrupt flags) reads 0 and register D reads 0x80 (VRT: time and RAM valid);
- *       both ignore writes. Alarms (0x01, 0x03, 0x05) are kept as plain bytes.
+ *   <li>Register D reads 0x80 (VRT: time and RAM valid) and ignores writes.
  * </ul>
  *
- * <p>Not modelled: interrupts (IRQ 8: periodic, alarm and update-ended; the PIE, AIE, UIE bits are
- * only kept), daylight saving, the divider's reset states. Switching the DM or 24/12 format
- * re-reads the time in the new format at once (the chip would keep the bytes it has; software sets
- * the format before setting the time).
+ * <p>Interrupts (IRQ 8, through the injected {@link IrqLine}), as the datasheet has them: register
+ * C's flags are set whatever register B enables, PF at each period of the rate register A's bits
+ * 0-3 select (rate 1 and 2 are 256 and 128 Hz, rate n from 3 to 15 is 65536 >> n Hz, 0 none), UF at
+ * each update (each second of the clock, not while SET is set), AF at an update whose time matches
+ * the three alarm bytes (0x01, 0x03, 0x05, compared in the current format; a byte with its two top
+ * bits set, 0xc0-0xff, matches any value). IRQF (bit 7) is set while a flag is set whose enable bit
+ * in register B is (PF with PIE 0x40, AF with AIE 0x20, UF with UIE 0x10), and the line follows
+ * IRQF: raised when it is set, lowered when register C is read, which returns the flags and clears
+ * them all. Writes to C are ignored. Periods and updates stop while the divider is in reset
+ * (register A's bits 4-6 = 11x). The periods are aligned to the clock's seconds, as the divider
+ * chain is. The device has no thread: the flags are brought up to date at each access and at {@link
+ * #poll()}, which a timer calls at {@link #nextInterruptNanos()}; {@link #setChangeListener} tells
+ * the timer when the guest changed what that deadline depends on. A guest that never reads C gets
+ * one edge, as on a PC (its IRQ 8 handler must read C).
+ *
+ * <p>Not modelled: daylight saving, other time bases than 32.768 kHz, the square-wave output. QEMU
+ * sets PF only while PIE is set; here it is also visible to a guest that polls C, as on the chip.
+ * Switching the DM or 24/12 format re-reads the time in the new format at once (the chip would keep
+ * the bytes it has; software sets the format before setting the time).
  *
  * <p>The rest of the 128 bytes is plain storage, preset as QEMU's {@code pc_cmos_init} does from
  * the machine: 0x15-0x16 base memory in KiB (640 at most), 0x17-0x18 and 0x30-0x31 memory above 1
@@ -76,7 +91,17 @@ public final class CmosRtc implements BusDevice {
 
   public static final int A_UIP = 0x80;
   public static final int B_SET = 0x80;
+  public static final int B_PIE = 0x40;
+  public static final int B_AIE = 0x20;
   public static final int B_UIE = 0x10;
+  public static final int C_IRQF = 0x80;
+  public static final int C_PF = 0x40;
+  public static final int C_AF = 0x20;
+  public static final int C_UF = 0x10;
+
+  /** The IRQ line of the RTC on a PC (the slave PIC's IR0). */
+  public static final int IRQ = 8;
+
   public static final int B_BINARY = 0x04;
   public static final int B_24H = 0x02;
   public static final int D_VRT = 0x80;
@@ -103,6 +128,11 @@ public final class CmosRtc implements BusDevice {
   private int index;
   private boolean nmiDisabled;
   private boolean lastReadWasUip;
+  private final IrqLine irq;
+  private Runnable changeListener = () -> {};
+  private int flags; // register C
+  private boolean lineRaised;
+  private long evaluatedTo; // nanoseconds since the epoch up to which the flags are up to date
 
   private static final int F_SECOND = 0;
   private static final int F_MINUTE = 1;
@@ -120,12 +150,21 @@ public final class CmosRtc implements BusDevice {
    * @param cpus the number of CPUs, 1 to 256
    */
   public CmosRtc(Clock clock, long ramBelow4g, long ramAbove4g, int cpus) {
+    this(clock, ramBelow4g, ramAbove4g, cpus, (line, level) -> {});
+  }
+
+  /**
+   * @param irq where IRQ {@link #IRQ} goes
+   */
+  public CmosRtc(Clock clock, long ramBelow4g, long ramAbove4g, int cpus, IrqLine irq) {
     if (ramBelow4g < 0 || ramAbove4g < 0 || cpus < 1 || cpus > 256) {
       throw new IllegalArgumentException(
           "cannot create the CMOS: RAM sizes 0x%x and 0x%x and %d CPUs are not all valid"
               .formatted(ramBelow4g, ramAbove4g, cpus));
     }
     this.clock = clock;
+    this.irq = irq;
+    evaluatedTo = nanos(clock.instant());
     base = clock.instant().getEpochSecond();
     split(LocalDateTime.ofEpochSecond(base, 0, ZoneOffset.UTC));
     cmos[REG_A] = REG_A_DEFAULT;
@@ -153,8 +192,116 @@ public final class CmosRtc implements BusDevice {
     return normalized();
   }
 
+  /**
+   * Called after the guest changed something {@link #nextInterruptNanos()} depends on (register A,
+   * B or C, the time): a timer waiting for the old deadline should look again. Called with this
+   * device's lock held: it must not call back into the device.
+   */
+  public synchronized void setChangeListener(Runnable listener) {
+    this.changeListener = listener;
+  }
+
+  /** Brings the flags up to the clock's present, raising IRQ 8 if that sets IRQF. */
+  public synchronized void poll() {
+    evaluate();
+  }
+
+  /** Register C as it stands, without the read's clearing (for tests and {@code --trace}). */
+  public synchronized int flags() {
+    evaluate();
+    return flags;
+  }
+
+  /** Whether the IRQ line is raised. */
+  public synchronized boolean irqRaised() {
+    return lineRaised;
+  }
+
+  /**
+   * When, in nanoseconds since the epoch on the device's clock, {@link #poll()} could next raise
+   * the line: the next period (PIE), the next update (UIE, AIE), whichever comes first; {@link
+   * Long#MAX_VALUE} if nothing can raise it (nothing enabled, or the line is raised already and
+   * only a read of register C lowers it).
+   */
+  public synchronized long nextInterruptNanos() {
+    evaluate();
+    int b = cmos[REG_B];
+    if (lineRaised || !dividerRunning()) {
+      return Long.MAX_VALUE;
+    }
+    long next = Long.MAX_VALUE;
+    long period = RtcTiming.periodTicks(cmos[REG_A]);
+    if ((b & B_PIE) != 0 && period != 0) {
+      next = RtcTiming.nextPeriodNanos(evaluatedTo, period);
+    }
+    if ((b & (B_UIE | B_AIE)) != 0 && !frozen) {
+      next = Math.min(next, (Math.floorDiv(evaluatedTo, RtcTiming.NANOS) + 1) * RtcTiming.NANOS);
+    }
+    return next;
+  }
+
+  private boolean dividerRunning() {
+    return (cmos[REG_A] & 0x60) != 0x60;
+  }
+
+  /** Sets the flags for what happened between {@link #evaluatedTo} and now; updates the line. */
+  private void evaluate() {
+    long now = nanos(clock.instant());
+    if (now > evaluatedTo && dividerRunning()) {
+      long period = RtcTiming.periodTicks(cmos[REG_A]);
+      if (period != 0 && RtcTiming.periodsBetween(evaluatedTo, now, period)) {
+        flags |= C_PF;
+      }
+      long from = Math.floorDiv(evaluatedTo, RtcTiming.NANOS);
+      long to = Math.floorDiv(now, RtcTiming.NANOS);
+      if (!frozen && to > from) {
+        flags |= C_UF;
+        if (alarmMatchedIn(from, to)) {
+          flags |= C_AF;
+        }
+      }
+    }
+    evaluatedTo = Math.max(evaluatedTo, now);
+    updateLine();
+  }
+
+  /** Whether the time at an update in (from, to] (whole seconds) matched the alarm. */
+  private boolean alarmMatchedIn(long from, long to) {
+    LocalDateTime atBase = normalized();
+    // A day holds every time of day once: looking further back finds nothing new.
+    for (long s = Math.max(from + 1, to - 86_400); s <= to; s++) {
+      LocalDateTime t = atBase.plusSeconds(s - base);
+      if (alarmMatches(SECONDS_ALARM, t.getSecond())
+          && alarmMatches(MINUTES_ALARM, t.getMinute())
+          && alarmMatches(HOURS_ALARM, t.getHour())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean alarmMatches(int alarmReg, int binaryValue) {
+    int alarm = cmos[alarmReg] & 0xff;
+    return (alarm & 0xc0) == 0xc0 || alarm == format(alarmReg - 1, binaryValue);
+  }
+
+  private void updateLine() {
+    int enabled = cmos[REG_B] & (B_PIE | B_AIE | B_UIE); // the same bit positions as PF, AF, UF
+    boolean irqf = (flags & enabled) != 0;
+    flags = irqf ? flags | C_IRQF : flags & ~C_IRQF;
+    if (irqf != lineRaised) {
+      lineRaised = irqf;
+      irq.setIrq(IRQ, irqf);
+    }
+  }
+
+  private static long nanos(java.time.Instant t) {
+    return t.getEpochSecond() * RtcTiming.NANOS + t.getNano();
+  }
+
   @Override
   public synchronized long read(long offset, int size) {
+    evaluate();
     long v = 0;
     for (int i = size - 1; i >= 0; i--) {
       v = (v << 8) | readPort(offset + i);
@@ -164,6 +311,7 @@ public final class CmosRtc implements BusDevice {
 
   @Override
   public synchronized void write(long offset, int size, long value) {
+    evaluate();
     for (int i = 0; i < size; i++) {
       writePort(offset + i, (int) (value >>> (8 * i)) & 0xff);
     }
@@ -184,7 +332,13 @@ public final class CmosRtc implements BusDevice {
             uip = updateInProgress();
             yield (cmos[REG_A] & 0x7f) | (uip ? A_UIP : 0);
           }
-          case REG_C -> 0;
+          case REG_C -> {
+            int c = flags;
+            flags = 0;
+            updateLine();
+            changeListener.run();
+            yield c;
+          }
           case REG_D -> D_VRT;
           default -> cmos[index] & 0xff;
         };
@@ -205,10 +359,18 @@ public final class CmosRtc implements BusDevice {
       case SECONDS, MINUTES, HOURS, DAY_OF_MONTH, MONTH, YEAR, CENTURY -> {
         catchUp();
         fields[field(index)] = decode(index, v);
+        changeListener.run();
       }
       case DAY_OF_WEEK, REG_C, REG_D -> {}
-      case REG_A -> cmos[REG_A] = (byte) (v & 0x7f);
-      case REG_B -> writeRegB(v);
+      case REG_A -> {
+        cmos[REG_A] = (byte) (v & 0x7f);
+        changeListener.run();
+      }
+      case REG_B -> {
+        writeRegB(v);
+        updateLine(); // enabling a source whose flag is set raises the line at once
+        changeListener.run();
+      }
       default -> cmos[index] = (byte) v;
     }
   }
@@ -281,6 +443,11 @@ public final class CmosRtc implements BusDevice {
         reg == DAY_OF_WEEK
             ? normalized().getDayOfWeek().getValue() % 7 + 1 // java.time's Monday is 1
             : fields[field(reg)];
+    return format(reg, v);
+  }
+
+  /** A binary, 24-hour value of register {@code reg} in the format register B selects. */
+  private int format(int reg, int v) {
     int pm = 0;
     if (reg == HOURS && (cmos[REG_B] & B_24H) == 0) {
       pm = v >= 12 ? 0x80 : 0;

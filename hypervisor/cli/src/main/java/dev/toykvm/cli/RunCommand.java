@@ -7,6 +7,9 @@ import dev.toykvm.vmm.BundledImages;
 import dev.toykvm.vmm.DeviceException;
 import dev.toykvm.vmm.DeviceSpec;
 import dev.toykvm.vmm.ExitCodes;
+import dev.toykvm.vmm.Firmware;
+import dev.toykvm.vmm.FirmwareBoot;
+import dev.toykvm.vmm.FirmwareFile;
 import dev.toykvm.vmm.GuestImage;
 import dev.toykvm.vmm.ImageException;
 import dev.toykvm.vmm.KernelBoot;
@@ -53,14 +56,19 @@ import picocli.CommandLine.Parameters;
           + " default) with fw_cfg (0x510), CMOS (0x70), port 0x92, the i8042 (0x60/0x64), the"
           + " debug console (0x402) and pc-testdev (0xe0, 0x2000, 0xff000000; its own process over"
           + " ioregionfd); port 0xf4 exits as QEMU's isa-debug-exit unless --debug-exit raw.",
+      "",
+      "With --bios FILE instead: starts PC firmware (64, 128 or 256 KiB, e.g. SeaBIOS's"
+          + " bios-256k.bin) from the reset vector, mapped at the top of 4 GiB and its last 128"
+          + " KiB below 1 MiB, on the --kernel machine without pc-testdev (the debug console at"
+          + " 0x402 and 0xe9).",
       ""
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       "0..255:the guest's status (the byte written to port 0xf4)",
       "64:usage error (including a --device that cannot be placed)",
-      "65:the image or kernel is missing or malformed (not a regular file, not 64 KiB, not a"
-          + " multiboot kernel, a segment outside RAM)",
+      "65:the image, kernel or firmware is missing or malformed (not a regular file, not 64 KiB"
+          + " (firmware: 64, 128 or 256 KiB), not a multiboot kernel, a segment outside RAM)",
       "66:the guest triple-faulted",
       "67:the guest halted and nothing can wake it",
       "68:the vCPU failed (internal error or failed entry)",
@@ -95,6 +103,15 @@ final class RunCommand implements Callable<Integer> {
   Path kernel;
 
   @Option(
+      names = "--bios",
+      paramLabel = "FILE",
+      description =
+          "Start firmware of 64, 128 or 256 KiB (QEMU's -bios) from the reset vector, on the"
+              + " --kernel PC (128M by default) without pc-testdev. Instead of IMAGE; not with"
+              + " --kernel (which boots without firmware).")
+  Path bios;
+
+  @Option(
       names = "--append",
       paramLabel = "CMDLINE",
       description = "The kernel's command line (it sees \"FILE CMDLINE\", as from QEMU).")
@@ -120,7 +137,9 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = "--debugcon",
       paramLabel = "FILE",
-      description = "Where the debug console (port 0x402, with --kernel) writes. Default: stderr.")
+      description =
+          "Where the debug console (port 0x402, with --kernel or --bios; and 0xe9 with --bios)"
+              + " writes. Default: stderr.")
   Path debugcon;
 
   @Option(
@@ -216,9 +235,24 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (bios != null && (image != null || kernel != null)) {
+      err.println(
+          "toykvm: --bios does not go with "
+              + (kernel != null
+                  ? "--kernel: toykvm boots a kernel directly, without firmware"
+                  : "IMAGE: give one or the other"));
+      return ExitCodes.USAGE;
+    }
+    if (bios != null) {
+      if (append != null || initrd != null) {
+        err.println("toykvm: --append and --initrd go with --kernel");
+        return ExitCodes.USAGE;
+      }
+      return callBios();
+    }
     if ((image == null) == (kernel == null)) {
       err.println(
-          "toykvm: give either IMAGE or --kernel FILE, not "
+          "toykvm: give one of IMAGE, --kernel FILE or --bios FILE, not "
               + (image == null ? "neither" : "both"));
       return ExitCodes.USAGE;
     }
@@ -258,7 +292,40 @@ final class RunCommand implements Callable<Integer> {
       return ExitCodes.USAGE;
     }
     try {
-      return run(guest, boot, mem, mode);
+      return run(guest, boot, null, mem, mode);
+    } finally {
+      closeQuietly(debugOut);
+    }
+  }
+
+  /** {@code --bios}: the firmware machine, QEMU's debug-exit mode and 128M by default. */
+  private int callBios() {
+    DebugExitPort.Mode mode;
+    if (debugExitMode == null || debugExitMode.equals("qemu")) {
+      mode = DebugExitPort.Mode.QEMU;
+    } else if (debugExitMode.equals("raw")) {
+      mode = DebugExitPort.Mode.RAW;
+    } else {
+      err.println("toykvm: --debug-exit is raw or qemu, not '" + debugExitMode + "'");
+      return ExitCodes.USAGE;
+    }
+    Firmware firmware;
+    try {
+      firmware = FirmwareFile.load(bios);
+    } catch (ImageException e) {
+      err.println("toykvm: " + e.getMessage());
+      return ExitCodes.IMAGE;
+    }
+    OutputStream debugOut;
+    try {
+      debugOut = debugcon == null ? nonClosing(err) : Files.newOutputStream(debugcon);
+    } catch (IOException e) {
+      err.println("toykvm: cannot open the debug console file " + debugcon + ": " + e.getMessage());
+      return ExitCodes.USAGE;
+    }
+    try {
+      long mem = memory != null ? memory : KERNEL_DEFAULT_MEMORY;
+      return run(null, null, new FirmwareBoot(firmware, mode, debugOut), mem, mode);
     } finally {
       closeQuietly(debugOut);
     }
@@ -289,7 +356,8 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private int run(GuestImage guest, KernelBoot boot, long mem, DebugExitPort.Mode mode) {
+  private int run(
+      GuestImage guest, KernelBoot boot, FirmwareBoot firmware, long mem, DebugExitPort.Mode mode) {
     MachineConfig config =
         new MachineConfig(
             mem,
@@ -302,9 +370,11 @@ final class RunCommand implements Callable<Integer> {
         Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();
         Machine machine =
-            boot != null
-                ? Machine.boot(kvm, config, boot, out, trace ? err : null)
-                : Machine.create(kvm, config, guest, out, trace ? err : null, mode)) {
+            firmware != null
+                ? Machine.firmware(kvm, config, firmware, out, trace ? err : null)
+                : boot != null
+                    ? Machine.boot(kvm, config, boot, out, trace ? err : null)
+                    : Machine.create(kvm, config, guest, out, trace ? err : null, mode)) {
       VmOutcome outcome = machine.run();
       if (!outcome.message().isEmpty()) {
         err.println("toykvm: " + outcome.message());

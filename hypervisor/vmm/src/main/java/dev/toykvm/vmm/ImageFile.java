@@ -21,23 +21,36 @@ final class ImageFile {
    *     bytes ...", "... the file is empty", or "... no such file"
    */
   static void check(String shown, Path path, long maxBytes) {
+    check("image", shown, path, maxBytes);
+  }
+
+  /**
+   * As {@link #check(String, Path, long)} for a file of another kind: "cannot load KIND X: why".
+   *
+   * @param kind "image" or "firmware"
+   */
+  static void check(String kind, String shown, Path path, long maxBytes) {
     BasicFileAttributes attrs;
     try {
       attrs = Files.readAttributes(path, BasicFileAttributes.class);
     } catch (NoSuchFileException e) {
-      throw new ImageException(shown, "no such file");
+      throw ImageException.of(kind, shown, "no such file");
     } catch (IOException e) {
-      throw new ImageException(shown, e.toString());
+      throw ImageException.of(kind, shown, e.toString());
     }
     if (!attrs.isRegularFile()) {
-      throw new ImageException(shown, "not a regular file (" + fileType(path, attrs) + ")");
+      throw ImageException.of(kind, shown, "not a regular file (" + fileType(path, attrs) + ")");
     }
     if (attrs.size() > maxBytes) {
-      throw new ImageException(
-          shown, "larger than " + maxBytes + " bytes (the file has " + attrs.size() + ")");
+      throw ImageException.of(
+          kind, shown, "larger than " + maxBytes + " bytes (the file has " + attrs.size() + ")");
     }
     if (attrs.size() == 0) {
-      throw new ImageException(shown, "the file is empty; an image has " + maxBytes + " bytes");
+      throw ImageException.of(
+          kind,
+          shown,
+          "the file is empty"
+              + (kind.equals("image") ? "; an image has " + maxBytes + " bytes" : ""));
     }
   }
 

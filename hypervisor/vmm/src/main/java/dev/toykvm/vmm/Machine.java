@@ -6,6 +6,7 @@ import dev.toykvm.devices.DebugExitPort;
 import dev.toykvm.devices.DeviceKind;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.devices.pc.DebugConsole;
 import dev.toykvm.devices.pc.PcTestdev;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.kvm.KvmConstants;
@@ -15,6 +16,7 @@ import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.vmm.boot.EntryState;
 import dev.toykvm.vmm.boot.LoadSegment;
+import dev.toykvm.vmm.boot.PcMemoryMap;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -67,7 +69,8 @@ public final class Machine implements AutoCloseable {
       OutputStream serialOut,
       PrintStream trace,
       DebugExitPort.Mode debugExitMode,
-      PcPlatform platform) {
+      PcPlatform platform,
+      Firmware firmware) {
     this.config = config;
     this.debugExit = new DebugExitPort(debugExitMode);
     this.platform = platform;
@@ -82,9 +85,16 @@ public final class Machine implements AutoCloseable {
     devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
     devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);
-    if (rom != null) {
-      devices.reserve("the ROM's low alias", false, ROM_LOW_BASE, ROM_SIZE);
-      devices.reserve("the ROM", false, ROM_HIGH_BASE, ROM_SIZE);
+    if (firmware != null) {
+      devices.reserve("the ROM's low alias", false, firmware.aliasBase(), firmware.aliasSize());
+      devices.reserve("the ROM", false, firmware.highBase(), firmware.size());
+      // Writes to the read-only slots exit to the VMM; a PC's ROM drops them.
+      mmio.insert(
+          "rom alias",
+          firmware.aliasBase(),
+          firmware.aliasSize(),
+          new RomWrites(firmware.bytes(), firmware.aliasOffset()));
+      mmio.insert("rom", firmware.highBase(), firmware.size(), new RomWrites(firmware.bytes(), 0));
     }
     if (platform != null) {
       platform.attach(pio, devices);
@@ -121,14 +131,12 @@ public final class Machine implements AutoCloseable {
     GuestMemoryFile rom = null;
     GuestMemoryFile ram = null;
     VmFd vm = null;
+    Firmware firmware = Firmware.of(image);
     try {
-      rom = GuestMemoryFile.create("rom", ROM_SIZE);
-      MemorySegment.copy(MemorySegment.ofArray(image.rom()), 0, rom.segment(), 0, ROM_SIZE);
+      rom = firmwareMemory(firmware);
       ram = GuestMemoryFile.create("ram", config.memory());
       vm = kvm.createVm();
-      // One ROM mapping, two read-only slots, as QEMU maps the BIOS.
-      map(vm, SLOT_ROM_HIGH, true, ROM_HIGH_BASE, rom.segment());
-      map(vm, SLOT_ROM_LOW, true, ROM_LOW_BASE, rom.segment());
+      mapFirmware(vm, rom, firmware);
       mapRam(vm, ram, config.memory());
       VcpuFd vcpu = vm.createVcpu(0);
       log.debug(
@@ -139,7 +147,7 @@ public final class Machine implements AutoCloseable {
           rom.createdAs(),
           ram.createdAs());
       Machine machine =
-          new Machine(config, rom, ram, vm, vcpu, serialOut, trace, debugExitMode, null);
+          new Machine(config, rom, ram, vm, vcpu, serialOut, trace, debugExitMode, null, firmware);
       try {
         machine.devices.attachAll(config.allDevices());
       } catch (RuntimeException e) {
@@ -187,24 +195,19 @@ public final class Machine implements AutoCloseable {
           kernel.name(),
           Long.toHexString(kernel.plan().entry()),
           config.memory() >> 20);
+      List<DeviceSpec> all = withPcTestdev(config.allDevices());
       PcPlatform platform =
-          new PcPlatform(ram.segment(), kernel.memoryMap(), config.memory(), kernel.debugcon());
+          new PcPlatform(
+              ram.segment(),
+              kernel.memoryMap(),
+              config.memory(),
+              kernel.debugcon(),
+              debugconAtE9(all),
+              new VmIrqLines(vm));
       Machine machine =
-          new Machine(config, null, ram, vm, vcpu, serialOut, trace, kernel.debugExit(), platform);
+          new Machine(
+              config, null, ram, vm, vcpu, serialOut, trace, kernel.debugExit(), platform, null);
       try {
-        List<DeviceSpec> all = new java.util.ArrayList<>(config.allDevices());
-        if (all.stream().noneMatch(d -> d.covers(true, PcTestdev.PIO_BASE))) {
-          all.add(
-              new DeviceSpec(
-                  DeviceKind.PC_TESTDEV,
-                  null,
-                  true,
-                  PcTestdev.PIO_BASE,
-                  PcTestdev.PIO_SIZE,
-                  DeviceSpec.Route.IOREGIONFD,
-                  false,
-                  PcPlatform.PC_TESTDEV_NAME));
-        }
         machine.devices.attachAll(all);
       } catch (RuntimeException e) {
         machine.close();
@@ -215,6 +218,106 @@ public final class Machine implements AutoCloseable {
       closeQuietly(vm, ram);
       throw e;
     }
+  }
+
+  /** The machine's devices plus pc-testdev at 0xe0 over ioregionfd, unless a device is there. */
+  private static List<DeviceSpec> withPcTestdev(List<DeviceSpec> devices) {
+    List<DeviceSpec> all = new java.util.ArrayList<>(devices);
+    if (all.stream().noneMatch(d -> d.covers(true, PcTestdev.PIO_BASE))) {
+      all.add(
+          new DeviceSpec(
+              DeviceKind.PC_TESTDEV,
+              null,
+              true,
+              PcTestdev.PIO_BASE,
+              PcTestdev.PIO_SIZE,
+              DeviceSpec.Route.IOREGIONFD,
+              false,
+              PcPlatform.PC_TESTDEV_NAME));
+    }
+    return all;
+  }
+
+  /**
+   * Whether the debug console also takes port 0xe9 (QEMU's {@code -debugcon} port): only if no
+   * device claims it. pc-testdev does (its byte register is 0xe8-0xeb, on QEMU too).
+   */
+  private static boolean debugconAtE9(List<DeviceSpec> devices) {
+    return devices.stream().noneMatch(d -> d.covers(true, DebugConsole.BOCHS_PORT));
+  }
+
+  /**
+   * Builds a PC that starts from firmware ({@code --bios}): the image read-only at the top of 4 GiB
+   * and its last 128 KiB (all of it if smaller) read-only below 1 MiB ({@link Firmware}), RAM below
+   * 640 KiB and from 1 MiB up to the memory size, vCPU 0 in the reset state (CS:IP = F000:FFF0, CS
+   * base 0xffff0000), and the platform devices of a {@code --kernel} boot ({@link PcPlatform})
+   * without pc-testdev: the debug console answers at 0x402 and, if no {@code --device} claims it,
+   * at 0xe9.
+   *
+   * @throws IOException if guest memory cannot be created
+   * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
+   */
+  public static Machine firmware(
+      Kvm kvm, MachineConfig config, FirmwareBoot boot, OutputStream serialOut, PrintStream trace)
+      throws IOException {
+    GuestMemoryFile rom = null;
+    GuestMemoryFile ram = null;
+    VmFd vm = null;
+    Firmware firmware = boot.firmware();
+    try {
+      rom = firmwareMemory(firmware);
+      ram = GuestMemoryFile.create("ram", config.memory());
+      vm = kvm.createVm();
+      mapFirmware(vm, rom, firmware);
+      mapRam(vm, ram, config.memory());
+      VcpuFd vcpu = vm.createVcpu(0); // in the reset state, as KVM creates it
+      log.debug(
+          "machine: firmware {} ({} KiB), {} MiB RAM",
+          firmware.name(),
+          firmware.size() >> 10,
+          config.memory() >> 20);
+      List<DeviceSpec> all = config.allDevices();
+      PcPlatform platform =
+          new PcPlatform(
+              ram.segment(),
+              PcMemoryMap.of(config.memory()),
+              config.memory(),
+              boot.debugcon(),
+              debugconAtE9(all),
+              new VmIrqLines(vm));
+      Machine machine =
+          new Machine(
+              config, rom, ram, vm, vcpu, serialOut, trace, boot.debugExit(), platform, firmware);
+      try {
+        machine.devices.attachAll(all);
+      } catch (RuntimeException e) {
+        machine.close();
+        throw e;
+      }
+      return machine;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(vm, ram, rom);
+      throw e;
+    }
+  }
+
+  /** The firmware's bytes in a memory file of their own, which both ROM slots map. */
+  private static GuestMemoryFile firmwareMemory(Firmware firmware) throws IOException {
+    GuestMemoryFile rom = GuestMemoryFile.create("rom", firmware.size());
+    MemorySegment.copy(
+        MemorySegment.ofArray(firmware.bytes()), 0, rom.segment(), 0, firmware.size());
+    return rom;
+  }
+
+  /** One ROM mapping, two read-only slots, as QEMU maps the BIOS and its isa-bios alias. */
+  private static void mapFirmware(VmFd vm, GuestMemoryFile rom, Firmware firmware) {
+    map(vm, SLOT_ROM_HIGH, true, firmware.highBase(), rom.segment());
+    map(
+        vm,
+        SLOT_ROM_LOW,
+        true,
+        firmware.aliasBase(),
+        rom.segment().asSlice(firmware.aliasOffset(), firmware.aliasSize()));
   }
 
   /**
@@ -354,7 +457,7 @@ public final class Machine implements AutoCloseable {
   @Override
   public void close() {
     vcpu.close();
-    closeQuietly(vm, devices, ram, rom);
+    closeQuietly(platform, vm, devices, ram, rom);
   }
 
   private static void closeQuietly(AutoCloseable... resources) {

@@ -2,6 +2,7 @@ package dev.toykvm.vmm;
 
 import dev.toykvm.devices.BusDevice;
 import dev.toykvm.devices.GuestMemory;
+import dev.toykvm.devices.IrqLine;
 import dev.toykvm.devices.bus.Bus;
 import dev.toykvm.devices.pc.CmosRtc;
 import dev.toykvm.devices.pc.DebugConsole;
@@ -27,18 +28,24 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * 0x060, 0x064     i8042 (reset line only)       in-process
  * 0x070 - 0x071    CMOS/RTC                      in-process
  * 0x092            system control port A         in-process
- * 0x0e0 - 0x0eb    pc-testdev                    ioregionfd (own process)
+ * 0x0e0 - 0x0eb    pc-testdev                    ioregionfd (own process), --kernel only
+ * 0x0e9            debug console again           in-process, when no device claims 0xe9
  * 0x402            debug console                 in-process
  * 0x0f4            debug exit (raw or qemu)      in-process (Machine)
  * 0x3f8 - 0x3ff    COM1 16550                    --com1-route (ioregionfd by default)
  * 0x510 - 0x51b    fw_cfg (with DMA at 0x514)    in-process
  * </pre>
  *
- * <p>Port 0xe9 (the Bochs debug port) is not the debug console here: pc-testdev's byte scratch
- * register covers 0xe8-0xeb, as on QEMU with {@code -device pc-testdev}, and the two cannot share
- * the port. SeaBIOS and most firmware log to 0x402.
+ * <p>Port 0xe9 (the Bochs debug port, QEMU's {@code -debugcon}) is the debug console only when no
+ * device claims it: pc-testdev's byte scratch register covers 0xe8-0xeb (QEMU's {@code
+ * hw/misc/pc-testdev.c} maps "pc-testdev-ioport-byte", 4 ports, at 0xe8), so a {@code --kernel}
+ * machine, which has pc-testdev, gives 0xe9 to it; a {@code --bios} machine has no pc-testdev
+ * unless asked, and both ports print. SeaBIOS and OVMF log to 0x402.
+ *
+ * <p>The CMOS/RTC raises IRQ 8 through the given {@link IrqLine}, on time thanks to an {@link
+ * RtcTimer} thread, which {@link #close()} stops.
  */
-final class PcPlatform {
+final class PcPlatform implements AutoCloseable {
   /** The name of the pc-testdev device in the machine's device list. */
   static final String PC_TESTDEV_NAME = "pc-testdev";
 
@@ -46,13 +53,24 @@ final class PcPlatform {
   private final FwCfg fwCfg;
   private final DebugConsole debugConsole;
   private final long memory;
+  private final boolean debugconAtE9;
+  private final IrqLine irqs;
+  private RtcTimer rtcTimer;
 
   /**
    * @param ram guest RAM, file offset = guest-physical address
    * @param memoryMap the machine's e820 map (fw_cfg's {@code etc/e820})
    * @param debugcon where the debug console's bytes go
+   * @param debugconAtE9 whether the debug console also takes port 0xe9
+   * @param irqs the ISA interrupt lines (the VM's irqchip)
    */
-  PcPlatform(MemorySegment ram, List<E820Entry> memoryMap, long memory, OutputStream debugcon) {
+  PcPlatform(
+      MemorySegment ram,
+      List<E820Entry> memoryMap,
+      long memory,
+      OutputStream debugcon,
+      boolean debugconAtE9,
+      IrqLine irqs) {
     this.fwCfg = new FwCfg(new RamAccess(ram, memoryMap), memory, 1);
     fwCfg.addE820(
         memoryMap.stream()
@@ -60,6 +78,8 @@ final class PcPlatform {
             .toList());
     this.debugConsole = new DebugConsole(debugcon);
     this.memory = memory;
+    this.debugconAtE9 = debugconAtE9;
+    this.irqs = irqs;
   }
 
   /** Puts every platform device on the PIO bus and reserves its range. */
@@ -68,7 +88,8 @@ final class PcPlatform {
     I8042 i8042 = new I8042(() -> resetRequested.set(true));
     put(pio, devices, "i8042 data", I8042.DATA_PORT, I8042.SIZE, i8042.dataPort());
     put(pio, devices, "i8042 command", I8042.COMMAND_PORT, I8042.SIZE, i8042);
-    put(pio, devices, "cmos", CmosRtc.PIO_BASE, CmosRtc.SIZE, new CmosRtc(clock, memory, 0, 1));
+    CmosRtc cmos = new CmosRtc(clock, memory, 0, 1, irqs);
+    put(pio, devices, "cmos", CmosRtc.PIO_BASE, CmosRtc.SIZE, cmos);
     put(
         pio,
         devices,
@@ -83,7 +104,19 @@ final class PcPlatform {
         DebugConsole.FIRMWARE_LOG_PORT,
         DebugConsole.SIZE,
         debugConsole);
+    if (debugconAtE9) {
+      put(pio, devices, "debugcon 0xe9", DebugConsole.BOCHS_PORT, DebugConsole.SIZE, debugConsole);
+    }
     put(pio, devices, "fw_cfg", FwCfg.PIO_BASE, FwCfg.SIZE, fwCfg);
+    rtcTimer = new RtcTimer(cmos, clock);
+  }
+
+  /** Stops the RTC's timer. */
+  @Override
+  public void close() {
+    if (rtcTimer != null) {
+      rtcTimer.close();
+    }
   }
 
   private static void put(
