@@ -2,8 +2,13 @@
 #include "guest.h"
 
 int failures;
+u16 console_debugcon;
 
 void putc(char c) {
+  if (console_debugcon) {
+    outb(console_debugcon, (u8)c);
+    return;
+  }
   if (c == '\n') putc('\r');
   while (!(inb(COM1 + 5) & 0x20)) {
   }

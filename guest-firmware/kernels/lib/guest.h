@@ -25,6 +25,10 @@ static inline void mmio_write32(u32 addr, u32 v) { *(volatile u32 *)addr = v; }
 
 /* ---- COM1 (polled 16550 output, '\n' sent as "\r\n") ---- */
 #define COM1 0x3f8
+/* The debug console port (QEMU's isa-debugcon, SeaBIOS's 0x402; reads give 0xe9). */
+#define DEBUGCON_PORT 0x402
+/* Where putc writes: 0 for COM1 (the default), else a debug console port, byte by byte. */
+extern u16 console_debugcon;
 void putc(char c);
 void puts(const char *s);
 void putu(u32 v);       /* decimal */

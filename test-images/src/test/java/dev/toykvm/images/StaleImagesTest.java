@@ -69,4 +69,22 @@ class StaleImagesTest {
           "kernel " + name + " on the class path is stale: " + FIX);
     }
   }
+
+  @Test
+  void committedFirmwareMatchesItsSources() throws IOException {
+    Path built = dir("toykvm.firmware.firmware");
+    Path committed = dir("toykvm.committed.firmware");
+    for (String name : TestFirmware.NAMES) {
+      Path fresh = built.resolve(name + ".bin");
+      assertTrue(Files.isRegularFile(fresh), "firmware " + name + " was not built in " + built);
+      Path ours = committed.resolve(name + ".bin");
+      if (!Files.exists(ours)
+          || !Arrays.equals(Files.readAllBytes(fresh), Files.readAllBytes(ours))) {
+        fail("firmware " + name + " is stale: " + FIX);
+      }
+      assertTrue(
+          Arrays.equals(Files.readAllBytes(fresh), TestFirmware.load(name)),
+          "firmware " + name + " on the class path is stale: " + FIX);
+    }
+  }
 }

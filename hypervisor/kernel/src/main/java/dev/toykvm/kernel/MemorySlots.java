@@ -199,7 +199,34 @@ final class MemorySlots {
       public void write(long address, byte[] bytes) {
         MemorySlots.this.write(address, bytes, true);
       }
+
+      @Override
+      public java.util.List<long[]> aliases(long address, int length) {
+        return MemorySlots.this.aliases(address, length);
+      }
     };
+  }
+
+  /** See {@link ReadOnlyRestores.Memory#aliases}: other slots over the same host memory. */
+  java.util.List<long[]> aliases(long address, int length) {
+    MemorySlot slot = find(address);
+    java.util.List<long[]> views = new java.util.ArrayList<>();
+    if (slot == null) {
+      return views;
+    }
+    long host = slot.memory().address() + (address - slot.guestPhysAddr());
+    for (MemorySlot other : snapshot) {
+      if (other == slot) {
+        continue;
+      }
+      long base = other.memory().address();
+      long from = Math.max(host, base);
+      long to = Math.min(host + length, base + (other.end() - other.guestPhysAddr()));
+      if (from < to) {
+        views.add(new long[] {other.guestPhysAddr() + (from - base), to - from});
+      }
+    }
+    return views;
   }
 
   private static KvmException fail(Errno errno, String why) {

@@ -122,4 +122,63 @@ class ReadOnlyRestoresTest {
     assertTrue(restores.isNewWrite(BASE, 1, 1));
     assertTrue(restores.isNewWrite(BASE, 1, 1), "the guest wrote twice");
   }
+
+  /** The ROM's alias below 1 MiB is another slot of the same bytes: a read there restores too. */
+  @Test
+  void aReadThroughAnotherSlotOfTheSameMemoryPutsTheBytesBack() {
+    List<String> log = new ArrayList<>();
+    ReadOnlyRestores aliased =
+        new ReadOnlyRestores(
+            new ReadOnlyRestores.Memory() {
+              @Override
+              public byte[] read(long address, int length) {
+                int at = (int) (address - BASE);
+                return Arrays.copyOfRange(rom, at, at + length);
+              }
+
+              @Override
+              public void write(long address, byte[] bytes) {
+                System.arraycopy(bytes, 0, rom, (int) (address - BASE), bytes.length);
+              }
+
+              @Override
+              public List<long[]> aliases(long address, int length) {
+                return List.of(new long[] {address - BASE + 0xf0000, length});
+              }
+            },
+            new ReadOnlyRestores.Engine() {
+              private long next = 1;
+
+              @Override
+              public long hookReads(long begin, long end) {
+                log.add(String.format("hook 0x%x-0x%x", begin, end));
+                return next++;
+              }
+
+              @Override
+              public void removeHook(long handle) {
+                log.add("unhook " + handle);
+              }
+
+              @Override
+              public void removeTranslations(long begin, long end) {
+                log.add(String.format("retranslate 0x%x-0x%x", begin, end));
+              }
+            });
+    aliased.blockStarts(0x100, 16);
+    aliased.isNewWrite(BASE + 4, 2, 0xaaaa);
+    aliased.willLand(BASE + 4, 2);
+    land(BASE + 4, (byte) 0xaa, (byte) 0xaa);
+    // A block running from the alias of the written bytes must be translated again.
+    assertTrue(aliased.blockStarts(0xf0000, 16));
+    assertArrayEquals(new byte[] {4, 5}, Arrays.copyOfRange(rom, 4, 6));
+    assertEquals(
+        List.of(
+            "hook 0x1004-0x1005",
+            "hook 0xf0004-0xf0005",
+            "unhook 1",
+            "unhook 2",
+            "retranslate 0x1004-0x1006"),
+        log);
+  }
 }

@@ -163,4 +163,40 @@ class ReadOnlySlotTest {
       assertEquals(ROM + 3, regs.rdi());
     }
   }
+
+  /**
+   * Two read-only slots over the same memory, as a PC's firmware at the top of 4 GiB and its alias
+   * below 1 MiB: a write through one must not be seen through the other either.
+   */
+  @Test
+  void aReadThroughAnAliasSlotOfTheSameMemorySeesTheOldByte() {
+    long alias = 0x2000_0000L;
+    try (Arena arena = Arena.ofShared();
+        Kvm kvm = Kvm.open();
+        VmFd vm = kvm.createVm()) {
+      MemorySegment rom = arena.allocate(0x1000, 4096);
+      rom.fill((byte) 0x11);
+      vm.setUserMemoryRegion(
+          new KvmUserspaceMemoryRegion(1, KvmConstants.KVM_MEM_READONLY, ROM, 0x1000, rom));
+      vm.setUserMemoryRegion(
+          new KvmUserspaceMemoryRegion(2, KvmConstants.KVM_MEM_READONLY, alias, 0x1000, rom));
+      try (TestVm t = new TestVm(vm)) {
+        t.load(
+            0x1000, 0xc6, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x55, // mov byte [ROM], 0x55
+            0x8a, 0x04, 0x25, 0x00, 0x00, 0x00, 0x20, // mov al, [alias]
+            0xeb, 0x00, // jmp next
+            0xc6, 0x04, 0x25, 0x01, 0x00, 0x00, 0x20, 0x66, // next: mov byte [alias+1], 0x66
+            0x8a, 0x1c, 0x25, 0x01, 0x00, 0x00, 0x10, // mov bl, [ROM+1]
+            0xf4); // hlt
+        t.longMode(0x1000);
+        assertEquals(new VcpuExit.MmioWrite(ROM, 1, 0x55), t.vcpu.run());
+        assertEquals(new VcpuExit.MmioWrite(alias + 1, 1, 0x66), t.vcpu.run());
+        assertInstanceOf(VcpuExit.Hlt.class, t.vcpu.run());
+        KvmRegs regs = t.vcpu.getRegs();
+        assertEquals(0x11, regs.rax() & 0xff, "the write through the ROM, read through the alias");
+        assertEquals(0x11, regs.rbx() & 0xff, "the write through the alias, read through the ROM");
+        assertEquals(0x11, rom.get(ValueLayout.JAVA_BYTE, 0));
+      }
+    }
+  }
 }
