@@ -125,15 +125,16 @@ class FirmwareMachineTest {
     assertEquals("", debugcon.toString(StandardCharsets.US_ASCII));
   }
 
-  /** The machine leaves the vCPU as created: KVM creates it in the reset state. */
+  /**
+   * The machine leaves the vCPU as created: KVM creates it in the reset state (CS 0xf000, base
+   * 0xffff0000, IP 0xfff0; FirmwareEndToEndTest boots from it on the real kernel side).
+   */
   @Test
   void theVcpuStaysInTheResetState() throws Exception {
     ScriptedKvm kvm = new ScriptedKvm();
     try (Machine m = machine(kvm, 0x40000, new ByteArrayOutputStream())) {
       assertEquals(dev.toykvm.kvm.KvmRegs.reset(), kvm.regs);
       assertEquals(dev.toykvm.vmm.boot.EntryStateTest.RESET, kvm.sregs);
-      assertEquals(0xffff_0000L, kvm.sregs.cs().base());
-      assertEquals(0xf000, kvm.sregs.cs().selector());
     }
   }
 
