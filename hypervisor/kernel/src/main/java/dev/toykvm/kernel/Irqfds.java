@@ -230,7 +230,16 @@ final class Irqfds implements AutoCloseable {
     Fds.close(irqfd.fd);
   }
 
+  /** Makes the thread take a new snapshot; nothing once closed (the control fd may be gone). */
   private void wakeThread() {
+    synchronized (lock) {
+      if (!closed) {
+        signalControl();
+      }
+    }
+  }
+
+  private void signalControl() {
     try {
       Eventfd.signal(control);
     } catch (PosixException e) {
@@ -314,8 +323,8 @@ final class Irqfds implements AutoCloseable {
       for (Irqfd irqfd : List.copyOf(irqfds)) {
         release(irqfd);
       }
+      signalControl();
     }
-    wakeThread();
     boolean interrupted = false;
     while (thread.isAlive()) {
       try {
