@@ -159,6 +159,25 @@ class MsiRoutingTest {
   }
 
   @Test
+  void aResamplingIrqfdOnAnMsiRouteSendsTheMsiAndIsNeverResampled() {
+    int efd = Eventfd.create();
+    int resample = Eventfd.create();
+    try (IrqGuest g = threePins()) {
+      g.runUntilHalted();
+      g.vm.setGsiRouting(List.of(msi(40, MSI_BASE, 0, 0x58 | LEVEL)));
+      g.vm.irqfd(KvmIrqfd.ZERO.withFd(efd).withGsi(40).withResample(resample)); // KVM takes it
+      for (int i = 0; i < 2; i++) {
+        Eventfd.signal(efd);
+        handled(g, 0x58); // each signal sends the message; the EOI has no input to resample
+        assertEquals(0, Eventfd.drain(resample));
+      }
+    } finally {
+      Fds.close(efd);
+      Fds.close(resample);
+    }
+  }
+
+  @Test
   void aFailedTableLeavesTheOldOne() {
     try (IrqGuest g = threePins()) {
       g.runUntilHalted();
