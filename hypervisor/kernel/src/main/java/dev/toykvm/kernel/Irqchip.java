@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * lock may be held while the PIC lock is taken (acknowledging an ExtINT), never the reverse; the
  * I/O APIC lock is never held while a local APIC lock is taken: its messages are collected under
  * its lock and delivered after, and a local APIC's level EOIs reach the I/O APIC after the local
- * APIC lock is released. So no two threads can wait for each other.
+ * APIC lock is released. EOIs reach the ack notifiers (irqfd resampling, {@link IrqRouting}) with
+ * no controller lock held, as KVM drops its locks for them. So no two threads can wait for each
+ * other.
  */
 final class Irqchip {
   private static final Logger log = LoggerFactory.getLogger(Irqchip.class);
