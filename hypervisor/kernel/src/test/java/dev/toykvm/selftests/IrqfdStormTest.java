@@ -32,6 +32,7 @@ class IrqfdStormTest {
   private static final int WRITES = 500;
   private static final int BURSTS = 10;
   private static final int COUNTER = 0x500;
+  private static final int FLAG = 0x600;
 
   /** The guest: pin 17 edge 0x50; the handler counts in [0x500], EOIs and returns, no exit. */
   private static IrqGuest countingGuest() {
@@ -98,6 +99,62 @@ class IrqfdStormTest {
           "irqfd storm: %d signals from %d threads in %d bursts, %d interrupts handled%n",
           writes, WRITERS, BURSTS, handled);
       assertTrue(handled >= BURSTS && handled <= writes, "handled " + handled);
+      stop.set(true);
+      g.t.vcpu.kick();
+      vcpu.join();
+    } finally {
+      Fds.close(efd);
+    }
+  }
+
+  /**
+   * Not a check, a measurement: from an eventfd write to the first store of the guest's handler,
+   * seen by the writing thread spinning on guest memory, with the vCPU waiting in {@code hlt}
+   * (between samples the writer pauses briefly so that the guest is back in {@code hlt}; a sample
+   * taken earlier is only shorter). Printed as median and p99.
+   */
+  @Test
+  void deliveryLatencyFromAnEventfdWriteToTheHandler() throws InterruptedException {
+    int efd = Eventfd.create();
+    try (IrqGuest g = IrqGuest.create(17, 0x50)) {
+      List<Integer> handler = new ArrayList<>();
+      IrqGuest.mov(handler, FLAG, 1); // the handler's first instruction
+      IrqGuest.mov(handler, 0xfee000b0L, 0); // EOI
+      handler.add(0xcf); // iretd
+      g.handler(0x50, handler);
+      g.vm.irqfd(KvmIrqfd.ZERO.withFd(efd).withGsi(17));
+      g.runUntilHalted();
+      AtomicBoolean stop = new AtomicBoolean();
+      Thread vcpu =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    while (!stop.get()) {
+                      g.t.vcpu.run();
+                    }
+                  });
+      long[] samples = new long[300];
+      for (int i = 0; i < samples.length; i++) {
+        java.util.concurrent.locks.LockSupport.parkNanos(300_000);
+        g.t.ram.set(ValueLayout.JAVA_INT, FLAG, 0);
+        long t0 = System.nanoTime();
+        Eventfd.signal(efd);
+        long deadline = t0 + 10_000_000_000L;
+        while (g.t.ram.get(ValueLayout.JAVA_INT_UNALIGNED, FLAG) == 0) {
+          Thread.onSpinWait();
+          if (System.nanoTime() > deadline) {
+            throw new AssertionError("interrupt " + i + " not delivered in 10 s");
+          }
+        }
+        samples[i] = System.nanoTime() - t0;
+      }
+      java.util.Arrays.sort(samples);
+      System.out.printf(
+          "irqfd delivery latency (write -> handler's first store), %d samples: median %.1f us,"
+              + " p99 %.1f us%n",
+          samples.length,
+          samples[samples.length / 2] / 1000.0,
+          samples[samples.length * 99 / 100] / 1000.0);
       stop.set(true);
       g.t.vcpu.kick();
       vcpu.join();
