@@ -79,6 +79,8 @@ public final class KvmConstants {
   public static final int KVM_CAP_IRQ_INJECT_STATUS = 26;
   public static final int KVM_CAP_PIT2 = 33;
   public static final int KVM_CAP_MP_STATE = 14;
+  public static final int KVM_CAP_SIGNAL_MSI = 77;
+  public static final int KVM_CAP_IRQFD_RESAMPLE = 82;
 
   /**
    * {@code KVM_CAP_IOREGIONFD}: 191 in the RFC patches of 2021 (later private copies used 195 and
@@ -109,6 +111,28 @@ public final class KvmConstants {
   public static final int KVM_IOEVENTFD_FLAG_DATAMATCH = 1 << 0;
   public static final int KVM_IOEVENTFD_FLAG_PIO = 1 << 1;
   public static final int KVM_IOEVENTFD_FLAG_DEASSIGN = 1 << 2;
+
+  // kvm_irqfd.flags
+  public static final int KVM_IRQFD_FLAG_DEASSIGN = 1 << 0;
+  public static final int KVM_IRQFD_FLAG_RESAMPLE = 1 << 1;
+
+  // kvm_irq_routing_entry.type
+  public static final int KVM_IRQ_ROUTING_IRQCHIP = 1;
+  public static final int KVM_IRQ_ROUTING_MSI = 2;
+
+  // kvm_irq_routing_irqchip.irqchip
+  public static final int KVM_IRQCHIP_PIC_MASTER = 0;
+  public static final int KVM_IRQCHIP_PIC_SLAVE = 1;
+  public static final int KVM_IRQCHIP_IOAPIC = 2;
+
+  /** {@code kvm_msi.flags} and an MSI route's {@code flags}: {@code devid} is valid. */
+  public static final int KVM_MSI_VALID_DEVID = 1 << 0;
+
+  /**
+   * {@code KVM_MAX_IRQ_ROUTES} (kernel-internal, what {@code KVM_CAP_IRQ_ROUTING} answers): the
+   * most entries a routing table may have, and the bound every GSI in it must stay under.
+   */
+  public static final int KVM_MAX_IRQ_ROUTES = 4096;
 
   // CR0 bits (Intel SDM Vol. 3A, 2.5 "Control Registers").
   /** Protection Enable: protected mode. */

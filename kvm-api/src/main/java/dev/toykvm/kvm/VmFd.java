@@ -130,9 +130,12 @@ public interface VmFd extends AutoCloseable {
    * {@code KVM_IRQ_LINE}: drives GSI {@code irq} to {@code level} (1 asserted, 0 not), with KVM's
    * default routing: GSIs 0-15 reach both PICs (IRQ n) and the I/O APIC, GSIs 16-23 the I/O APIC
    * only, each GSI n to I/O APIC pin n ({@code kvm_setup_default_irq_routing}; QEMU's own routing
-   * table sends GSI 0 to pin 2, which a VMM can set with KVM_SET_GSI_ROUTING, not yet here). Edge-
+   * table sends GSI 0 to pin 2, which a VMM sets with {@link #setGsiRouting}); after {@link
+   * #setGsiRouting} the line follows that table (an MSI route sends its message when raised). Edge-
    * triggered inputs take a rising edge; level-triggered ones follow the line, so a VMM that raises
-   * a line lowers it again. A GSI above 23 has no route and is ignored, as in KVM.
+   * a line lowers it again. A GSI with no route is ignored, as in KVM. The VMM's level is one
+   * source of the line among others (resampling irqfds, the PIT): the input is raised while any
+   * source raises it, as KVM's irq source IDs.
    *
    * <p>May be called from any thread, also while a vCPU runs: the vCPU that can take the interrupt
    * is woken (from {@code hlt} too).
@@ -141,6 +144,77 @@ public interface VmFd extends AutoCloseable {
    *     negative; {@code EBADF}: the VM is closed
    */
   void irqLine(int irq, int level);
+
+  /**
+   * {@code KVM_IRQFD}: assigns an irqfd, an eventfd whose signals raise GSI {@code gsi} inside the
+   * kernel side with no exit and no VMM thread involved, or removes one ({@code
+   * KVM_IRQFD_FLAG_DEASSIGN}: every irqfd of that eventfd and GSI; none is not an error, as in
+   * KVM). A per-VM kernel thread ({@code vmN-irqfd}) waits on every assigned eventfd, reads its
+   * counter (so several signals before it runs are one interrupt, as in KVM) and injects through
+   * the GSI's routes as they are at that moment ({@link #setGsiRouting}), waking a vCPU waiting in
+   * {@code hlt}. A counter that is already non-zero at assignment is injected at once.
+   *
+   * <ul>
+   *   <li>Without {@code KVM_IRQFD_FLAG_RESAMPLE}, each read is a pulse (the line raised and
+   *       lowered), as KVM's {@code irqfd_inject}; an MSI route sends its message.
+   *   <li>With {@code KVM_IRQFD_FLAG_RESAMPLE} (for level-triggered lines), the line is raised and
+   *       stays raised; when the guest ends the interrupt (the I/O APIC's EOI of a level-triggered
+   *       entry, or the PIC's EOI of that IRQ) the line is lowered and {@code resamplefd} is
+   *       signalled, once per EOI (KVM's {@code irqfd_resampler_ack}); the VMM or device then
+   *       writes {@code fd} again if it still needs service. Irqfds on one GSI share that line. On
+   *       an MSI route a resampling irqfd sends its message and is never resampled (KVM accepts it
+   *       and does the same).
+   * </ul>
+   *
+   * <p>The kernel side keeps a duplicate of {@code fd} and {@code resamplefd} (KVM keeps a
+   * reference to each eventfd), so the VMM may close its own; they are closed by deassign or by the
+   * VM's close, which also ends the thread. Unlike KVM, closing the VMM's last copy does not
+   * deassign the irqfd (KVM sees the eventfd's release as POLLHUP; the duplicate keeps it open).
+   * After deassign returns, that irqfd injects nothing more, as in KVM. Eventfds are told apart by
+   * the kernel's {@code eventfd-id} ({@code /proc/self/fdinfo}), so a duplicate of an assigned
+   * eventfd is the same eventfd.
+   *
+   * @throws KvmException {@code EINVAL}: unknown flags, an assign without an irqchip ({@link
+   *     #createIrqchip()} first), {@code fd} or {@code resamplefd} open but not an eventfd; {@code
+   *     EBADF}: {@code fd}, or with {@code KVM_IRQFD_FLAG_RESAMPLE} {@code resamplefd}, is not open
+   *     (or the VM is closed); {@code EBUSY}: the eventfd is assigned already (to any GSI); {@code
+   *     EMFILE}: out of file descriptors; {@code ENOMEM}: the thread cannot be made; {@code
+   *     EFAULT}: {@code irqfd} is null
+   */
+  void irqfd(KvmIrqfd irqfd);
+
+  /**
+   * {@code KVM_SIGNAL_MSI}: sends one MSI to the local APICs its address names, by the path the I/O
+   * APIC's messages take: destination ID (address bits 19-12) read as an APIC ID or, with bit 2, a
+   * logical destination; a redirection hint (bit 3) or delivery mode lowest priority picks one of
+   * them; vector, delivery mode and trigger mode from the data (the level bit is taken as asserted,
+   * as KVM does). Only fixed and lowest-priority messages are delivered so far.
+   *
+   * @return as KVM: the number of local APICs that accepted it (&gt; 0), or 0 if none did (no APIC
+   *     with that destination, or its APIC is software-disabled, or the vector is 0-15)
+   * @throws KvmException {@code EINVAL}: the VM has no irqchip, or flags other than {@link
+   *     KvmConstants#KVM_MSI_VALID_DEVID} ({@code devid} is ignored on x86, as in KVM); {@code
+   *     EFAULT}: {@code msi} is null; {@code EBADF}: the VM is closed
+   */
+  int signalMsi(KvmMsi msi);
+
+  /**
+   * {@code KVM_SET_GSI_ROUTING}: replaces the whole GSI routing table, as KVM does. Until the first
+   * call a VM with an irqchip has KVM's default table ({@link #irqLine}); an empty list leaves no
+   * route at all. A GSI may have several irqchip routes (one per interrupt controller, so the PIC
+   * master and the I/O APIC, as the default table has), or exactly one MSI route. {@link #irqLine},
+   * irqfds and the PIT follow the new table from the next interrupt on; a line already raised on a
+   * route that goes away stays as it was.
+   *
+   * @throws KvmException {@code EINVAL}: the VM has no irqchip; more than {@link
+   *     KvmConstants#KVM_MAX_IRQ_ROUTES} entries; a GSI not below {@code KVM_MAX_IRQ_ROUTES}
+   *     (unsigned); flags on an irqchip route, or flags other than {@code KVM_MSI_VALID_DEVID} on
+   *     an MSI route; an irqchip other than the three; a pin not below 8 on a PIC or 24 on the I/O
+   *     APIC; two routes of one GSI to the same irqchip, or an MSI route sharing its GSI with
+   *     another route. {@code EFAULT}: the list or an entry is null; {@code EBADF}: the VM is
+   *     closed. A failed call leaves the old table.
+   */
+  void setGsiRouting(java.util.List<KvmIrqRoutingEntry> entries);
 
   /**
    * Closes the VM, its vCPUs and kernel-side resources: once it returns, no engine thread and no fd

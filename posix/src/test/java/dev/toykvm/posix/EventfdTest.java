@@ -45,4 +45,37 @@ class EventfdTest extends FdLeakCheckedTest {
     assertEquals(
         Errnos.EBADF, assertThrows(PosixException.class, () -> Eventfd.signal(fd)).errno());
   }
+
+  @Test
+  void tryReadNeverBlocksAndCountsSignals() {
+    int fd = Eventfd.create();
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      java.lang.foreign.MemorySegment buffer = arena.allocate(24, 8);
+      assertEquals(0, Eventfd.tryRead(fd, buffer)); // a blocking eventfd, yet no wait
+      Eventfd.signal(fd);
+      Eventfd.signal(fd);
+      Eventfd.signal(fd);
+      assertEquals(3, Eventfd.tryRead(fd, buffer));
+      assertEquals(0, Eventfd.tryRead(fd, buffer));
+    } finally {
+      Fds.close(fd);
+    }
+  }
+
+  @Test
+  void anEventfdsIdIsSharedByItsDuplicatesOnly() {
+    int a = Eventfd.create();
+    int b = Eventfd.create();
+    int dup = Fds.dup(a);
+    try {
+      assertTrue(Eventfd.id(a) >= 0, "this kernel shows eventfd-id");
+      assertEquals(Eventfd.id(a), Eventfd.id(dup));
+      assertTrue(Eventfd.id(a) != Eventfd.id(b));
+      assertEquals(-1, Eventfd.id(-1));
+    } finally {
+      Fds.close(a);
+      Fds.close(b);
+      Fds.close(dup);
+    }
+  }
 }

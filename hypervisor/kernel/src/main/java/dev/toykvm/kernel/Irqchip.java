@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * lock may be held while the PIC lock is taken (acknowledging an ExtINT), never the reverse; the
  * I/O APIC lock is never held while a local APIC lock is taken: its messages are collected under
  * its lock and delivered after, and a local APIC's level EOIs reach the I/O APIC after the local
- * APIC lock is released. So no two threads can wait for each other.
+ * APIC lock is released. EOIs reach the ack notifiers (irqfd resampling, {@link IrqRouting}) with
+ * no controller lock held, as KVM drops its locks for them. So no two threads can wait for each
+ * other.
  */
 final class Irqchip {
   private static final Logger log = LoggerFactory.getLogger(Irqchip.class);
@@ -41,6 +43,10 @@ final class Irqchip {
   private volatile Pit8254 pit; // KVM_CREATE_PIT2
   private volatile long pitDeadline = Long.MAX_VALUE;
   private final List<Boolean> irq0 = new ArrayList<>(); // under pitLock: IRQ 0 levels to drive
+  private final IrqRouting routing = new IrqRouting(this);
+  private final int[] picSources = new int[IrqRoutingTable.PIC_PINS]; // under picLock
+  private final int[] ioapicSources = new int[IoApic.PINS]; // under ioapicLock
+  private final List<Integer> picAcks = new ArrayList<>(); // under picLock: IRQs that left service
 
   Irqchip() {
     pic =
@@ -51,6 +57,11 @@ final class Irqchip {
                 if (level) {
                   wakeAll();
                 }
+              }
+
+              @Override
+              public void acked(int irq) {
+                picAcks.add(irq); // notified once the PIC lock is released (drainPicAcks)
               }
             });
     ioapic = new IoApic(outbox::add, pin -> {});
@@ -74,8 +85,10 @@ final class Irqchip {
    * Raises IRQ 0 if the PIT's counter 0 fired since the last call. Called by the vCPUs when they
    * look for interrupts (block starts, the wait in {@code hlt}), with no local APIC lock held: the
    * PIT has no thread of its own, so a tick nobody looks for is coalesced, as the PIC's IRR would.
+   * Also passes on the PIC's acknowledges of automatic-EOI mode (see {@link #drainPicAcks}).
    */
   void servicePit(long now) {
+    drainPicAcks();
     Pit8254 p = pit;
     if (p == null || now < pitDeadline) {
       return;
@@ -87,7 +100,7 @@ final class Irqchip {
       levels = drainIrq0();
     }
     for (boolean level : levels) {
-      setIrq(0, level);
+      routing.setIrq(IrqRouting.SOURCE_PIT, 0, level);
     }
   }
 
@@ -118,7 +131,7 @@ final class Irqchip {
       levels = drainIrq0();
     }
     for (boolean level : levels) {
-      setIrq(0, level);
+      routing.setIrq(IrqRouting.SOURCE_PIT, 0, level);
     }
     if (write) {
       wakeAll(); // a halted vCPU recomputes when to wake up
@@ -137,32 +150,87 @@ final class Irqchip {
     vcpus.remove(vcpuId);
   }
 
-  /** {@code KVM_IRQ_LINE} with KVM's default routing (see {@code VmFd.irqLine}). */
+  /** {@code KVM_IRQ_LINE}: the VMM's level of {@code gsi}, through the routing table. */
   void setIrq(int gsi, boolean level) {
-    if (gsi >= GSIS) {
-      return;
+    routing.setIrq(IrqRouting.SOURCE_USERSPACE, gsi, level);
+  }
+
+  /** The VM's GSI routing (KVM_SET_GSI_ROUTING, MSIs, irqfds' ack notifiers). */
+  IrqRouting routing() {
+    return routing;
+  }
+
+  /**
+   * Drives PIC input {@code irq} (0-15) for {@code source}: the input is asserted while any source
+   * asserts it (KVM's {@code kvm_pic_set_irq} with its per-source {@code irq_states}).
+   */
+  void setPicLine(int irq, int source, boolean level) {
+    synchronized (picLock) {
+      picSources[irq] = level ? picSources[irq] | 1 << source : picSources[irq] & ~(1 << source);
+      pic.setIrq(irq, picSources[irq] != 0);
     }
-    if (gsi < 16) {
-      synchronized (picLock) {
-        pic.setIrq(gsi, level);
-      }
-    }
+  }
+
+  /** Drives I/O APIC pin {@code pin} for {@code source}, as {@link #setPicLine}. */
+  void setIoapicLine(int pin, int source, boolean level) {
     List<InterruptRequest> messages;
     synchronized (ioapicLock) {
-      ioapic.setIrq(gsi, level); // KVM's default routing is the identity: GSI n, pin n
+      ioapicSources[pin] =
+          level ? ioapicSources[pin] | 1 << source : ioapicSources[pin] & ~(1 << source);
+      ioapic.setIrq(pin, ioapicSources[pin] != 0);
       messages = drainOutbox();
     }
     deliver(messages);
   }
 
-  /** An EOI of a level-triggered vector from a local APIC (no local APIC lock held). */
+  /**
+   * An EOI of a level-triggered vector from a local APIC (no local APIC lock held), in KVM's order
+   * ({@code kvm_ioapic_update_eoi_one}): the ack notifiers of each pin with that vector run first,
+   * with no lock held (a resampling irqfd lowers its line there), then Remote IRR is cleared and a
+   * line still asserted is sent again.
+   */
   void levelEoi(int vector) {
+    List<Integer> pins = new ArrayList<>(1);
+    synchronized (ioapicLock) {
+      for (int pin = 0; pin < IoApic.PINS; pin++) {
+        long entry = ioapic.redirectionEntry(pin);
+        if ((entry & IoApic.VECTOR) == (vector & 0xff) && (entry & IoApic.TRIGGER_LEVEL) != 0) {
+          pins.add(pin);
+        }
+      }
+    }
+    for (int pin : pins) {
+      routing.acked(dev.toykvm.kvm.KvmConstants.KVM_IRQCHIP_IOAPIC, pin);
+    }
     List<InterruptRequest> messages;
     synchronized (ioapicLock) {
       ioapic.eoi(vector);
       messages = drainOutbox();
     }
     deliver(messages);
+  }
+
+  /**
+   * Passes the PIC's EOIs (and automatic-EOI acknowledges) to the ack notifiers, with no lock held,
+   * as KVM's {@code pic_clear_isr} drops the PIC lock for them: after each PIC port access, and
+   * when a vCPU next looks for interrupts.
+   */
+  private void drainPicAcks() {
+    List<Integer> irqs;
+    synchronized (picLock) {
+      if (picAcks.isEmpty()) {
+        return;
+      }
+      irqs = List.copyOf(picAcks);
+      picAcks.clear();
+    }
+    for (int irq : irqs) {
+      routing.acked(
+          irq < 8
+              ? dev.toykvm.kvm.KvmConstants.KVM_IRQCHIP_PIC_MASTER
+              : dev.toykvm.kvm.KvmConstants.KVM_IRQCHIP_PIC_SLAVE,
+          irq);
+    }
   }
 
   /** An IPI from a local APIC's ICR: not routed yet (one vCPU; issue 8 section 3). */
@@ -179,23 +247,42 @@ final class Irqchip {
     return messages;
   }
 
-  /** I/O APIC messages to the local APICs they address (KVM's kvm_irq_delivery_to_apic). */
+  /** I/O APIC messages to the local APICs they address. */
   private void deliver(List<InterruptRequest> messages) {
     for (InterruptRequest m : messages) {
-      if (m.deliveryMode() != DeliveryMode.FIXED
-          && m.deliveryMode() != DeliveryMode.LOWEST_PRIORITY) {
-        if (!loggedUnsupportedMode) {
-          loggedUnsupportedMode = true;
-          log.info("I/O APIC message {} dropped: only fixed and lowest priority are delivered", m);
-        }
-        continue;
+      deliverMessage(m);
+    }
+  }
+
+  /**
+   * An interrupt message (from the I/O APIC or an MSI) to the local APICs it addresses, KVM's
+   * {@code kvm_irq_delivery_to_apic}: every one for fixed delivery, the first that accepts for
+   * lowest priority (a physical broadcast is delivered to all, as KVM does). Returns how many
+   * accepted it. Any thread, no local APIC lock held.
+   */
+  int deliverMessage(InterruptRequest m) {
+    if (m.deliveryMode() != DeliveryMode.FIXED
+        && m.deliveryMode() != DeliveryMode.LOWEST_PRIORITY) {
+      if (!loggedUnsupportedMode) {
+        loggedUnsupportedMode = true;
+        log.info("interrupt message {} dropped: only fixed and lowest priority are delivered", m);
       }
-      for (VcpuIrq vcpu : vcpus.values()) {
-        if (vcpu.accept(m) && m.deliveryMode() == DeliveryMode.LOWEST_PRIORITY) {
+      return 0;
+    }
+    boolean one =
+        m.deliveryMode() == DeliveryMode.LOWEST_PRIORITY
+            && !(m.destMode() == dev.toykvm.kernel.irq.DestinationMode.PHYSICAL
+                && m.dest() == 0xff);
+    int accepted = 0;
+    for (VcpuIrq vcpu : vcpus.values()) {
+      if (vcpu.accept(m)) {
+        accepted++;
+        if (one) {
           break;
         }
       }
     }
+    return accepted;
   }
 
   private void wakeAll() {
@@ -236,6 +323,7 @@ final class Irqchip {
         data = pic.read(port, size);
       }
     }
+    drainPicAcks();
     if (write) {
       wakeAll(); // a new mask or EOI may let a waiting request through
     }

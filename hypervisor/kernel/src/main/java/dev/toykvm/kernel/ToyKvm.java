@@ -58,6 +58,7 @@ public final class ToyKvm implements Kvm {
     return switch (capability) {
       case KvmConstants.KVM_CAP_NR_VCPUS, KvmConstants.KVM_CAP_MAX_VCPUS -> ToyVm.MAX_VCPUS;
       case KvmConstants.KVM_CAP_NR_MEMSLOTS -> MemorySlots.MAX_SLOTS;
+      case KvmConstants.KVM_CAP_IRQ_ROUTING -> KvmConstants.KVM_MAX_IRQ_ROUTES;
       default -> ToyVm.capabilities().contains(capability) ? 1 : 0;
     };
   }

@@ -3,6 +3,9 @@ package dev.toykvm.kernel;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmException;
+import dev.toykvm.kvm.KvmIrqRoutingEntry;
+import dev.toykvm.kvm.KvmIrqfd;
+import dev.toykvm.kvm.KvmMsi;
 import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
 import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
@@ -21,6 +24,7 @@ final class ToyVm implements VmFd {
   private final Map<Integer, ToyVcpu> vcpus = new ConcurrentHashMap<>();
   private volatile boolean closed;
   private volatile Irqchip irqchip;
+  private Irqfds irqfds; // under this: made at the first KVM_IRQFD assign
 
   @Override
   public int checkExtension(int capability) {
@@ -116,6 +120,80 @@ final class ToyVm implements VmFd {
     guarded("KVM_IRQ_LINE", () -> chip.setIrq(irq, level != 0));
   }
 
+  @Override
+  public void irqfd(KvmIrqfd irqfd) {
+    checkOpen(Irqfds.IOCTL);
+    if (irqfd == null) {
+      throw new KvmException(Irqfds.IOCTL, Errno.EFAULT, "irqfd is null");
+    }
+    int known = KvmConstants.KVM_IRQFD_FLAG_DEASSIGN | KvmConstants.KVM_IRQFD_FLAG_RESAMPLE;
+    if ((irqfd.flags() & ~known) != 0) {
+      throw new KvmException(
+          Irqfds.IOCTL,
+          Errno.EINVAL,
+          "unknown flags 0x" + Integer.toHexString(irqfd.flags() & ~known));
+    }
+    guarded(
+        Irqfds.IOCTL,
+        () -> {
+          if ((irqfd.flags() & KvmConstants.KVM_IRQFD_FLAG_DEASSIGN) != 0) {
+            Irqfds.checkEventfd("fd", irqfd.fd());
+            Irqfds set = irqfdsIfAny();
+            if (set != null) {
+              set.deassign(irqfd);
+            }
+            return;
+          }
+          if (irqchip == null) {
+            throw new KvmException(
+                Irqfds.IOCTL, Errno.EINVAL, "the VM has no irqchip (KVM_CREATE_IRQCHIP first)");
+          }
+          irqfds().assign(irqfd);
+        });
+  }
+
+  private synchronized Irqfds irqfdsIfAny() {
+    return irqfds;
+  }
+
+  private synchronized Irqfds irqfds() {
+    checkOpen(Irqfds.IOCTL);
+    if (irqfds == null) {
+      irqfds = Irqfds.start(irqchip.routing());
+    }
+    return irqfds;
+  }
+
+  @Override
+  public int signalMsi(KvmMsi msi) {
+    checkOpen("KVM_SIGNAL_MSI");
+    if (msi == null) {
+      throw new KvmException("KVM_SIGNAL_MSI", Errno.EFAULT, "msi is null");
+    }
+    Irqchip chip = irqchip;
+    if (chip == null) {
+      throw new KvmException("KVM_SIGNAL_MSI", Errno.EINVAL, "the VM has no irqchip");
+    }
+    if ((msi.flags() & ~KvmConstants.KVM_MSI_VALID_DEVID) != 0) {
+      throw new KvmException(
+          "KVM_SIGNAL_MSI", Errno.EINVAL, "unknown flags 0x" + Integer.toHexString(msi.flags()));
+    }
+    int[] accepted = new int[1];
+    guarded(
+        "KVM_SIGNAL_MSI", () -> accepted[0] = chip.routing().sendMsi(msi.addressLo(), msi.data()));
+    return accepted[0];
+  }
+
+  @Override
+  public void setGsiRouting(List<KvmIrqRoutingEntry> entries) {
+    checkOpen(IrqRoutingTable.IOCTL);
+    Irqchip chip = irqchip;
+    if (chip == null) {
+      throw new KvmException(IrqRoutingTable.IOCTL, Errno.EINVAL, "the VM has no irqchip");
+    }
+    guarded(IrqRoutingTable.IOCTL, () -> chip.routing().setRouting(entries));
+  }
+
   boolean isClosed() {
     return closed;
   }
@@ -141,7 +219,10 @@ final class ToyVm implements VmFd {
     }
   }
 
-  /** Closes every vCPU (ending its thread) and releases every ioregion and ioeventfd. */
+  /**
+   * Closes every vCPU (ending its thread), releases every ioregion and ioeventfd, and every irqfd
+   * (ending the irqfd thread).
+   */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -152,6 +233,9 @@ final class ToyVm implements VmFd {
       vcpu.close();
     }
     io.close();
+    if (irqfds != null) {
+      irqfds.close();
+    }
   }
 
   static List<Integer> capabilities() {
@@ -167,6 +251,10 @@ final class ToyVm implements VmFd {
         KvmConstants.KVM_CAP_READONLY_MEM,
         KvmConstants.KVM_CAP_IMMEDIATE_EXIT,
         KvmConstants.KVM_CAP_IOEVENTFD,
+        KvmConstants.KVM_CAP_IRQFD,
+        KvmConstants.KVM_CAP_IRQFD_RESAMPLE,
+        KvmConstants.KVM_CAP_SIGNAL_MSI,
+        KvmConstants.KVM_CAP_IRQ_ROUTING,
         KvmConstants.KVM_CAP_IOREGIONFD);
   }
 }

@@ -10,6 +10,9 @@ import dev.toykvm.kvm.KvmDtable;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIoeventfd;
 import dev.toykvm.kvm.KvmIoregion;
+import dev.toykvm.kvm.KvmIrqRoutingEntry;
+import dev.toykvm.kvm.KvmIrqfd;
+import dev.toykvm.kvm.KvmMsi;
 import dev.toykvm.kvm.KvmRegs;
 import dev.toykvm.kvm.KvmSegment;
 import dev.toykvm.kvm.KvmSregs;
@@ -84,6 +87,19 @@ class KvmApiFuzzTest {
           Map.entry(
               "VmFd.ioeventfd",
               EnumSet.of(Errno.EINVAL, Errno.EEXIST, Errno.ENOENT, Errno.EBADF, Errno.EFAULT)),
+          Map.entry("VmFd.createIrqchip", EnumSet.of(Errno.EEXIST, Errno.EINVAL, Errno.EBADF)),
+          Map.entry(
+              "VmFd.irqfd",
+              EnumSet.of(
+                  Errno.EINVAL,
+                  Errno.EBADF,
+                  Errno.EBUSY,
+                  Errno.EMFILE,
+                  Errno.ENOMEM,
+                  Errno.EFAULT)),
+          Map.entry("VmFd.signalMsi", EnumSet.of(Errno.EINVAL, Errno.EFAULT, Errno.EBADF)),
+          Map.entry("VmFd.setGsiRouting", EnumSet.of(Errno.EINVAL, Errno.EFAULT, Errno.EBADF)),
+          Map.entry("VmFd.irqLine", EnumSet.of(Errno.ENXIO, Errno.EINVAL, Errno.EBADF)),
           Map.entry("VcpuFd.run", EnumSet.of(Errno.EBADF, Errno.EBUSY, Errno.EFAULT)),
           Map.entry("VcpuFd.getRegs", EnumSet.of(Errno.EBADF, Errno.EBUSY)),
           Map.entry("VcpuFd.setRegs", EnumSet.of(Errno.EFAULT, Errno.EBUSY, Errno.EBADF)),
@@ -197,7 +213,12 @@ class KvmApiFuzzTest {
     GARBAGE,
     CLOSE_ARENA,
     SET_DATA,
-    ID
+    ID,
+    CREATE_IRQCHIP,
+    IRQFD,
+    SIGNAL_MSI,
+    SET_GSI_ROUTING,
+    IRQ_LINE
   }
 
   /** The operations with their weights: what builds state and runs the guest comes more often. */
@@ -210,7 +231,7 @@ class KvmApiFuzzTest {
           switch (op) {
             case RUN -> 8;
             case SET_MEMORY, SET_MEMORY_VALID, CREATE_VCPU_VALID, SET_REGS, SET_SREGS, GARBAGE -> 3;
-            case SET_IOREGION, IOEVENTFD, SET_DATA, GET_REGS, GET_SREGS, KICK -> 2;
+            case SET_IOREGION, IOEVENTFD, SET_DATA, GET_REGS, GET_SREGS, KICK, IRQFD -> 2;
             default -> 1;
           };
       for (int i = 0; i < weight; i++) {
@@ -235,6 +256,7 @@ class KvmApiFuzzTest {
     assertTrue(hangs.isEmpty(), () -> "calls that hung: " + hangs);
     assertEquals(bugsBefore, KernelBug.count(), "the kernel side's last resort was reached");
     assertEquals(threadsBefore, Resources.engineThreads(), "engine threads left by a session");
+    assertEquals(0, Resources.irqfdThreads(), "irqfd threads left by a session");
     List<String> fdsAfter = Resources.fds();
     assertEquals(
         fdsBefore.size(),
@@ -350,7 +372,12 @@ class KvmApiFuzzTest {
               Op.CREATE_VCPU_VALID,
               Op.SET_IOREGION,
               Op.IOEVENTFD,
-              Op.VM_CLOSE);
+              Op.VM_CLOSE,
+              Op.CREATE_IRQCHIP,
+              Op.IRQFD,
+              Op.SIGNAL_MSI,
+              Op.SET_GSI_ROUTING,
+              Op.IRQ_LINE);
       Set<Op> onVcpu =
           EnumSet.of(
               Op.RUN,
@@ -403,6 +430,11 @@ class KvmApiFuzzTest {
         case CLOSE_ARENA -> () -> closeArena(c);
         case SET_DATA -> lastExit == null ? null : () -> setData(c.a());
         case ID -> vcpu == null ? null : vcpu::id;
+        case CREATE_IRQCHIP -> vm == null ? null : vm::createIrqchip;
+        case IRQFD -> vm == null ? null : () -> vm.irqfd(irqfd(c));
+        case SIGNAL_MSI -> vm == null ? null : () -> vm.signalMsi(msi(c));
+        case SET_GSI_ROUTING -> vm == null ? null : () -> vm.setGsiRouting(routing(c));
+        case IRQ_LINE -> vm == null ? null : () -> vm.irqLine(gsi(c), c.d() & 1);
       };
     }
 
@@ -429,6 +461,11 @@ class KvmApiFuzzTest {
         case CLOSE_ARENA -> "test.closeArena";
         case SET_DATA -> "exit.setData";
         case ID -> "VcpuFd.id";
+        case CREATE_IRQCHIP -> "VmFd.createIrqchip";
+        case IRQFD -> "VmFd.irqfd";
+        case SIGNAL_MSI -> "VmFd.signalMsi";
+        case SET_GSI_ROUTING -> "VmFd.setGsiRouting";
+        case IRQ_LINE -> "VmFd.irqLine";
       };
     }
 
@@ -494,6 +531,46 @@ class KvmApiFuzzTest {
       int flags = random.nextInt(4) == 0 ? c.d() : random.nextInt(8);
       int len = random.nextBoolean() ? new int[] {0, 1, 2, 4, 8}[random.nextInt(5)] : c.d();
       return new KvmIoeventfd(c.c(), c.a(), len, pickFd(), flags);
+    }
+
+    private int gsi(Call c) {
+      return random.nextInt(4) == 0 ? (int) c.a() : random.nextInt(30);
+    }
+
+    private KvmIrqfd irqfd(Call c) {
+      if (random.nextInt(20) == 0) {
+        return null;
+      }
+      int flags = random.nextInt(6) == 0 ? c.d() : random.nextInt(4);
+      return new KvmIrqfd(pickFd(), gsi(c), flags, pickFd());
+    }
+
+    private KvmMsi msi(Call c) {
+      if (random.nextInt(20) == 0) {
+        return null;
+      }
+      int flags = random.nextInt(6) == 0 ? c.d() : random.nextInt(2);
+      int address = random.nextBoolean() ? 0xfee00000 | random.nextInt(0x100000) : (int) c.a();
+      int data = random.nextBoolean() ? random.nextInt(0x10000) : (int) c.b();
+      return new KvmMsi(address, (int) c.c(), data, flags, random.nextInt());
+    }
+
+    private List<KvmIrqRoutingEntry> routing(Call c) {
+      if (random.nextInt(20) == 0) {
+        return null;
+      }
+      List<KvmIrqRoutingEntry> entries = new ArrayList<>();
+      for (int i = random.nextInt(6); i > 0; i--) {
+        int flags = random.nextInt(8) == 0 ? c.d() : 0;
+        entries.add(
+            random.nextInt(20) == 0
+                ? null
+                : random.nextBoolean()
+                    ? new KvmIrqRoutingEntry.Irqchip(gsi(c), flags, random.nextInt(4), gsi(c))
+                    : new KvmIrqRoutingEntry.Msi(
+                        gsi(c), flags, 0xfee00000, 0, random.nextInt(0x100), 0));
+      }
+      return entries;
     }
 
     private KvmRegs regs(Call c) {

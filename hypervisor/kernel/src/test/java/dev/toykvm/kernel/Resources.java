@@ -18,6 +18,13 @@ final class Resources {
         .count();
   }
 
+  /** Live irqfd threads ({@code vmN-irqfd}). */
+  static long irqfdThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.isAlive() && t.getName().matches("vm\\d+-irqfd"))
+        .count();
+  }
+
   /** The fds open in this process, each with what it points to. */
   static List<String> fds() {
     List<String> out = new ArrayList<>();

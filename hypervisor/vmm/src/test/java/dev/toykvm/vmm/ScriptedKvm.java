@@ -101,6 +101,21 @@ final class ScriptedKvm implements Kvm {
       }
 
       @Override
+      public void irqfd(dev.toykvm.kvm.KvmIrqfd irqfd) {
+        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+      }
+
+      @Override
+      public int signalMsi(dev.toykvm.kvm.KvmMsi msi) {
+        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+      }
+
+      @Override
+      public void setGsiRouting(List<dev.toykvm.kvm.KvmIrqRoutingEntry> entries) {
+        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+      }
+
+      @Override
       public void close() {
         vmClosed = true;
       }
