@@ -182,8 +182,8 @@ class LinuxEndToEndTest {
                     + (Files.size(cut) - 1024)),
             new Case(
                 List.of("--memory", "32M", "--kernel", huge.toString()),
-                "the kernel needs [0x100000, 0x4100000) (code32_start, init_size 67108864 bytes)"
-                    + " in RAM above 1 MiB; RAM ends at 0x2000000"),
+                "the kernel needs [0x100000, 0x4100000) in RAM above 1 MiB (code32_start 0x100000,"
+                    + " runs at 0x100000 with init_size 67108864 bytes); RAM ends at 0x2000000"),
             new Case(
                 List.of("--linux-entry", "64", "--kernel", no64.toString()),
                 "the kernel has no 64-bit entry (XLF_KERNEL_64 clear in xloadflags): boot it"

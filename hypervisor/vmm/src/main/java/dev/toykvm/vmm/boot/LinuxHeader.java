@@ -22,8 +22,10 @@ import java.nio.ByteOrder;
  * @param initrdAddrMax the highest address the initrd's last byte may have (0x37ffffff before 2.03)
  * @param cmdlineSize the longest command line, without its NUL (255 before 2.06)
  * @param xloadflags the {@code xloadflags} (0 before 2.12)
- * @param initSize the bytes of memory the kernel needs from its load address (2.10+; before, the
- *     size of the protected-mode part)
+ * @param initSize the bytes of memory the kernel needs from where it runs (2.10+; before, the size
+ *     of the protected-mode part)
+ * @param prefAddress where the kernel runs, decompressed (2.10+ {@code pref_address}: a relocatable
+ *     kernel's decompressor moves it there when loaded lower); before 2.10, 0
  * @param headerEnd the first byte after the header in the file (0x202 + the byte at 0x201)
  */
 public record LinuxHeader(
@@ -35,6 +37,7 @@ public record LinuxHeader(
     long cmdlineSize,
     int xloadflags,
     long initSize,
+    long prefAddress,
     int headerEnd) {
   /** Offset of the setup header in the file and in {@code boot_params}. */
   public static final int OFFSET = 0x1f1;
@@ -123,6 +126,7 @@ public record LinuxHeader(
     int xloadflags = version >= 0x020c ? b.getShort(0x236) & 0xffff : 0;
     long initSize = version >= 0x020a ? b.getInt(0x260) & 0xffff_ffffL : 0;
     initSize = Math.max(initSize, pmBytes);
+    long prefAddress = version >= 0x020a ? b.getLong(0x258) : 0;
     return new LinuxHeader(
         setupSects,
         version,
@@ -132,12 +136,22 @@ public record LinuxHeader(
         cmdlineSize,
         xloadflags,
         initSize,
+        prefAddress,
         headerEnd);
   }
 
   /** The offset of the protected-mode part in the file. */
   public int setupBytes() {
     return (setupSects + 1) * 512;
+  }
+
+  /**
+   * Where the kernel's {@code init_size} bytes start when it is loaded at {@code load}: the higher
+   * of the two, since the decompressor of a kernel loaded below {@code pref_address} moves it there
+   * (its LOAD_PHYSICAL_ADDR) before it looks at the memory map.
+   */
+  public long runAddress(long load) {
+    return Math.max(load, prefAddress);
   }
 
   /** Whether the kernel has the 64-bit entry point. */

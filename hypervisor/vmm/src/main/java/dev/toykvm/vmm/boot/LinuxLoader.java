@@ -49,13 +49,16 @@ public final class LinuxLoader {
           "the kernel has no 64-bit entry (XLF_KERNEL_64 clear in xloadflags): boot it 32-bit");
     }
     long load = h.code32Start();
-    long kernelEnd = load + h.initSize();
-    if (load < PcMemoryMap.HIGH_RAM_BASE || !PcMemoryMap.isRam(map, load, kernelEnd)) {
+    long run = h.runAddress(load);
+    long kernelEnd = run + h.initSize();
+    long fileEnd = load + kernel.length - h.setupBytes();
+    if (load < PcMemoryMap.HIGH_RAM_BASE
+        || !PcMemoryMap.isRam(map, load, Math.max(fileEnd, kernelEnd))) {
       throw new BootFormatException(
           String.format(
-              "the kernel needs [0x%x, 0x%x) (code32_start, init_size %d bytes) in RAM above"
-                  + " 1 MiB; RAM ends at 0x%x",
-              load, kernelEnd, h.initSize(), ramTop(map)));
+              "the kernel needs [0x%x, 0x%x) in RAM above 1 MiB (code32_start 0x%x, runs at"
+                  + " 0x%x with init_size %d bytes); RAM ends at 0x%x",
+              load, Math.max(fileEnd, kernelEnd), load, run, h.initSize(), ramTop(map)));
     }
     byte[] cmd = cmdline.getBytes(StandardCharsets.UTF_8);
     long cmdMax = Math.min(h.cmdlineSize(), CMDLINE_ROOM - 1);

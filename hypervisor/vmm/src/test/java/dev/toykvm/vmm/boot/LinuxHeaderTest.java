@@ -42,7 +42,9 @@ class LinuxHeaderTest {
   @Test
   void readsTheHeader() {
     LinuxHeader h = LinuxHeader.parse(bzImage());
-    assertEquals(new LinuxHeader(1, 0x020f, 0x01, 0x100000, 0x7fffffff, 2047, 1, 0x4000, 0x26c), h);
+    assertEquals(
+        new LinuxHeader(1, 0x020f, 0x01, 0x100000, 0x7fffffff, 2047, 1, 0x4000, 0, 0x26c), h);
+    assertEquals(0x100000, h.runAddress(0x100000));
     assertEquals(1024, h.setupBytes());
     assertTrue(h.has64BitEntry());
   }
@@ -68,6 +70,15 @@ class LinuxHeaderTest {
   }
 
   @Test
+  void aKernelLoadedBelowPrefAddressRunsThere() {
+    ByteBuffer b = bzImage(1, 0x1000, 0x4000);
+    b.putLong(0x258, 0x1000000);
+    LinuxHeader h = LinuxHeader.parse(b.array());
+    assertEquals(0x1000000, h.runAddress(0x100000));
+    assertEquals(0x2000000, h.runAddress(0x2000000));
+  }
+
+  @Test
   void olderProtocolsUseTheirDefaults() {
     ByteBuffer b = bzImage(1, 0x1000, 0x4000);
     b.putShort(0x206, (short) 0x0202);
@@ -77,6 +88,7 @@ class LinuxHeaderTest {
     assertEquals(255, h.cmdlineSize(), "before 2.06");
     assertEquals(0, h.xloadflags(), "before 2.12");
     assertEquals(0x1000, h.initSize(), "before 2.10: the protected-mode part");
+    assertEquals(0, h.prefAddress(), "before 2.10");
   }
 
   private static String error(byte[] file) {

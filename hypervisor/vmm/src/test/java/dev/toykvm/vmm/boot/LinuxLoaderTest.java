@@ -121,9 +121,23 @@ class LinuxLoaderTest {
   void aKernelWhoseInitSizeExceedsRamIsRefused() {
     byte[] k = LinuxHeaderTest.bzImage(1, 0x1000, 0x180_0000).array();
     assertEquals(
-        "the kernel needs [0x100000, 0x1900000) (code32_start, init_size 25165824 bytes) in RAM"
-            + " above 1 MiB; RAM ends at 0x1000000",
+        "the kernel needs [0x100000, 0x1900000) in RAM above 1 MiB (code32_start 0x100000, runs"
+            + " at 0x100000 with init_size 25165824 bytes); RAM ends at 0x1000000",
         error(k, "", null, 16L << 20, false));
+  }
+
+  @Test
+  void aKernelThatRunsAtPrefAddressNeedsRamUpToThereAndInitSize() {
+    // as Debian's: loaded at 1 MiB, runs at 16 MiB, init_size 8 MiB: 24 MiB of RAM needed
+    ByteBuffer k = LinuxHeaderTest.bzImage(1, 0x1000, 0x80_0000);
+    k.putLong(0x258, 0x100_0000);
+    assertEquals(
+        "the kernel needs [0x100000, 0x1800000) in RAM above 1 MiB (code32_start 0x100000, runs"
+            + " at 0x1000000 with init_size 8388608 bytes); RAM ends at 0x1000000",
+        error(k.array(), "", null, 16L << 20, false));
+    BootPlan plan =
+        LinuxLoader.plan(k.array(), "", new byte[0x1000], PcMemoryMap.of(0x1801000), false);
+    assertEquals(0x1800000, params(plan).getInt(0x218), "the initrd above where the kernel runs");
   }
 
   @Test
@@ -131,8 +145,8 @@ class LinuxLoaderTest {
     ByteBuffer k = LinuxHeaderTest.bzImage(1, 0x1000, 0x4000);
     k.putInt(0x214, 0x10000);
     assertEquals(
-        "the kernel needs [0x10000, 0x14000) (code32_start, init_size 16384 bytes) in RAM"
-            + " above 1 MiB; RAM ends at 0x8000000",
+        "the kernel needs [0x10000, 0x14000) in RAM above 1 MiB (code32_start 0x10000, runs at"
+            + " 0x10000 with init_size 16384 bytes); RAM ends at 0x8000000",
         error(k.array(), "", null, MEMORY, false));
   }
 
