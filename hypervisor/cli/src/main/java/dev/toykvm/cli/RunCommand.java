@@ -117,7 +117,8 @@ final class RunCommand implements Callable<Integer> {
       description =
           "How a Linux kernel is entered: 32 (the 32-bit boot protocol at code32_start, the"
               + " default) or 64 (the 64-bit boot protocol at load address + 0x200, in long mode"
-              + " with the first 4 GiB identity-mapped; the kernel must have XLF_KERNEL_64).")
+              + " with the first 4 GiB identity-mapped; the kernel must have XLF_KERNEL_64)."
+              + " Ignored for a multiboot kernel.")
   Integer linuxEntry;
 
   @Option(

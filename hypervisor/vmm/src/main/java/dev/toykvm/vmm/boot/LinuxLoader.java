@@ -15,7 +15,9 @@ import java.util.List;
  * 0x7000    boot_params (the zero page)
  * 0x9000    page tables, 64-bit entry only (PML4, PDPT, 4 page directories: 4 GiB identity)
  * 0x20000   the command line (NUL-terminated, at most cmdline_size bytes before the NUL)
- * code32_start (0x100000)   the protected-mode part of the file; init_size bytes reserved
+ * code32_start (0x100000)   the protected-mode part of the file; RAM checked up to init_size
+ *                           bytes after it, or after pref_address if that is higher (where a
+ *                           relocatable kernel's decompressor moves it)
  * the initrd: page-aligned, as high as initrd_addr_max and the top of RAM allow
  * </pre>
  */
@@ -50,15 +52,13 @@ public final class LinuxLoader {
     }
     long load = h.code32Start();
     long run = h.runAddress(load);
-    long kernelEnd = run + h.initSize();
-    long fileEnd = load + kernel.length - h.setupBytes();
-    if (load < PcMemoryMap.HIGH_RAM_BASE
-        || !PcMemoryMap.isRam(map, load, Math.max(fileEnd, kernelEnd))) {
+    long kernelEnd = Math.max(load + kernel.length - h.setupBytes(), run + h.initSize());
+    if (load < PcMemoryMap.HIGH_RAM_BASE || !PcMemoryMap.isRam(map, load, kernelEnd)) {
       throw new BootFormatException(
           String.format(
               "the kernel needs [0x%x, 0x%x) in RAM above 1 MiB (code32_start 0x%x, runs at"
                   + " 0x%x with init_size %d bytes); RAM ends at 0x%x",
-              load, Math.max(fileEnd, kernelEnd), load, run, h.initSize(), ramTop(map)));
+              load, kernelEnd, load, run, h.initSize(), ramTop(map)));
     }
     byte[] cmd = cmdline.getBytes(StandardCharsets.UTF_8);
     long cmdMax = Math.min(h.cmdlineSize(), CMDLINE_ROOM - 1);
