@@ -8,16 +8,26 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The multiboot test kernels built from {@code guest-firmware/kernels} (ELF32 files, booted with
- * {@code toykvm run --kernel}). {@code mbtest} checks the multiboot information against fw_cfg,
- * uses pc-testdev and exits through port 0xf4 in QEMU's mode: status 1 on success, 3 on failure;
- * linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss.
+ * The test kernels built from {@code guest-firmware/kernels}, booted with {@code toykvm run
+ * --kernel}. {@code mbtest} (an ELF32 multiboot kernel) checks the multiboot information against
+ * fw_cfg, uses pc-testdev and exits through port 0xf4 in QEMU's mode: status 1 on success, 3 on
+ * failure; linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss. {@code
+ * linuxtest} (a bzImage-format file, {@code .bzImage}) checks its Linux {@code boot_params} and
+ * exits the same way.
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
-  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m");
+  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m", "linuxtest");
+
+  /** The kernels in the Linux bzImage format. */
+  static final List<String> LINUX = List.of("linuxtest");
+
+  /** The file name of kernel {@code name}: NAME.elf, or NAME.bzImage for a Linux kernel. */
+  public static String fileName(String name) {
+    return name + (LINUX.contains(name) ? ".bzImage" : ".elf");
+  }
 
   /**
    * The bytes of kernel {@code name}.
@@ -26,7 +36,7 @@ public final class TestKernels {
    */
   public static byte[] load(String name) {
     try (InputStream in =
-        TestKernels.class.getClassLoader().getResourceAsStream("kernels/" + name + ".elf")) {
+        TestKernels.class.getClassLoader().getResourceAsStream("kernels/" + fileName(name))) {
       if (in == null || !NAMES.contains(name)) {
         throw new IllegalArgumentException("no test kernel named " + name + "; known: " + NAMES);
       }
@@ -38,7 +48,7 @@ public final class TestKernels {
 
   /** Writes kernel {@code name} to {@code dir} and returns the file. */
   public static Path extract(String name, Path dir) throws IOException {
-    Path file = dir.resolve(name + ".elf");
+    Path file = dir.resolve(fileName(name));
     Files.write(file, load(name));
     return file;
   }

@@ -57,9 +57,9 @@ class StaleImagesTest {
     Path built = dir("toykvm.firmware.kernels");
     Path committed = dir("toykvm.committed.kernels");
     for (String name : TestKernels.NAMES) {
-      Path fresh = built.resolve(name + ".elf");
+      Path fresh = built.resolve(TestKernels.fileName(name));
       assertTrue(Files.isRegularFile(fresh), "kernel " + name + " was not built in " + built);
-      Path ours = committed.resolve(name + ".elf");
+      Path ours = committed.resolve(TestKernels.fileName(name));
       if (!Files.exists(ours)
           || !Arrays.equals(Files.readAllBytes(fresh), Files.readAllBytes(ours))) {
         fail("kernel " + name + " is stale: " + FIX);

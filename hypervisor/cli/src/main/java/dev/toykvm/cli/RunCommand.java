@@ -96,8 +96,8 @@ final class RunCommand implements Callable<Integer> {
       names = "--kernel",
       paramLabel = "FILE",
       description =
-          "Boot a Multiboot v1 kernel (ELF32 with a multiboot header, or the a.out kludge) as"
-              + " QEMU's -kernel does, on a PC with fw_cfg, CMOS, the debug console, port 0x92,"
+          "Boot a Multiboot v1 kernel (ELF32 with a multiboot header, or the a.out kludge) or a"
+              + " Linux bzImage (32-bit boot protocol) as QEMU's -kernel does, on a PC with fw_cfg, CMOS, the debug console, port 0x92,"
               + " the i8042 reset line and pc-testdev (its own process, over ioregionfd)."
               + " Instead of IMAGE.")
   Path kernel;
@@ -114,7 +114,9 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = "--append",
       paramLabel = "CMDLINE",
-      description = "The kernel's command line (it sees \"FILE CMDLINE\", as from QEMU).")
+      description =
+          "The kernel's command line (a multiboot kernel sees \"FILE CMDLINE\", Linux CMDLINE,"
+              + " as from QEMU).")
   String append;
 
   @Option(
@@ -122,8 +124,19 @@ final class RunCommand implements Callable<Integer> {
       paramLabel = "MODULES",
       description =
           "Multiboot modules: a comma-separated list of \"FILE [ARGS]\" (QEMU's syntax), loaded"
-              + " page-aligned above the kernel.")
+              + " page-aligned above the kernel. Linux: one file, the initrd, placed page-aligned"
+              + " as high as initrd_addr_max and the top of RAM allow.")
   String initrd;
+
+  @Option(
+      names = "--linux-entry",
+      paramLabel = "BITS",
+      description =
+          "How a Linux kernel is entered: 32 (the 32-bit boot protocol at code32_start, the"
+              + " default) or 64 (the 64-bit boot protocol at load address + 0x200, in long mode"
+              + " with the first 4 GiB identity-mapped; the kernel must have XLF_KERNEL_64)."
+              + " Ignored for a multiboot kernel.")
+  Integer linuxEntry;
 
   @Option(
       names = "--debug-exit",
@@ -260,6 +273,10 @@ final class RunCommand implements Callable<Integer> {
       err.println("toykvm: --append, --initrd and --debugcon go with --kernel");
       return ExitCodes.USAGE;
     }
+    if (linuxEntry != null && (kernel == null || (linuxEntry != 32 && linuxEntry != 64))) {
+      err.println("toykvm: --linux-entry is 32 or 64, with --kernel");
+      return ExitCodes.USAGE;
+    }
     DebugExitPort.Mode mode;
     if (debugExitMode == null) {
       mode = kernel == null ? DebugExitPort.Mode.RAW : DebugExitPort.Mode.QEMU;
@@ -281,7 +298,15 @@ final class RunCommand implements Callable<Integer> {
         guest = BundledImages.resolve(image);
       } else {
         debugOut = debugcon == null ? nonClosing(err) : Files.newOutputStream(debugcon);
-        boot = KernelFiles.load(kernel, append, initrd, mem, mode, debugOut);
+        boot =
+            KernelFiles.load(
+                kernel,
+                append,
+                initrd,
+                mem,
+                mode,
+                debugOut,
+                linuxEntry != null && linuxEntry == 64);
       }
     } catch (ImageException e) {
       err.println("toykvm: " + e.getMessage());

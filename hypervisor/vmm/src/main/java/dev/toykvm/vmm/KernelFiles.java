@@ -4,6 +4,8 @@ import dev.toykvm.devices.DebugExitPort;
 import dev.toykvm.vmm.boot.BootFormatException;
 import dev.toykvm.vmm.boot.BootPlan;
 import dev.toykvm.vmm.boot.E820Entry;
+import dev.toykvm.vmm.boot.LinuxHeader;
+import dev.toykvm.vmm.boot.LinuxLoader;
 import dev.toykvm.vmm.boot.MultibootLoader;
 import dev.toykvm.vmm.boot.PcMemoryMap;
 import java.io.IOException;
@@ -14,10 +16,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads {@code --kernel}, {@code --append} and {@code --initrd} as QEMU does for a multiboot kernel
- * and plans the boot: the kernel sees the command line "FILE CMDLINE" (the file name first, as QEMU
- * and GRUB pass it), and each module of the comma-separated {@code --initrd} list is "FILE ARGS":
- * the file is loaded, the whole string is the module's string.
+ * Reads {@code --kernel}, {@code --append} and {@code --initrd} as QEMU does and plans the boot. A
+ * Linux bzImage (0xAA55 at 0x1fe, "HdrS" at 0x202) goes to {@link LinuxLoader}: the kernel sees
+ * {@code --append} unchanged and {@code --initrd} is one file, its initrd. Anything else is a
+ * multiboot kernel: it sees the command line "FILE CMDLINE" (the file name first, as QEMU and GRUB
+ * pass it), and each module of the comma-separated {@code --initrd} list is "FILE ARGS": the file
+ * is loaded, the whole string is the module's string.
  */
 public final class KernelFiles {
   private KernelFiles() {}
@@ -37,8 +41,36 @@ public final class KernelFiles {
       long memory,
       DebugExitPort.Mode debugExit,
       OutputStream debugcon) {
+    return load(kernel, append, initrd, memory, debugExit, debugcon, false);
+  }
+
+  /**
+   * As {@link #load(Path, String, String, long, DebugExitPort.Mode, OutputStream)}, and {@code
+   * linux64} enters a Linux kernel through the 64-bit boot protocol instead of the 32-bit one
+   * (ignored for multiboot kernels).
+   */
+  public static KernelBoot load(
+      Path kernel,
+      String append,
+      String initrd,
+      long memory,
+      DebugExitPort.Mode debugExit,
+      OutputStream debugcon,
+      boolean linux64) {
     String name = kernel.toString();
     byte[] bytes = read(name, kernel, "kernel");
+    if (LinuxHeader.isLinux(bytes)) {
+      byte[] initrdBytes =
+          initrd == null || initrd.isEmpty() ? null : read(name, Path.of(initrd), "initrd");
+      List<E820Entry> map = PcMemoryMap.of(memory);
+      try {
+        BootPlan plan =
+            LinuxLoader.plan(bytes, append == null ? "" : append, initrdBytes, map, linux64);
+        return new KernelBoot(name, plan, map, debugExit, debugcon);
+      } catch (BootFormatException e) {
+        throw ImageException.withMessage("cannot load kernel " + name + ": " + e.getMessage());
+      }
+    }
     List<MultibootLoader.ModuleFile> modules = new ArrayList<>();
     if (initrd != null && !initrd.isBlank()) {
       for (String spec : initrd.split(",")) {
@@ -68,7 +100,7 @@ public final class KernelFiles {
             "cannot load kernel "
                 + kernel
                 + ": "
-                + (what.equals("kernel") ? "" : "module " + file + ": ")
+                + (what.equals("kernel") ? "" : what + " " + file + ": ")
                 + (Files.exists(file) ? "not a regular file" : "no such file"));
       }
       if (Files.size(file) > MAX_FILE) {

@@ -163,9 +163,9 @@ public final class Machine implements AutoCloseable {
 
   /**
    * Builds a PC for a kernel ({@code --kernel}): RAM with the PC holes (no ROM), the kernel, its
-   * modules and the multiboot information placed as {@code kernel.plan()} says, vCPU 0 in the
-   * multiboot entry state, the platform devices ({@link PcPlatform}) and pc-testdev in its own
-   * process over ioregionfd.
+   * modules and the multiboot information (or Linux's boot_params) placed as {@code kernel.plan()}
+   * says, vCPU 0 in the entry state of the plan's protocol, the platform devices ({@link
+   * PcPlatform}) and pc-testdev in its own process over ioregionfd.
    *
    * @throws IOException if guest memory cannot be created
    * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
@@ -188,8 +188,8 @@ public final class Machine implements AutoCloseable {
       vm = kvm.createVm();
       mapRam(vm, ram, config.memory());
       VcpuFd vcpu = vm.createVcpu(0);
-      vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan().gdtAddress()));
-      vcpu.setRegs(EntryState.regs(kernel.plan().entry(), kernel.plan().infoAddress()));
+      vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan()));
+      vcpu.setRegs(EntryState.regs(kernel.plan()));
       log.debug(
           "machine: kernel {}, entry 0x{}, {} MiB RAM",
           kernel.name(),

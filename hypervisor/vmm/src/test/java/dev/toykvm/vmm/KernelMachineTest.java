@@ -9,6 +9,8 @@ import dev.toykvm.kvm.KvmSegment;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.vmm.boot.BootPlan;
 import dev.toykvm.vmm.boot.EntryState;
+import dev.toykvm.vmm.boot.LinuxEntry;
+import dev.toykvm.vmm.boot.LinuxLoader;
 import dev.toykvm.vmm.boot.LoadSegment;
 import dev.toykvm.vmm.boot.MultibootInfo;
 import dev.toykvm.vmm.boot.PcMemoryMap;
@@ -62,6 +64,34 @@ class KernelMachineTest {
       assertEquals(0, m.ram().get(ValueLayout.JAVA_BYTE, 0x100001), "bss zero");
       VmOutcome o = m.run();
       assertEquals(new VmOutcome.GuestExited(1), o, "QEMU's (0 << 1) | 1");
+    }
+  }
+
+  @Test
+  void aLinuxPlanStartsTheVcpuInItsProtocolsState() throws Exception {
+    BootPlan plan =
+        new BootPlan(
+            List.of(new LoadSegment(0x100000, new byte[] {(byte) 0xf4}, 1)),
+            0x100000,
+            LinuxLoader.BOOT_PARAMS,
+            LinuxLoader.GDT_BASE,
+            BootPlan.Protocol.LINUX_32,
+            0);
+    ScriptedKvm kvm = new ScriptedKvm();
+    KernelBoot boot =
+        new KernelBoot(
+            "k",
+            plan,
+            PcMemoryMap.of(MEMORY),
+            DebugExitPort.Mode.QEMU,
+            new ByteArrayOutputStream());
+    try (Machine m = Machine.boot(kvm, config(), boot, new ByteArrayOutputStream(), null)) {
+      assertEquals(LinuxLoader.BOOT_PARAMS, kvm.regs.rsi(), "ESI = boot_params");
+      assertEquals(0, kvm.regs.rax() | kvm.regs.rbx() | kvm.regs.rbp() | kvm.regs.rdi());
+      assertEquals(0x100000, kvm.regs.rip());
+      assertEquals(KvmSegment.flat32(LinuxEntry.BOOT_CS, true), kvm.sregs.cs());
+      assertEquals(KvmSegment.flat32(LinuxEntry.BOOT_DS, false), kvm.sregs.ds());
+      assertEquals(LinuxLoader.GDT_BASE, kvm.sregs.gdt().base());
     }
   }
 

@@ -43,6 +43,23 @@ public final class EntryState {
         .withControl(CR0_PE | CR0_ET, 0, 0, 0);
   }
 
+  /**
+   * The special registers at entry for {@code plan}'s protocol: multiboot's, or Linux's ({@link
+   * LinuxEntry}).
+   */
+  public static KvmSregs sregs(KvmSregs current, BootPlan plan) {
+    return plan.protocol() == BootPlan.Protocol.MULTIBOOT
+        ? sregs(current, plan.gdtAddress())
+        : LinuxEntry.sregs(current, plan);
+  }
+
+  /** The general registers at entry for {@code plan}'s protocol. */
+  public static KvmRegs regs(BootPlan plan) {
+    return plan.protocol() == BootPlan.Protocol.MULTIBOOT
+        ? regs(plan.entry(), plan.infoAddress())
+        : LinuxEntry.regs(plan);
+  }
+
   /** The general registers at entry: EAX magic, EBX info, EIP entry, everything else 0, IF 0. */
   public static KvmRegs regs(long entry, long infoAddress) {
     return new KvmRegs(
