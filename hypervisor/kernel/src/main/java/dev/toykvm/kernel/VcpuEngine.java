@@ -81,6 +81,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final MmioPieces pieces = new MmioPieces();
   private int pendingVector = -1;
   private boolean pendingSoftware;
+  private int pendingErrorCode;
+  private long pendingCr2;
+  private boolean pageFault; // a #PF was raised in this uc_emu_start (its CR2 in pendingCr2)
   private String failure;
   private boolean inAccess;
 
@@ -253,7 +256,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       }
       stop = Stop.NONE;
       pieces.reset();
-      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), untranslatable.stopAt());
+      long until = untranslatable.stopAt();
+      long cr2 = cpu.cr2();
+      pageFault = false;
+      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), until);
+      if (err != UcEngine.ABORTED) {
+        cpu.repairCr2(cr2, until, pageFault, pendingCr2);
+      }
       if (err == UcEngine.ABORTED) {
         VcpuExit exit = untranslatable.afterAbort();
         if (exit != null) {
@@ -276,7 +285,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           return new VcpuExit.InternalError(KVM_INTERNAL_ERROR_EMULATION, failure);
         }
         case EXCEPTION -> {
-          VcpuExit exit = deliver(pendingVector, pendingSoftware);
+          VcpuExit exit =
+              outcome(delivery.deliver(pendingVector, pendingSoftware, pendingErrorCode));
           if (exit != null) {
             return exit;
           }
@@ -566,6 +576,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     pendingVector = vector;
     pendingSoftware =
         GuestCode.isSoftwareInterrupt(this, cpu.read(), uc.readReg(Uc.X86_REG_RIP), vector);
+    pendingErrorCode = pendingSoftware ? 0 : cpu.errorCode();
+    if (vector == ExceptionDelivery.PF && !pendingSoftware) {
+      pageFault = true;
+      pendingCr2 = cpu.cr2();
+    }
     stop = Stop.EXCEPTION;
     uc.stop();
   }
