@@ -1,6 +1,5 @@
 package dev.toykvm.kernel;
 
-import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_HALTED;
 import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_RUNNABLE;
@@ -54,6 +53,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     REMAP,
     EXCEPTION,
     INTERRUPT,
+    USERSPACE_IRQ,
     FAILURE
   }
 
@@ -62,6 +62,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final Mailbox mailbox;
   private final KernelIo io;
   private final VcpuIrq irq; // null without an irqchip
+  private final UserspaceIrq userIrq;
+  private UserspaceIrq.Event userIrqEvent = UserspaceIrq.Event.NONE;
   private int mpState = KVM_MP_STATE_RUNNABLE;
   private AccessRouter router;
   private PostedWrites posted;
@@ -98,8 +100,10 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private volatile boolean completed;
   private final LongConsumer completer = this::complete;
 
-  VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq) {
+  VcpuEngine(
+      int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq, UserspaceIrq userIrq) {
     this.id = id;
+    this.userIrq = userIrq;
     this.untranslatable = new UntranslatableRecovery(id, this);
     this.irq = irq;
     this.slots = slots;
@@ -157,7 +161,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
         case Init i -> init();
         case Run r -> {
           held = r.held();
-          yield runGuest();
+          VcpuExit exit = runGuest();
+          reportInterruptState();
+          yield exit;
+        }
+        case Requests.Interrupt i -> {
+          userIrq.queue(i.vector());
+          yield new Done();
         }
         case GetRegs g -> regs();
         case SetRegs s -> {
@@ -292,6 +302,16 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           }
           continue;
         }
+        case USERSPACE_IRQ -> {
+          VcpuExit exit =
+              userIrqEvent == UserspaceIrq.Event.WINDOW_OPEN
+                  ? new VcpuExit.IrqWindowOpen()
+                  : outcome(delivery.deliverExternal(userIrq.take()));
+          if (exit != null) {
+            return exit;
+          }
+          continue;
+        }
         case INTERRUPT -> {
           int vector = irq.acknowledge();
           VcpuExit exit = vector < 0 ? null : outcome(delivery.deliverExternal(vector));
@@ -329,19 +349,20 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           return new VcpuExit.Hlt();
         }
         case Uc.ERR_INSN_INVALID -> {
-          VcpuExit exit = deliver(ExceptionDelivery.UD, false);
+          VcpuExit exit = outcome(delivery.deliver(ExceptionDelivery.UD, false));
           if (exit != null) {
             return exit;
           }
         }
         case Uc.ERR_FETCH_UNMAPPED, Uc.ERR_FETCH_PROT -> {
-          return emulationFailure(err, "instruction fetch from an address that is not RAM");
+          return DeliveryExits.emulationFailure(
+              rip(), err, "instruction fetch from an address that is not RAM");
         }
         case Uc.ERR_WRITE_PROT -> {
-          return emulationFailure(err, "write to read-only memory");
+          return DeliveryExits.emulationFailure(rip(), err, "write to read-only memory");
         }
         default -> {
-          return emulationFailure(err, "the emulator stopped");
+          return DeliveryExits.emulationFailure(rip(), err, "the emulator stopped");
         }
       }
     }
@@ -358,7 +379,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public VcpuExit raiseInvalidOpcode() {
-    return deliver(ExceptionDelivery.UD, false);
+    return outcome(delivery.deliver(ExceptionDelivery.UD, false));
   }
 
   @Override
@@ -382,13 +403,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     syncMemory();
     fresh.restoreContext(copy);
     dead.close();
-  }
-
-  private VcpuExit emulationFailure(int err, String what) {
-    return new VcpuExit.InternalError(
-        KVM_INTERNAL_ERROR_EMULATION,
-        String.format(
-            "%s at RIP 0x%x (%s)", what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
   }
 
   /**
@@ -418,20 +432,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   private static final long RFLAGS_IF = 1L << 9;
 
-  private VcpuExit deliver(int vector, boolean software) {
-    return outcome(delivery.deliver(vector, software));
-  }
-
   private VcpuExit outcome(ExceptionDelivery.Outcome outcome) {
-    return switch (outcome) {
-      case DELIVERED -> null;
-      case TRIPLE_FAULT -> {
-        log.debug("vcpu{}: {}", id, delivery.lastProblem());
-        yield new VcpuExit.Shutdown();
-      }
-      case UNSUPPORTED ->
-          new VcpuExit.InternalError(KVM_INTERNAL_ERROR_DELIVERY_EV, delivery.lastProblem());
-    };
+    return DeliveryExits.of(id, delivery, outcome);
   }
 
   /** Hands an exit to the VMM from inside a callback; returns once the next run() arrives. */
@@ -441,6 +443,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     inAccess = true;
     slotsInUse = mappedSlots;
     try {
+      reportInterruptState();
       mailbox.reply(exit);
       while (true) {
         Object request = mailbox.take();
@@ -502,35 +505,21 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public void mmioAccess(boolean write, long address, int size, long value) {
-    if (pieces.isPieceOrBegin(address, size)) {
-      return;
-    }
-    long v = mask(value, size);
-    if (write) {
-      pieces.setValue(v);
-    }
-    long read = access(false, write, address, size, v);
-    if (!write) {
-      pieces.setValue(mask(read, size));
-    }
+    pieces.announced(write, address, size, value, mmio);
   }
 
   @Override
   public long mmioRead(long address, int size) {
-    if (pieces.covers(address, size)) {
-      return pieces.pieceValue(address, size);
-    }
-    // The memory hook did not announce this access: serve it on its own.
-    return mask(access(false, false, address, size, 0), size);
+    return pieces.read(address, size, mmio);
   }
 
   @Override
   public void mmioWrite(long address, int size, long value) {
-    if (pieces.covers(address, size)) {
-      return;
-    }
-    access(false, true, address, size, mask(value, size));
+    pieces.write(address, size, value, mmio);
   }
+
+  private final MmioPieces.Access mmio =
+      (write, a, size, data) -> access(false, write, a, size, data);
 
   @Override
   public int ioIn(int port, int size) {
@@ -616,16 +605,29 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     if (kick.raised()) {
       stop = Stop.KICK;
       uc.stop();
-    } else if (irq != null
-        && irq.needsCheck(now)
-        && irq.deliverable(
-            () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0 && !cpu.interruptShadow())) {
+    } else if (irq != null && irq.needsCheck(now) && irq.deliverable(this::canTakeInterrupt)) {
       stop = Stop.INTERRUPT;
       uc.stop();
+    } else if (irq == null && userIrq.wantsLook()) {
+      userIrqEvent = userIrq.atBlockStart(canTakeInterrupt());
+      if (userIrqEvent != UserspaceIrq.Event.NONE) {
+        stop = Stop.USERSPACE_IRQ;
+        uc.stop();
+      }
     } else if (slots.generation() != mappedGeneration) {
       stop = Stop.REMAP;
       uc.stop();
     }
+  }
+
+  /** RFLAGS.IF=1 and no STI/MOV SS shadow: an external interrupt may be taken here. */
+  private boolean canTakeInterrupt() {
+    return (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0 && !cpu.interruptShadow();
+  }
+
+  /** {@code kvm_run}'s if_flag and ready_for_interrupt_injection, at each exit. */
+  private void reportInterruptState() {
+    userIrq.report(uc.readReg(Uc.X86_REG_RFLAGS), cpu::interruptShadow, irq != null);
   }
 
   @Override
@@ -678,11 +680,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public void setSregs(KvmSregs sregs) {
-    String why = dev.toykvm.kernel.x86.SregsValidator.whyInvalid(sregs);
-    if (why != null) {
-      throw new KvmException("KVM_SET_SREGS", Errno.EINVAL, why);
-    }
-    cpu.write(sregs);
+    cpu.write(dev.toykvm.kernel.x86.SregsValidator.checked(sregs));
   }
 
   @Override

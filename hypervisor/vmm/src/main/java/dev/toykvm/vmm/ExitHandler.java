@@ -138,6 +138,11 @@ public final class ExitHandler {
                     + " waits for an interrupt, and no device in this machine raises one";
         yield Optional.of(new VmOutcome.GuestHalted(why));
       }
+      case VcpuExit.IrqWindowOpen w -> {
+        // Only if requested, and this VMM has no userspace PIC that would request it.
+        trace("IRQ_WINDOW_OPEN");
+        yield Optional.empty();
+      }
       case VcpuExit.Shutdown s -> {
         trace("SHUTDOWN");
         yield Optional.of(new VmOutcome.TripleFault());
