@@ -235,18 +235,14 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     return new Done();
   }
 
-  /**
-   * For tests only: when set, every vCPU creation fails with it at the very end of its
-   * initialisation, after the engine, its thread and its fds exist (what a failed creation must
-   * release).
-   */
+  /** Tests only: every vCPU creation fails with it once its engine, thread and fds exist. */
   static volatile KvmException failInitForTests;
 
   // ---- running the guest -----------------------------------------------------------------
 
   private VcpuExit runGuest() {
     if (mpState == KVM_MP_STATE_HALTED) {
-      VcpuExit exit = halt();
+      VcpuExit exit = halt(false);
       if (exit != null) {
         return exit;
       }
@@ -340,7 +336,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
             }
           }
           if (irq != null) {
-            VcpuExit exit = halt();
+            VcpuExit exit = halt(true);
             if (exit != null) {
               return exit;
             }
@@ -408,16 +404,17 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   /**
    * {@code hlt} with an irqchip, as KVM's kvm_vcpu_block: waits here until an interrupt can be
    * taken (delivered now; null, run on) or a kick ({@code Intr}; the vCPU stays halted and the next
-   * run() waits again). IF=0 waits for a kick only. RIP is already past the {@code hlt}.
+   * run() waits again). IF=0 waits for a kick only, or, {@code fromHlt} with
+   * KVM_CAP_TOYKVM_HLT_IF0_EXIT, returns {@code Hlt} at once. RIP is already past the {@code hlt}.
    */
-  private VcpuExit halt() {
+  private VcpuExit halt(boolean fromHlt) {
     mpState = KVM_MP_STATE_HALTED;
+    if (fromHlt && irq.chip().hltIf0Exit() && !interruptsEnabled()) {
+      return new VcpuExit.Hlt();
+    }
     int vector;
     try {
-      vector =
-          irq.halt(
-              () -> kick.raised() || mailbox.isClosed(),
-              () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0);
+      vector = irq.halt(() -> kick.raised() || mailbox.isClosed(), this::interruptsEnabled);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       vector = -1;
@@ -622,7 +619,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   /** RFLAGS.IF=1 and no STI/MOV SS shadow: an external interrupt may be taken here. */
   private boolean canTakeInterrupt() {
-    return (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0 && !cpu.interruptShadow();
+    return interruptsEnabled() && !cpu.interruptShadow();
+  }
+
+  private boolean interruptsEnabled() {
+    return (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0;
   }
 
   /** {@code kvm_run}'s if_flag and ready_for_interrupt_injection, at each exit. */

@@ -89,6 +89,11 @@ final class ScriptedKvm implements Kvm {
       }
 
       @Override
+      public void enableCap(int capability, long arg) {
+        throw new UnsupportedOperationException("ScriptedKvm has no capabilities");
+      }
+
+      @Override
       public void createIrqchip() {
         irqchip = true;
       }
