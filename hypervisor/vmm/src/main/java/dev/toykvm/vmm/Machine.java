@@ -89,6 +89,9 @@ public final class Machine implements AutoCloseable {
     if (platform != null) {
       platform.attach(pio, devices);
     }
+    if (config.irqchip()) {
+      PcInterrupts.reserve(devices);
+    }
   }
 
   /**
@@ -130,7 +133,7 @@ public final class Machine implements AutoCloseable {
       map(vm, SLOT_ROM_HIGH, true, ROM_HIGH_BASE, rom.segment());
       map(vm, SLOT_ROM_LOW, true, ROM_LOW_BASE, rom.segment());
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = vm.createVcpu(0);
+      VcpuFd vcpu = createVcpu(vm, config);
       log.debug(
           "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
           image.name(),
@@ -179,7 +182,7 @@ public final class Machine implements AutoCloseable {
       }
       vm = kvm.createVm();
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = vm.createVcpu(0);
+      VcpuFd vcpu = createVcpu(vm, config);
       vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan().gdtAddress()));
       vcpu.setRegs(EntryState.regs(kernel.plan().entry(), kernel.plan().infoAddress()));
       log.debug(
@@ -215,6 +218,18 @@ public final class Machine implements AutoCloseable {
       closeQuietly(vm, ram);
       throw e;
     }
+  }
+
+  /** vCPU 0, after the irqchip and the PIT unless {@code --no-irqchip} ({@link PcInterrupts}). */
+  private static VcpuFd createVcpu(VmFd vm, MachineConfig config) {
+    if (config.irqchip()) {
+      PcInterrupts.create(vm);
+    }
+    VcpuFd vcpu = vm.createVcpu(0);
+    if (config.irqchip()) {
+      PcInterrupts.wireLapic(vcpu);
+    }
+    return vcpu;
   }
 
   /**
