@@ -15,16 +15,8 @@ import java.util.function.BooleanSupplier;
  * translation block, and only then reads RFLAGS and the shadow.
  */
 final class UserspaceIrq {
-  /** What the block hook found. */
-  enum Event {
-    NONE,
-    /** The queued interrupt can be taken now: deliver {@link #take()}. */
-    INJECT,
-    /** The window is requested and open: {@code KVM_EXIT_IRQ_WINDOW_OPEN}. */
-    WINDOW_OPEN
-  }
-
   private int queued = -1; // engine thread
+  private boolean windowOpen; // engine thread: why the block hook stopped
   private volatile boolean requestWindow;
   private volatile boolean ready;
   private volatile boolean ifFlag;
@@ -52,12 +44,19 @@ final class UserspaceIrq {
     return queued >= 0 || requestWindow;
   }
 
-  /** At a block start with {@link #wantsLook()}: {@code canTake} is IF=1 and no shadow. */
-  Event atBlockStart(boolean canTake) {
-    if (!canTake) {
-      return Event.NONE;
-    }
-    return queued >= 0 ? Event.INJECT : requestWindow ? Event.WINDOW_OPEN : Event.NONE;
+  /**
+   * At a block start with {@link #wantsLook()}: whether the vCPU stops there, to take the queued
+   * interrupt or (none queued, the window requested) for {@code KVM_EXIT_IRQ_WINDOW_OPEN} (see
+   * {@link #windowOpen()}). {@code canTake} is IF=1 and no STI/MOV SS shadow.
+   */
+  boolean stopsAt(boolean canTake) {
+    windowOpen = canTake && queued < 0 && requestWindow;
+    return canTake && (queued >= 0 || windowOpen);
+  }
+
+  /** Whether the last stop is for the window rather than the queued interrupt. */
+  boolean windowOpen() {
+    return windowOpen;
   }
 
   /** Takes the queued vector for delivery. */

@@ -63,7 +63,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final KernelIo io;
   private final VcpuIrq irq; // null without an irqchip
   private final UserspaceIrq userIrq;
-  private UserspaceIrq.Event userIrqEvent = UserspaceIrq.Event.NONE;
   private int mpState = KVM_MP_STATE_RUNNABLE;
   private AccessRouter router;
   private PostedWrites posted;
@@ -300,7 +299,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
         }
         case USERSPACE_IRQ -> {
           VcpuExit exit =
-              userIrqEvent == UserspaceIrq.Event.WINDOW_OPEN
+              userIrq.windowOpen()
                   ? new VcpuExit.IrqWindowOpen()
                   : outcome(delivery.deliverExternal(userIrq.take()));
           if (exit != null) {
@@ -605,12 +604,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     } else if (irq != null && irq.needsCheck(now) && irq.deliverable(this::canTakeInterrupt)) {
       stop = Stop.INTERRUPT;
       uc.stop();
-    } else if (irq == null && userIrq.wantsLook()) {
-      userIrqEvent = userIrq.atBlockStart(canTakeInterrupt());
-      if (userIrqEvent != UserspaceIrq.Event.NONE) {
-        stop = Stop.USERSPACE_IRQ;
-        uc.stop();
-      }
+    } else if (irq == null && userIrq.wantsLook() && userIrq.stopsAt(canTakeInterrupt())) {
+      stop = Stop.USERSPACE_IRQ;
+      uc.stop();
     } else if (slots.generation() != mappedGeneration) {
       stop = Stop.REMAP;
       uc.stop();
