@@ -88,6 +88,15 @@ public final class KvmConstants {
    */
   public static final int KVM_CAP_IOREGIONFD = 191;
 
+  /**
+   * toykvm's own capability, enabled with {@link VmFd#enableCap}: with an in-kernel irqchip, a
+   * {@code hlt} executed with RFLAGS.IF=0 returns {@link VcpuExit.Hlt} instead of waiting in the
+   * kernel side (where only a kick, or an NMI or INIT the VMM's machine may not have, ends it). The
+   * vCPU is then {@code KVM_MP_STATE_HALTED}, and the next {@code run()} waits as KVM would. A
+   * number far above KVM's, like {@link #KVM_EXIT_IOREGIONFD_FAILURE}.
+   */
+  public static final int KVM_CAP_TOYKVM_HLT_IF0_EXIT = 0x1001;
+
   // kvm_mp_state.mp_state (KVM_GET_MP_STATE / KVM_SET_MP_STATE)
   public static final int KVM_MP_STATE_RUNNABLE = 0;
   public static final int KVM_MP_STATE_UNINITIALIZED = 1;

@@ -161,6 +161,18 @@ public sealed interface VcpuExit {
     }
   }
 
+  /**
+   * {@code KVM_EXIT_IRQ_WINDOW_OPEN}: {@link VcpuFd#setRequestInterruptWindow} asked for it, and
+   * the guest can now take an interrupt (no in-kernel irqchip): queue one with {@link
+   * VcpuFd#interrupt(int)}. No instruction ran since the window opened.
+   */
+  record IrqWindowOpen() implements VcpuExit {
+    @Override
+    public int reason() {
+      return KvmConstants.KVM_EXIT_IRQ_WINDOW_OPEN;
+    }
+  }
+
   /** {@code KVM_EXIT_SHUTDOWN}: a triple fault; the vCPU cannot run on without a reset. */
   record Shutdown() implements VcpuExit {
     @Override

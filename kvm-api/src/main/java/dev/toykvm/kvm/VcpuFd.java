@@ -111,6 +111,41 @@ public interface VcpuFd extends AutoCloseable {
   void setMpState(int mpState);
 
   /**
+   * {@code KVM_INTERRUPT}: queues external interrupt {@code vector} for the userspace-irqchip path
+   * (a VM without {@link VmFd#createIrqchip()}, whose VMM models the PIC itself). The vCPU takes it
+   * at the next instruction boundary where RFLAGS.IF is 1 and no STI or MOV SS shadow is in effect,
+   * through the IVT/IDT with no error code, as a CPU takes an INTR; until then it stays queued and
+   * {@link #readyForInterruptInjection()} is false. A VMM normally queues one only when that is
+   * true (after {@link VcpuExit.IrqWindowOpen}).
+   *
+   * @throws KvmException {@code EINVAL}: {@code vector} is not 0-255; {@code ENXIO}: the VM has an
+   *     in-kernel irqchip (as KVM: the PIC is in the kernel, raise lines with {@link
+   *     VmFd#irqLine}); {@code EEXIST}: an interrupt is queued and not yet taken (KVM overwrites
+   *     it; toykvm refuses, so that no interrupt is lost silently); {@code EBADF}: closed; {@code
+   *     EBUSY}: another thread is in an ioctl on this vCPU
+   */
+  void interrupt(int vector);
+
+  /**
+   * Sets {@code kvm_run->request_interrupt_window} for the following {@code run()}s: when true and
+   * the VM has no in-kernel irqchip, {@code run()} returns {@link VcpuExit.IrqWindowOpen} as soon
+   * as the guest can take an interrupt (RFLAGS.IF=1, no STI/MOV SS shadow, none queued), before
+   * running the next instruction. Ignored with an in-kernel irqchip, as by KVM. Never throws; may
+   * be called from the VMM thread between {@code run()}s.
+   */
+  void setRequestInterruptWindow(boolean request);
+
+  /**
+   * {@code kvm_run->ready_for_interrupt_injection} as of the last exit: whether a {@link
+   * #interrupt(int)} now would be taken before the next instruction (RFLAGS.IF=1, no shadow,
+   * nothing queued). Always true with an in-kernel irqchip, as in KVM. Never throws.
+   */
+  boolean readyForInterruptInjection();
+
+  /** {@code kvm_run->if_flag} as of the last exit: RFLAGS.IF. Never throws. */
+  boolean ifFlag();
+
+  /**
    * Makes a {@code run()} in progress return {@link VcpuExit.Intr} as soon as possible, as a signal
    * to the vCPU thread does; if no {@code run()} is in progress, the next one returns {@code Intr}
    * at once (the kick is not lost). Safe from any thread; never throws (a no-op once closed).

@@ -217,6 +217,16 @@ public interface VmFd extends AutoCloseable {
   void setGsiRouting(java.util.List<KvmIrqRoutingEntry> entries);
 
   /**
+   * {@code KVM_ENABLE_CAP} on the VM with {@code arg} as {@code args[0]} ({@code flags} 0). The
+   * only capability that can be enabled is {@link KvmConstants#KVM_CAP_TOYKVM_HLT_IF0_EXIT} ({@code
+   * arg} 1 enables, 0 disables).
+   *
+   * @throws KvmException {@code EINVAL}: another capability, an {@code arg} other than 0 or 1, or
+   *     the VM has no irqchip ({@link #createIrqchip()} first); {@code EBADF}: the VM is closed
+   */
+  void enableCap(int capability, long arg);
+
+  /**
    * Closes the VM, its vCPUs and kernel-side resources: once it returns, no engine thread and no fd
    * of the VM is left. Idempotent; never throws.
    */

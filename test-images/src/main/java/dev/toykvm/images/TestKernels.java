@@ -13,13 +13,15 @@ import java.util.List;
  * fw_cfg, uses pc-testdev and exits through port 0xf4 in QEMU's mode: status 1 on success, 3 on
  * failure; linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss. {@code
  * linuxtest} (a bzImage-format file, {@code .bzImage}) checks its Linux {@code boot_params} and
- * exits the same way.
+ * exits the same way. {@code lapictimer} counts local APIC timer ticks in {@code hlt} against the
+ * PIT (status 1 on success).
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
-  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m", "linuxtest");
+  public static final List<String> NAMES =
+      List.of("mbtest", "mbtest-4m", "linuxtest", "lapictimer");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");

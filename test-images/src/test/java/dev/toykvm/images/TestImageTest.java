@@ -23,7 +23,14 @@ class TestImageTest {
   @Test
   void listsTheBundledImages() {
     assertEquals(
-        List.of("hello", "triple-fault", "real-mode-hello", "pio-testdev", "mmio-testdev", "bench"),
+        List.of(
+            "hello",
+            "triple-fault",
+            "real-mode-hello",
+            "pio-testdev",
+            "mmio-testdev",
+            "bench",
+            "pit-tick"),
         TestImage.names());
   }
 
@@ -106,7 +113,7 @@ class TestImageTest {
     ImageException e = assertThrows(ImageException.class, () -> TestImage.load("nope"));
     assertEquals(
         "cannot load test image nope: no such image; known images: hello, triple-fault,"
-            + " real-mode-hello, pio-testdev, mmio-testdev, bench",
+            + " real-mode-hello, pio-testdev, mmio-testdev, bench, pit-tick",
         e.getMessage());
   }
 

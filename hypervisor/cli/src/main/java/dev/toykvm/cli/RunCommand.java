@@ -49,7 +49,9 @@ import picocli.CommandLine.Parameters;
       "",
       "Machine: ROM (the 64 KiB image) at 0xffff0000 and 0xf0000, read-only;"
           + " RAM at 0-640 KiB and 1 MiB up to --memory; COM1 at ports 0x3f8-0x3ff, a 16550 UART"
-          + " in its own process, reached over ioregionfd (see --com1-route).",
+          + " in its own process, reached over ioregionfd (see --com1-route); the in-kernel"
+          + " 8259 pair (0x20, 0xa0; through the local APIC's LINT0), 8254 PIT (0x40-0x43,"
+          + " 0x61), I/O APIC (0xfec00000) and local APIC (0xfee00000), unless --no-irqchip.",
       "",
       "With --kernel FILE instead of IMAGE: boots a Multiboot v1 kernel as qemu-system-i386"
           + " -kernel does, on a PC without ROM (RAM 0-0x9fc00 and 1 MiB up to --memory, 128M by"
@@ -218,6 +220,15 @@ final class RunCommand implements Callable<Integer> {
               + " debugging a device. --timeout still ends the VM (69) during such a wait."
               + " Default: 5s.")
   Duration deviceTimeout;
+
+  @Option(
+      names = "--no-irqchip",
+      description =
+          "No interrupt controller: without KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2 (the"
+              + " in-kernel 8259s, I/O APIC, local APIC and 8254 of the default machine), hlt"
+              + " ends the VM (67) as KVM_EXIT_HLT. By default hlt waits for an interrupt, and"
+              + " only a hlt with interrupts disabled ends the VM (67).")
+  boolean noIrqchip;
 
   @CommandLine.Mixin Verbosity verbosity;
 
@@ -390,7 +401,8 @@ final class RunCommand implements Callable<Integer> {
             Optional.ofNullable(timeout),
             devices,
             com1Route,
-            deviceTimeout == null ? MachineConfig.DEFAULT_DEVICE_TIMEOUT : deviceTimeout);
+            deviceTimeout == null ? MachineConfig.DEFAULT_DEVICE_TIMEOUT : deviceTimeout,
+            !noIrqchip);
     try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
         Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();

@@ -106,7 +106,7 @@ class MainTest {
     assertEquals(
         "toykvm: cannot load test image no-such-image-anywhere: no such image;"
             + " known images: hello, triple-fault, real-mode-hello, pio-testdev, mmio-testdev,"
-            + " bench\n",
+            + " bench, pit-tick\n",
         r.err());
     assertFalse(r.err().contains("Exception"), r.err());
   }

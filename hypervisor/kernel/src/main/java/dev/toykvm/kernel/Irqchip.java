@@ -67,6 +67,17 @@ final class Irqchip {
     ioapic = new IoApic(outbox::add, pin -> {});
   }
 
+  private volatile boolean hltIf0Exit; // KVM_CAP_TOYKVM_HLT_IF0_EXIT
+
+  void setHltIf0Exit(boolean enabled) {
+    hltIf0Exit = enabled;
+  }
+
+  /** Whether a {@code hlt} with IF=0 returns {@code KVM_EXIT_HLT} (see the capability). */
+  boolean hltIf0Exit() {
+    return hltIf0Exit;
+  }
+
   /** {@code KVM_CREATE_PIT2}; false if the VM has a PIT already. */
   synchronized boolean createPit() {
     if (pit != null) {

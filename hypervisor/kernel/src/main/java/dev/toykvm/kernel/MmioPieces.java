@@ -16,6 +16,49 @@ final class MmioPieces {
   private long spanStart;
   private long spanEnd;
 
+  /** Serves one whole access (the kernel side's routing); returns a read's value. */
+  interface Access {
+    long access(boolean write, long address, int size, long data);
+  }
+
+  /**
+   * The memory hook announced an access: serves it whole through {@code access}, unless it is a
+   * piece of the one already served.
+   */
+  void announced(boolean write, long address, int size, long value, Access access) {
+    if (isPieceOrBegin(address, size)) {
+      return;
+    }
+    long v = mask(value, size);
+    if (write) {
+      setValue(v);
+    }
+    long read = access.access(write, address, size, v);
+    if (!write) {
+      setValue(mask(read, size));
+    }
+  }
+
+  /** An MMIO read callback: a piece of the whole access, or an access of its own. */
+  long read(long address, int size, Access access) {
+    if (covers(address, size)) {
+      return pieceValue(address, size);
+    }
+    // The memory hook did not announce this access: serve it on its own.
+    return mask(access.access(false, address, size, 0), size);
+  }
+
+  /** An MMIO write callback: a piece of the whole access (done), or an access of its own. */
+  void write(long address, int size, long value, Access access) {
+    if (!covers(address, size)) {
+      access.access(true, address, size, mask(value, size));
+    }
+  }
+
+  private static long mask(long value, int size) {
+    return size >= 8 ? value : value & ((1L << (8 * size)) - 1);
+  }
+
   /** Forgets the last access (at each entry to the guest). */
   void reset() {
     active = false;

@@ -34,6 +34,9 @@ final class Requests {
 
   record GetMpState() implements Request {}
 
+  /** {@code KVM_INTERRUPT}, checked by the caller (vector 0-255, no in-kernel irqchip). */
+  record Interrupt(int vector) implements Request {}
+
   record SetMpState(int mpState) implements Request {}
 
   /** A reply that makes the caller throw. */

@@ -38,6 +38,7 @@ final class ToyVcpu implements VcpuFd {
   private final VcpuEngine engine;
   private final Thread thread;
   private final VcpuIrq irq; // null without an irqchip
+  private final UserspaceIrq userIrq = new UserspaceIrq();
   // Held by the thread inside an ioctl: a second caller gets EBUSY, close() waits for it.
   private final ReentrantLock inCall = new ReentrantLock();
   private volatile boolean closed;
@@ -68,7 +69,7 @@ final class ToyVcpu implements VcpuFd {
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
     }
     try {
-      this.engine = new VcpuEngine(id, slots, io, mailbox, irq);
+      this.engine = new VcpuEngine(id, slots, io, mailbox, irq, userIrq);
     } catch (RuntimeException e) {
       mailbox.release();
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
@@ -187,6 +188,36 @@ final class ToyVcpu implements VcpuFd {
                   : ": only KVM_MP_STATE_RUNNABLE and KVM_MP_STATE_HALTED are supported"));
     }
     call("KVM_SET_MP_STATE", new Requests.SetMpState(mpState));
+  }
+
+  @Override
+  public void interrupt(int vector) {
+    checkOpen("KVM_INTERRUPT");
+    if (vector < 0 || vector > 255) {
+      throw new KvmException("KVM_INTERRUPT", Errno.EINVAL, "vector " + vector + " is not 0-255");
+    }
+    if (irq != null) {
+      throw new KvmException(
+          "KVM_INTERRUPT",
+          Errno.ENXIO,
+          "the VM has an in-kernel irqchip: raise the line with KVM_IRQ_LINE instead");
+    }
+    call("KVM_INTERRUPT", new Requests.Interrupt(vector));
+  }
+
+  @Override
+  public void setRequestInterruptWindow(boolean request) {
+    userIrq.requestWindow(request);
+  }
+
+  @Override
+  public boolean readyForInterruptInjection() {
+    return userIrq.ready();
+  }
+
+  @Override
+  public boolean ifFlag() {
+    return userIrq.ifFlag();
   }
 
   private void needIrqchip(String ioctl) {

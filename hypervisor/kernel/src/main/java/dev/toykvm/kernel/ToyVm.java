@@ -219,6 +219,24 @@ final class ToyVm implements VmFd {
     }
   }
 
+  @Override
+  public void enableCap(int capability, long arg) {
+    checkOpen("KVM_ENABLE_CAP");
+    if (capability != KvmConstants.KVM_CAP_TOYKVM_HLT_IF0_EXIT) {
+      throw new KvmException(
+          "KVM_ENABLE_CAP", Errno.EINVAL, "capability " + capability + " cannot be enabled");
+    }
+    if (arg != 0 && arg != 1) {
+      throw new KvmException("KVM_ENABLE_CAP", Errno.EINVAL, "args[0] " + arg + " is not 0 or 1");
+    }
+    Irqchip chip = irqchip;
+    if (chip == null) {
+      throw new KvmException(
+          "KVM_ENABLE_CAP", Errno.EINVAL, "the VM has no irqchip (KVM_CREATE_IRQCHIP first)");
+    }
+    chip.setHltIf0Exit(arg == 1);
+  }
+
   /**
    * Closes every vCPU (ending its thread), releases every ioregion and ioeventfd, and every irqfd
    * (ending the irqfd thread).
@@ -255,6 +273,7 @@ final class ToyVm implements VmFd {
         KvmConstants.KVM_CAP_IRQFD_RESAMPLE,
         KvmConstants.KVM_CAP_SIGNAL_MSI,
         KvmConstants.KVM_CAP_IRQ_ROUTING,
-        KvmConstants.KVM_CAP_IOREGIONFD);
+        KvmConstants.KVM_CAP_IOREGIONFD,
+        KvmConstants.KVM_CAP_TOYKVM_HLT_IF0_EXIT);
   }
 }

@@ -1,6 +1,5 @@
 package dev.toykvm.kernel;
 
-import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_HALTED;
 import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_RUNNABLE;
@@ -54,6 +53,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     REMAP,
     EXCEPTION,
     INTERRUPT,
+    USERSPACE_IRQ,
     FAILURE
   }
 
@@ -62,6 +62,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final Mailbox mailbox;
   private final KernelIo io;
   private final VcpuIrq irq; // null without an irqchip
+  private final UserspaceIrq userIrq;
   private int mpState = KVM_MP_STATE_RUNNABLE;
   private AccessRouter router;
   private PostedWrites posted;
@@ -81,6 +82,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final MmioPieces pieces = new MmioPieces();
   private int pendingVector = -1;
   private boolean pendingSoftware;
+  private int pendingErrorCode;
+  private long pendingCr2;
+  private boolean pageFault; // a #PF was raised in this uc_emu_start (its CR2 in pendingCr2)
   private String failure;
   private boolean inAccess;
 
@@ -95,8 +99,10 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private volatile boolean completed;
   private final LongConsumer completer = this::complete;
 
-  VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq) {
+  VcpuEngine(
+      int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq, UserspaceIrq userIrq) {
     this.id = id;
+    this.userIrq = userIrq;
     this.untranslatable = new UntranslatableRecovery(id, this);
     this.irq = irq;
     this.slots = slots;
@@ -154,7 +160,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
         case Init i -> init();
         case Run r -> {
           held = r.held();
-          yield runGuest();
+          VcpuExit exit = runGuest();
+          reportInterruptState();
+          yield exit;
+        }
+        case Requests.Interrupt i -> {
+          userIrq.queue(i.vector());
+          yield new Done();
         }
         case GetRegs g -> regs();
         case SetRegs s -> {
@@ -222,18 +234,14 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     return new Done();
   }
 
-  /**
-   * For tests only: when set, every vCPU creation fails with it at the very end of its
-   * initialisation, after the engine, its thread and its fds exist (what a failed creation must
-   * release).
-   */
+  /** Tests only: every vCPU creation fails with it once its engine, thread and fds exist. */
   static volatile KvmException failInitForTests;
 
   // ---- running the guest -----------------------------------------------------------------
 
   private VcpuExit runGuest() {
     if (mpState == KVM_MP_STATE_HALTED) {
-      VcpuExit exit = halt();
+      VcpuExit exit = halt(false);
       if (exit != null) {
         return exit;
       }
@@ -253,7 +261,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       }
       stop = Stop.NONE;
       pieces.reset();
-      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), untranslatable.stopAt());
+      long until = untranslatable.stopAt();
+      long cr2 = cpu.cr2();
+      pageFault = false;
+      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), until);
+      if (err != UcEngine.ABORTED) {
+        cpu.repairCr2(cr2, until, pageFault, pendingCr2);
+      }
       if (err == UcEngine.ABORTED) {
         VcpuExit exit = untranslatable.afterAbort();
         if (exit != null) {
@@ -276,7 +290,18 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           return new VcpuExit.InternalError(KVM_INTERNAL_ERROR_EMULATION, failure);
         }
         case EXCEPTION -> {
-          VcpuExit exit = deliver(pendingVector, pendingSoftware);
+          VcpuExit exit =
+              outcome(delivery.deliver(pendingVector, pendingSoftware, pendingErrorCode));
+          if (exit != null) {
+            return exit;
+          }
+          continue;
+        }
+        case USERSPACE_IRQ -> {
+          VcpuExit exit =
+              userIrq.windowOpen()
+                  ? new VcpuExit.IrqWindowOpen()
+                  : outcome(delivery.deliverExternal(userIrq.take()));
           if (exit != null) {
             return exit;
           }
@@ -310,7 +335,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
             }
           }
           if (irq != null) {
-            VcpuExit exit = halt();
+            VcpuExit exit = halt(true);
             if (exit != null) {
               return exit;
             }
@@ -319,19 +344,20 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           return new VcpuExit.Hlt();
         }
         case Uc.ERR_INSN_INVALID -> {
-          VcpuExit exit = deliver(ExceptionDelivery.UD, false);
+          VcpuExit exit = outcome(delivery.deliver(ExceptionDelivery.UD, false));
           if (exit != null) {
             return exit;
           }
         }
         case Uc.ERR_FETCH_UNMAPPED, Uc.ERR_FETCH_PROT -> {
-          return emulationFailure(err, "instruction fetch from an address that is not RAM");
+          return DeliveryExits.emulationFailure(
+              rip(), err, "instruction fetch from an address that is not RAM");
         }
         case Uc.ERR_WRITE_PROT -> {
-          return emulationFailure(err, "write to read-only memory");
+          return DeliveryExits.emulationFailure(rip(), err, "write to read-only memory");
         }
         default -> {
-          return emulationFailure(err, "the emulator stopped");
+          return DeliveryExits.emulationFailure(rip(), err, "the emulator stopped");
         }
       }
     }
@@ -348,7 +374,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public VcpuExit raiseInvalidOpcode() {
-    return deliver(ExceptionDelivery.UD, false);
+    return outcome(delivery.deliver(ExceptionDelivery.UD, false));
   }
 
   @Override
@@ -374,26 +400,20 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     dead.close();
   }
 
-  private VcpuExit emulationFailure(int err, String what) {
-    return new VcpuExit.InternalError(
-        KVM_INTERNAL_ERROR_EMULATION,
-        String.format(
-            "%s at RIP 0x%x (%s)", what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
-  }
-
   /**
    * {@code hlt} with an irqchip, as KVM's kvm_vcpu_block: waits here until an interrupt can be
    * taken (delivered now; null, run on) or a kick ({@code Intr}; the vCPU stays halted and the next
-   * run() waits again). IF=0 waits for a kick only. RIP is already past the {@code hlt}.
+   * run() waits again). IF=0 waits for a kick only, or, {@code fromHlt} with
+   * KVM_CAP_TOYKVM_HLT_IF0_EXIT, returns {@code Hlt} at once. RIP is already past the {@code hlt}.
    */
-  private VcpuExit halt() {
+  private VcpuExit halt(boolean fromHlt) {
     mpState = KVM_MP_STATE_HALTED;
+    if (fromHlt && irq.chip().hltIf0Exit() && !interruptsEnabled()) {
+      return new VcpuExit.Hlt();
+    }
     int vector;
     try {
-      vector =
-          irq.halt(
-              () -> kick.raised() || mailbox.isClosed(),
-              () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0);
+      vector = irq.halt(() -> kick.raised() || mailbox.isClosed(), this::interruptsEnabled);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       vector = -1;
@@ -408,20 +428,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   private static final long RFLAGS_IF = 1L << 9;
 
-  private VcpuExit deliver(int vector, boolean software) {
-    return outcome(delivery.deliver(vector, software));
-  }
-
   private VcpuExit outcome(ExceptionDelivery.Outcome outcome) {
-    return switch (outcome) {
-      case DELIVERED -> null;
-      case TRIPLE_FAULT -> {
-        log.debug("vcpu{}: {}", id, delivery.lastProblem());
-        yield new VcpuExit.Shutdown();
-      }
-      case UNSUPPORTED ->
-          new VcpuExit.InternalError(KVM_INTERNAL_ERROR_DELIVERY_EV, delivery.lastProblem());
-    };
+    return DeliveryExits.of(id, delivery, outcome);
   }
 
   /** Hands an exit to the VMM from inside a callback; returns once the next run() arrives. */
@@ -431,6 +439,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     inAccess = true;
     slotsInUse = mappedSlots;
     try {
+      reportInterruptState();
       mailbox.reply(exit);
       while (true) {
         Object request = mailbox.take();
@@ -492,35 +501,21 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public void mmioAccess(boolean write, long address, int size, long value) {
-    if (pieces.isPieceOrBegin(address, size)) {
-      return;
-    }
-    long v = mask(value, size);
-    if (write) {
-      pieces.setValue(v);
-    }
-    long read = access(false, write, address, size, v);
-    if (!write) {
-      pieces.setValue(mask(read, size));
-    }
+    pieces.announced(write, address, size, value, mmio);
   }
 
   @Override
   public long mmioRead(long address, int size) {
-    if (pieces.covers(address, size)) {
-      return pieces.pieceValue(address, size);
-    }
-    // The memory hook did not announce this access: serve it on its own.
-    return mask(access(false, false, address, size, 0), size);
+    return pieces.read(address, size, mmio);
   }
 
   @Override
   public void mmioWrite(long address, int size, long value) {
-    if (pieces.covers(address, size)) {
-      return;
-    }
-    access(false, true, address, size, mask(value, size));
+    pieces.write(address, size, value, mmio);
   }
+
+  private final MmioPieces.Access mmio =
+      (write, a, size, data) -> access(false, write, a, size, data);
 
   @Override
   public int ioIn(int port, int size) {
@@ -566,6 +561,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     pendingVector = vector;
     pendingSoftware =
         GuestCode.isSoftwareInterrupt(this, cpu.read(), uc.readReg(Uc.X86_REG_RIP), vector);
+    pendingErrorCode = pendingSoftware ? 0 : cpu.errorCode();
+    if (vector == ExceptionDelivery.PF && !pendingSoftware) {
+      pageFault = true;
+      pendingCr2 = cpu.cr2();
+    }
     stop = Stop.EXCEPTION;
     uc.stop();
   }
@@ -601,16 +601,30 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     if (kick.raised()) {
       stop = Stop.KICK;
       uc.stop();
-    } else if (irq != null
-        && irq.needsCheck(now)
-        && irq.deliverable(
-            () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0 && !cpu.interruptShadow())) {
+    } else if (irq != null && irq.needsCheck(now) && irq.deliverable(this::canTakeInterrupt)) {
       stop = Stop.INTERRUPT;
+      uc.stop();
+    } else if (irq == null && userIrq.wantsLook() && userIrq.stopsAt(canTakeInterrupt())) {
+      stop = Stop.USERSPACE_IRQ;
       uc.stop();
     } else if (slots.generation() != mappedGeneration) {
       stop = Stop.REMAP;
       uc.stop();
     }
+  }
+
+  /** RFLAGS.IF=1 and no STI/MOV SS shadow: an external interrupt may be taken here. */
+  private boolean canTakeInterrupt() {
+    return interruptsEnabled() && !cpu.interruptShadow();
+  }
+
+  private boolean interruptsEnabled() {
+    return (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0;
+  }
+
+  /** {@code kvm_run}'s if_flag and ready_for_interrupt_injection, at each exit. */
+  private void reportInterruptState() {
+    userIrq.report(uc.readReg(Uc.X86_REG_RFLAGS), cpu::interruptShadow, irq != null);
   }
 
   @Override
@@ -663,11 +677,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public void setSregs(KvmSregs sregs) {
-    String why = dev.toykvm.kernel.x86.SregsValidator.whyInvalid(sregs);
-    if (why != null) {
-      throw new KvmException("KVM_SET_SREGS", Errno.EINVAL, why);
-    }
-    cpu.write(sregs);
+    cpu.write(dev.toykvm.kernel.x86.SregsValidator.checked(sregs));
   }
 
   @Override

@@ -129,14 +129,23 @@ public final class ExitHandler {
       case VcpuExit.Hlt h -> {
         KvmRegs r = regs.get();
         trace("HLT rip=%s rflags=%s", hex(r.rip()), hex(r.rflags()));
-        // Nothing in this machine raises an interrupt yet, so no halt ever ends.
+        // With the irqchip, only a hlt with IF=0 exits (KVM_CAP_TOYKVM_HLT_IF0_EXIT): this machine
+        // has no NMI source, so it never ends. Without (--no-irqchip), no interrupt ever comes.
         String why =
             (r.rflags() & RFLAGS_IF) == 0
-                ? "hlt with interrupts disabled at rip=" + hex(r.rip()) + ": it can never wake up"
+                ? "hlt with interrupts disabled at rip="
+                    + hex(r.rip())
+                    + ": it can never wake up (no NMI source in this machine)"
                 : "hlt at rip="
                     + hex(r.rip())
-                    + " waits for an interrupt, and no device in this machine raises one";
+                    + " waits for an interrupt, and without an interrupt controller"
+                    + " (--no-irqchip) none can come";
         yield Optional.of(new VmOutcome.GuestHalted(why));
+      }
+      case VcpuExit.IrqWindowOpen w -> {
+        // Only if requested, and this VMM has no userspace PIC that would request it.
+        trace("IRQ_WINDOW_OPEN");
+        yield Optional.empty();
       }
       case VcpuExit.Shutdown s -> {
         trace("SHUTDOWN");

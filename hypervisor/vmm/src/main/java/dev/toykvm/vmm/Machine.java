@@ -99,6 +99,9 @@ public final class Machine implements AutoCloseable {
     if (platform != null) {
       platform.attach(pio, devices);
     }
+    if (config.irqchip()) {
+      PcInterrupts.reserve(devices);
+    }
   }
 
   /**
@@ -138,7 +141,7 @@ public final class Machine implements AutoCloseable {
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware);
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = vm.createVcpu(0);
+      VcpuFd vcpu = createVcpu(vm, config);
       log.debug(
           "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
           image.name(),
@@ -187,7 +190,7 @@ public final class Machine implements AutoCloseable {
       }
       vm = kvm.createVm();
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = vm.createVcpu(0);
+      VcpuFd vcpu = createVcpu(vm, config);
       vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan()));
       vcpu.setRegs(EntryState.regs(kernel.plan()));
       log.debug(
@@ -270,7 +273,7 @@ public final class Machine implements AutoCloseable {
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware);
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = vm.createVcpu(0); // in the reset state, as KVM creates it
+      VcpuFd vcpu = createVcpu(vm, config); // in the reset state, as KVM creates it
       log.debug(
           "machine: firmware {} ({} KiB), {} MiB RAM",
           firmware.name(),
@@ -318,6 +321,18 @@ public final class Machine implements AutoCloseable {
         true,
         firmware.aliasBase(),
         rom.segment().asSlice(firmware.aliasOffset(), firmware.aliasSize()));
+  }
+
+  /** vCPU 0, after the irqchip and the PIT unless {@code --no-irqchip} ({@link PcInterrupts}). */
+  private static VcpuFd createVcpu(VmFd vm, MachineConfig config) {
+    if (config.irqchip()) {
+      PcInterrupts.create(vm);
+    }
+    VcpuFd vcpu = vm.createVcpu(0);
+    if (config.irqchip()) {
+      PcInterrupts.wireLapic(vcpu);
+    }
+    return vcpu;
   }
 
   /**

@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param deviceTimeout how long the VMM waits for a device process's answer on {@code route=vmm}
  *     before the VM ends with a device failure (the kernel side has its own setting for ioregionfd,
  *     {@code toykvm.ioregionfd.timeout.ms}; {@code toykvm run --device-timeout} sets both)
+ * @param irqchip the in-kernel irqchip and PIT ({@link PcInterrupts}; {@code hlt} waits for an
+ *     interrupt); false for {@code --no-irqchip}: no interrupt controller, {@code KVM_EXIT_HLT}
  */
 public record MachineConfig(
     long memory,
@@ -26,7 +28,8 @@ public record MachineConfig(
     Optional<Duration> timeout,
     List<DeviceSpec> devices,
     DeviceSpec.Route com1Route,
-    Duration deviceTimeout) {
+    Duration deviceTimeout,
+    boolean irqchip) {
 
   /** The default {@link #deviceTimeout}: the kernel side's default for ioregionfd too. */
   public static final Duration DEFAULT_DEVICE_TIMEOUT = Duration.ofSeconds(5);
@@ -47,6 +50,17 @@ public record MachineConfig(
     if (deviceTimeout.isNegative() || deviceTimeout.isZero()) {
       throw new IllegalArgumentException("the device timeout must be positive: " + deviceTimeout);
     }
+  }
+
+  /** With the irqchip. */
+  public MachineConfig(
+      long memory,
+      boolean trace,
+      Optional<Duration> timeout,
+      List<DeviceSpec> devices,
+      DeviceSpec.Route com1Route,
+      Duration deviceTimeout) {
+    this(memory, trace, timeout, devices, com1Route, deviceTimeout, true);
   }
 
   /** With the default device timeout. */

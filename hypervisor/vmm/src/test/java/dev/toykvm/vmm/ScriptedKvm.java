@@ -23,6 +23,9 @@ final class ScriptedKvm implements Kvm {
   long lastAnswer = -1;
   boolean vmClosed;
   boolean vcpuClosed;
+  boolean irqchip;
+  boolean pit;
+  byte[] lapic = new byte[1024];
   KvmRegs regs = KvmRegs.reset();
   KvmSregs sregs = dev.toykvm.vmm.boot.EntryStateTest.RESET;
 
@@ -86,13 +89,18 @@ final class ScriptedKvm implements Kvm {
       }
 
       @Override
+      public void enableCap(int capability, long arg) {
+        throw new UnsupportedOperationException("ScriptedKvm has no capabilities");
+      }
+
+      @Override
       public void createIrqchip() {
-        throw new UnsupportedOperationException("ScriptedKvm has no irqchip");
+        irqchip = true;
       }
 
       @Override
       public void createPit2() {
-        throw new UnsupportedOperationException("ScriptedKvm has no PIT");
+        pit = true;
       }
 
       @Override
@@ -177,12 +185,30 @@ final class ScriptedKvm implements Kvm {
 
     @Override
     public byte[] getLapic() {
-      throw new UnsupportedOperationException();
+      return lapic.clone();
     }
 
     @Override
     public void setLapic(byte[] state) {
+      lapic = state.clone();
+    }
+
+    @Override
+    public void interrupt(int vector) {
       throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void setRequestInterruptWindow(boolean request) {}
+
+    @Override
+    public boolean readyForInterruptInjection() {
+      return true;
+    }
+
+    @Override
+    public boolean ifFlag() {
+      return false;
     }
 
     @Override

@@ -42,7 +42,9 @@ public final class CpuState {
   private static final int IDT = 9;
   private static final long CR = 424; // cr[0..4]
   private static final long EFER = 560;
-  private static final long MIN_SIZE = EFER + 8;
+  // QEMU's env->error_code: the error code of the last exception raised (measured, verifyLayout).
+  private static final long ERROR_CODE = 5352;
+  private static final long MIN_SIZE = ERROR_CODE + 4;
 
   // QEMU's hflags bits.
   private static final int HF_CPL_MASK = 3;
@@ -153,6 +155,38 @@ public final class CpuState {
     return (state.get(JAVA_INT, HFLAGS) & HF_INHIBIT_IRQ) != 0;
   }
 
+  /**
+   * The error code of the exception QEMU raised last ({@code env->error_code}): for #TS, #NP, #SS,
+   * #GP, #PF and #AC, the code the CPU pushes. Read in the interrupt hook, before anything else
+   * runs.
+   */
+  public int errorCode() {
+    engine.saveContext(context);
+    return state.get(JAVA_INT, ERROR_CODE);
+  }
+
+  /** CR2, the last page-fault address. */
+  public long cr2() {
+    engine.saveContext(context);
+    return state.get(JAVA_LONG, CR + 16);
+  }
+
+  /**
+   * Puts CR2 back after {@code uc_emu_start(..., until)}: with paging on, Unicorn 2.0.1 leaves CR2
+   * at {@code until - 1} when it returns (measured: the guest saw its own value during the run).
+   * The guest's value is the address of a #PF raised in the run ({@code faultAddress}, read in the
+   * interrupt hook) or else the value {@code before} the run. Not exact: a guest {@code mov cr2} in
+   * a run that then ends is undone.
+   */
+  public void repairCr2(long before, long until, boolean faulted, long faultAddress) {
+    long after = cr2();
+    long want = faulted ? faultAddress : before;
+    if (after != want && after == until - 1) {
+      state.set(JAVA_LONG, CR + 16, want);
+      engine.restoreContext(context);
+    }
+  }
+
   /** The CPU's current linear-address base of CS, for turning RIP into a linear address. */
   public long csBase() {
     engine.saveContext(context);
@@ -222,6 +256,7 @@ public final class CpuState {
    * @throws IllegalStateException naming the first field that does not match
    */
   public static void verifyLayout(UcEngine probe) {
+    verifyErrorCode(probe);
     probe.writeReg(Uc.X86_REG_RAX, 0x0123_4567_89ab_cdefL);
     probe.writeReg(Uc.X86_REG_RIP, 0x11_2233_4455L);
     probe.writeReg16(Uc.X86_REG_CS, 0x1234);
@@ -244,6 +279,21 @@ public final class CpuState {
     expect(st.get(JAVA_INT, SEGS + TR * SEG_SIZE + 20), 0x8b00, "TR flags");
     expect(st.get(JAVA_LONG, CR + 24), 0x7000, "CR3");
     expect(st.get(JAVA_LONG, EFER), probe.readMsr(Uc.MSR_EFER), "EFER");
+  }
+
+  /**
+   * Runs {@code mov ax, 0x1234; mov ds, ax} on the fresh probe (GDT limit 0): #GP(0x1234), whose
+   * error code must then be at {@link #ERROR_CODE}. The probe has no interrupt hook, so the
+   * exception ends the run.
+   */
+  private static void verifyErrorCode(UcEngine probe) {
+    long page = 0x1000;
+    probe.map(page, 0x1000, Uc.PROT_ALL);
+    probe.tryWrite(page, new byte[] {0x66, (byte) 0xb8, 0x34, 0x12, (byte) 0x8e, (byte) 0xd8});
+    probe.start(page, page + 6);
+    CpuState cpu = new CpuState(probe);
+    expect(cpu.errorCode(), 0x1234, "error code of #GP(0x1234)");
+    probe.unmap(page, 0x1000);
   }
 
   private static void expect(long actual, long expected, String what) {

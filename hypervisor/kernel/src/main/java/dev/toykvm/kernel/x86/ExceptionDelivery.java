@@ -13,12 +13,12 @@ import dev.toykvm.kvm.KvmSregs;
  *
  * <p>What is modelled: real-mode IVT entries; 32-bit interrupt and trap gates; 64-bit gates with
  * IST; privilege changes through the TSS's stack pointers; the error code slot of the vectors that
- * have one (Unicorn does not report the error code, so 0 is pushed, and CR2 is what QEMU left
- * there). A fault while delivering becomes a double fault, and a fault while delivering the double
- * fault is a triple fault ({@link Outcome#TRIPLE_FAULT}, which KVM reports as {@code
- * KVM_EXIT_SHUTDOWN}). Real CPUs deliver some second exceptions serially rather than as a double
- * fault; toykvm always escalates. Task gates, 16-bit gates and virtual-8086 mode are not modelled:
- * they give {@link Outcome#UNSUPPORTED} with the reason in {@link #lastProblem()}.
+ * have one, with the code QEMU raised the exception with (CR2 is what QEMU left there); RF set in
+ * the RFLAGS a fault pushes. A fault while delivering becomes a double fault, and a fault while
+ * delivering the double fault is a triple fault ({@link Outcome#TRIPLE_FAULT}, which KVM reports as
+ * {@code KVM_EXIT_SHUTDOWN}). Real CPUs deliver some second exceptions serially rather than as a
+ * double fault; toykvm always escalates. Task gates, 16-bit gates and virtual-8086 mode are not
+ * modelled: they give {@link Outcome#UNSUPPORTED} with the reason in {@link #lastProblem()}.
  */
 public final class ExceptionDelivery {
 
@@ -59,9 +59,22 @@ public final class ExceptionDelivery {
    * already point after the instruction; for a fault, at the faulting instruction.
    */
   public Outcome deliver(int vector, boolean software) {
+    return deliver(vector, software, 0);
+  }
+
+  /**
+   * Delivers exception {@code vector} with {@code errorCode}, pushed if the vector has one (#DF,
+   * #TS, #NP, #SS, #GP, #PF, #AC, ...; the code QEMU raised it with, see {@code
+   * CpuState.errorCode()}). A fault's pushed RFLAGS has RF set (see {@link #isFault}).
+   */
+  public Outcome deliver(int vector, boolean software, int errorCode) {
     external = false;
+    this.errorCode = errorCode;
     return deliverChain(vector, software);
   }
+
+  // The first delivery's error code; a #DF it causes pushes 0.
+  private int errorCode;
 
   /**
    * Delivers an external interrupt (from the PIC or the local APIC): RIP must point at the next
@@ -99,6 +112,7 @@ public final class ExceptionDelivery {
         v = DF;
         sw = false;
         external = false;
+        errorCode = 0;
       } catch (Unsupported u) {
         lastProblem = "cannot deliver vector " + v + ": " + u.getMessage();
         return Outcome.UNSUPPORTED;
@@ -111,6 +125,24 @@ public final class ExceptionDelivery {
       case 8, 10, 11, 12, 13, 14, 17, 21, 29, 30 -> true;
       default -> false;
     };
+  }
+
+  /**
+   * Whether {@code vector} is a fault, whose pushed RFLAGS has RF set so that the restarted
+   * instruction does not hit an instruction breakpoint again (SDM vol. 3, 17.3.1.1). #DB is left
+   * out: an instruction breakpoint pushes RF as it was (the handler sets it), and a data breakpoint
+   * or single step is a trap; #DF and #MC are aborts.
+   */
+  static boolean isFault(int vector) {
+    return switch (vector) {
+      case 0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21 -> true;
+      default -> false;
+    };
+  }
+
+  /** RFLAGS as pushed: with RF for a fault (not for int n, int3, into or an external interrupt). */
+  private long pushedFlags(long rflags, int vector, boolean software) {
+    return !software && !external && isFault(vector) ? rflags | RFLAGS_RF : rflags;
   }
 
   private void deliverOnce(int vector, boolean software) {
@@ -181,11 +213,11 @@ public final class ExceptionDelivery {
     } else {
       stack = new Stack(s, ss, sp, 4, ss.db() ? 0xffff_ffffL : 0xffff);
     }
-    stack.push(r.rflags());
+    stack.push(pushedFlags(r.rflags(), vector, software));
     stack.push(s.cs().selector());
     stack.push(r.rip());
     if (!software && !external && hasErrorCode(vector)) {
-      stack.push(0);
+      stack.push(errorCode & 0xffff_ffffL);
     }
     stack.commit();
     long mask = ss.db() ? 0xffff_ffffL : 0xffff;
@@ -226,11 +258,11 @@ public final class ExceptionDelivery {
     Stack stack = new Stack(s, s.ss(), sp, 8, -1L);
     stack.push(s.ss().selector());
     stack.push(r.rsp());
-    stack.push(r.rflags());
+    stack.push(pushedFlags(r.rflags(), vector, software));
     stack.push(s.cs().selector());
     stack.push(r.rip());
     if (!software && !external && hasErrorCode(vector)) {
-      stack.push(0);
+      stack.push(errorCode & 0xffff_ffffL);
     }
     stack.commit();
     KvmSregs next = s.withCs(cs);

@@ -16,6 +16,19 @@ import dev.toykvm.kvm.KvmSregs;
 public final class SregsValidator {
   private SregsValidator() {}
 
+  /**
+   * {@code s} if KVM would accept it.
+   *
+   * @throws dev.toykvm.kvm.KvmException {@code EINVAL} with {@link #whyInvalid}'s reason otherwise
+   */
+  public static KvmSregs checked(KvmSregs s) {
+    String why = whyInvalid(s);
+    if (why != null) {
+      throw new dev.toykvm.kvm.KvmException("KVM_SET_SREGS", dev.toykvm.kvm.Errno.EINVAL, why);
+    }
+    return s;
+  }
+
   /** Physical addresses are 36 bits wide on the toykvm CPU. */
   public static final int MAXPHYADDR = 36;
 

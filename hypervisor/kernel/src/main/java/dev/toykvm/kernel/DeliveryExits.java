@@ -1,0 +1,40 @@
+package dev.toykvm.kernel;
+
+import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
+import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
+
+import dev.toykvm.kernel.unicorn.UcEngine;
+import dev.toykvm.kernel.x86.ExceptionDelivery;
+import dev.toykvm.kvm.VcpuExit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The exits a vCPU gives when delivery or emulation cannot go on. */
+final class DeliveryExits {
+  private static final Logger log = LoggerFactory.getLogger(VcpuEngine.class);
+
+  private DeliveryExits() {}
+
+  /**
+   * The exit for a delivery's outcome: none (null) if delivered, {@code KVM_EXIT_SHUTDOWN} for a
+   * triple fault, {@code KVM_EXIT_INTERNAL_ERROR} (delivery) for what is not modelled.
+   */
+  static VcpuExit of(int vcpuId, ExceptionDelivery delivery, ExceptionDelivery.Outcome outcome) {
+    return switch (outcome) {
+      case DELIVERED -> null;
+      case TRIPLE_FAULT -> {
+        log.debug("vcpu{}: {}", vcpuId, delivery.lastProblem());
+        yield new VcpuExit.Shutdown();
+      }
+      case UNSUPPORTED ->
+          new VcpuExit.InternalError(KVM_INTERNAL_ERROR_DELIVERY_EV, delivery.lastProblem());
+    };
+  }
+
+  /** {@code KVM_EXIT_INTERNAL_ERROR} (emulation) for Unicorn's error {@code err} at {@code rip}. */
+  static VcpuExit emulationFailure(long rip, int err, String what) {
+    return new VcpuExit.InternalError(
+        KVM_INTERNAL_ERROR_EMULATION,
+        String.format("%s at RIP 0x%x (%s)", what, rip, UcEngine.strerror(err)));
+  }
+}
