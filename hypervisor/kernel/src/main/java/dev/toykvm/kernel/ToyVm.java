@@ -21,6 +21,7 @@ final class ToyVm implements VmFd {
   private final Map<Integer, ToyVcpu> vcpus = new ConcurrentHashMap<>();
   private volatile boolean closed;
   private volatile Irqchip irqchip;
+  private final GuestTurn turn = new GuestTurn();
 
   @Override
   public int checkExtension(int capability) {
@@ -49,7 +50,7 @@ final class ToyVm implements VmFd {
       Irqchip chip = irqchip;
       VcpuIrq irq = chip == null ? null : chip.attach(id);
       try {
-        vcpu = new ToyVcpu(this, id, slots, io, irq);
+        vcpu = new ToyVcpu(this, id, slots, io, irq, turn.hold());
       } catch (RuntimeException e) {
         if (chip != null) {
           chip.detach(id);

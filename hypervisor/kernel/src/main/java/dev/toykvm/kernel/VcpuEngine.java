@@ -2,8 +2,6 @@ package dev.toykvm.kernel;
 
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
-import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_HALTED;
-import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_RUNNABLE;
 
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
 import dev.toykvm.ioregionfd.channel.PostedBatch;
@@ -62,7 +60,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final Mailbox mailbox;
   private final KernelIo io;
   private final VcpuIrq irq; // null without an irqchip
-  private int mpState = KVM_MP_STATE_RUNNABLE;
+  private final VcpuMp mp;
+  private final GuestTurn.Hold turn;
   private AccessRouter router;
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
@@ -95,10 +94,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private volatile boolean completed;
   private final LongConsumer completer = this::complete;
 
-  VcpuEngine(int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq) {
+  VcpuEngine(
+      int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq, GuestTurn.Hold turn) {
     this.id = id;
     this.untranslatable = new UntranslatableRecovery(id, this);
     this.irq = irq;
+    this.turn = turn;
+    this.mp = new VcpuMp(id, irq, new MpCpu(this));
     this.slots = slots;
     this.io = io;
     this.mailbox = mailbox;
@@ -177,9 +179,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           irq.setState(s.state());
           yield new Done();
         }
-        case Requests.GetMpState g -> mpState;
+        case Requests.GetMpState g -> mp.state();
         case Requests.SetMpState s -> {
-          mpState = s.mpState();
+          mp.set(s.mpState());
           yield new Done();
         }
         default -> throw new IllegalStateException("unknown request " + request);
@@ -232,13 +234,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   // ---- running the guest -----------------------------------------------------------------
 
   private VcpuExit runGuest() {
-    if (mpState == KVM_MP_STATE_HALTED) {
-      VcpuExit exit = halt();
-      if (exit != null) {
-        return exit;
-      }
-    }
     while (true) {
+      VcpuExit waited = mp.untilRunnable();
+      if (waited != null) {
+        return waited;
+      }
       if (kick.raised()) {
         consumeKick();
         return new VcpuExit.Intr();
@@ -253,7 +253,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       }
       stop = Stop.NONE;
       pieces.reset();
-      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), untranslatable.stopAt());
+      int err;
+      turn.take();
+      try {
+        err = uc.start(uc.readReg(Uc.X86_REG_RIP), untranslatable.stopAt());
+      } finally {
+        turn.release();
+      }
       if (err == UcEngine.ABORTED) {
         VcpuExit exit = untranslatable.afterAbort();
         if (exit != null) {
@@ -283,8 +289,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           continue;
         }
         case INTERRUPT -> {
-          int vector = irq.acknowledge();
-          VcpuExit exit = vector < 0 ? null : outcome(delivery.deliverExternal(vector));
+          VcpuExit exit = mp.take();
           if (exit != null) {
             return exit;
           }
@@ -310,7 +315,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
             }
           }
           if (irq != null) {
-            VcpuExit exit = halt();
+            VcpuExit exit = mp.halt();
             if (exit != null) {
               return exit;
             }
@@ -381,28 +386,16 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
             "%s at RIP 0x%x (%s)", what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
   }
 
-  /**
-   * {@code hlt} with an irqchip, as KVM's kvm_vcpu_block: waits here until an interrupt can be
-   * taken (delivered now; null, run on) or a kick ({@code Intr}; the vCPU stays halted and the next
-   * run() waits again). IF=0 waits for a kick only. RIP is already past the {@code hlt}.
-   */
-  private VcpuExit halt() {
-    mpState = KVM_MP_STATE_HALTED;
-    int vector;
-    try {
-      vector =
-          irq.halt(
-              () -> kick.raised() || mailbox.isClosed(),
-              () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      vector = -1;
-    }
-    if (vector < 0) {
-      consumeKick();
-      return new VcpuExit.Intr();
-    }
-    mpState = KVM_MP_STATE_RUNNABLE;
+  /** The vCPU is closing: a wait must end. */
+  boolean closing() {
+    return mailbox.isClosed();
+  }
+
+  CpuState cpuState() {
+    return cpu;
+  }
+
+  VcpuExit deliverExternal(int vector) {
     return outcome(delivery.deliverExternal(vector));
   }
 
@@ -430,6 +423,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     completed = false;
     inAccess = true;
     slotsInUse = mappedSlots;
+    boolean hadTurn = turn.release(); // other vCPUs run while the VMM handles the exit
     try {
       mailbox.reply(exit);
       while (true) {
@@ -446,6 +440,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     } finally {
       inAccess = false;
       slotsInUse = List.of();
+      if (hadTurn) {
+        turn.take();
+      }
     }
   }
 
@@ -528,6 +525,10 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     if (irq != null && irq.claims(true, p)) {
       return (int) irq.access(true, false, p, size, 0);
     }
+    return (int) turn.without(() -> routeIn(p, size));
+  }
+
+  private int routeIn(int p, int size) {
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
       Long batch = stringIo.in(p, size, blockAddress, blockSize);
@@ -544,21 +545,25 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       irq.access(true, true, p, size, data);
       return;
     }
+    turn.without(() -> routeOut(p, size, data));
+  }
+
+  private long routeOut(int p, int size, long data) {
     if (!router.kernelClaims(true, true, p, size, data)) {
       // Bound for the VMM: a rep outs is one exit for a whole batch (see StringIo).
       if (!stringIo.out(p, size, data, blockAddress, blockSize)) {
         router.exitToVmm(true, true, p, size, data);
       }
-      return;
+      return 0;
     }
-    access(true, true, p, size, data);
+    return access(true, true, p, size, data);
   }
 
   private long access(boolean pio, boolean write, long address, int size, long data) {
     if (irq != null && !pio && irq.claims(false, address)) {
       return irq.access(false, write, address, size, data);
     }
-    return router.access(pio, write, address, size, data);
+    return turn.without(() -> router.access(pio, write, address, size, data));
   }
 
   @Override
@@ -598,12 +603,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     }
     long now = System.nanoTime();
     posted.flushIfDue(now);
+    turn.yieldIfDue(now);
     if (kick.raised()) {
       stop = Stop.KICK;
       uc.stop();
     } else if (irq != null
         && irq.needsCheck(now)
-        && irq.deliverable(
+        && mp.mustStop(
             () -> (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0 && !cpu.interruptShadow())) {
       stop = Stop.INTERRUPT;
       uc.stop();
