@@ -11,13 +11,15 @@ import java.util.List;
  * The multiboot test kernels built from {@code guest-firmware/kernels} (ELF32 files, booted with
  * {@code toykvm run --kernel}). {@code mbtest} checks the multiboot information against fw_cfg,
  * uses pc-testdev and exits through port 0xf4 in QEMU's mode: status 1 on success, 3 on failure;
- * linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss.
+ * linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss. {@code smp} starts
+ * the other CPUs with INIT and SIPI, has each check in, and sends each an IPI and an NMI (run it
+ * with {@code --cpus N}); same exit statuses.
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
-  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m");
+  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m", "smp");
 
   /**
    * The bytes of kernel {@code name}.

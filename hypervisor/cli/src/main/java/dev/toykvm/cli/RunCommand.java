@@ -187,6 +187,16 @@ final class RunCommand implements Callable<Integer> {
               + " Default: 5s.")
   Duration deviceTimeout;
 
+  @Option(
+      names = "--cpus",
+      paramLabel = "N",
+      defaultValue = "1",
+      description =
+          "vCPUs, 1 to 8, one VMM thread each. vCPU 0 boots; the others wait for INIT and SIPI"
+              + " from its local APIC, as on a PC (the VM then has the in-kernel irqchip)."
+              + " fw_cfg reports N (keys 0x05 and 0x0f). Default: ${DEFAULT-VALUE}.")
+  int cpus;
+
   @CommandLine.Mixin Verbosity verbosity;
 
   /** The ioregion timeout property, the kernel side's "module parameter", read per vCPU. */
@@ -220,6 +230,16 @@ final class RunCommand implements Callable<Integer> {
       err.println(
           "toykvm: give either IMAGE or --kernel FILE, not "
               + (image == null ? "neither" : "both"));
+      return ExitCodes.USAGE;
+    }
+    if (cpus < MachineConfig.MIN_CPUS || cpus > MachineConfig.MAX_CPUS) {
+      err.println(
+          "toykvm: --cpus is "
+              + MachineConfig.MIN_CPUS
+              + " to "
+              + MachineConfig.MAX_CPUS
+              + ", not "
+              + cpus);
       return ExitCodes.USAGE;
     }
     if (kernel == null && (append != null || initrd != null || debugcon != null)) {
@@ -297,7 +317,8 @@ final class RunCommand implements Callable<Integer> {
             Optional.ofNullable(timeout),
             devices,
             com1Route,
-            deviceTimeout == null ? MachineConfig.DEFAULT_DEVICE_TIMEOUT : deviceTimeout);
+            deviceTimeout == null ? MachineConfig.DEFAULT_DEVICE_TIMEOUT : deviceTimeout,
+            cpus);
     try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
         Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();

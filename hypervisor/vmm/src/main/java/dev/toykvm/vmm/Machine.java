@@ -27,12 +27,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The toykvm PC built from a firmware image: the memory map and one vCPU with its run loop (see
+ * The toykvm PC built from a firmware image: the memory map and its vCPUs with their run loops (see
  * {@link MachineLayout} for the map); its devices are wired by a {@link DeviceManager}.
  *
- * <p>It owns the VM, the vCPU, the devices and the guest memory and closes them in that order.
- * {@link #run()} is called from one thread, the VMM's vCPU thread; {@link #stop()} may be called
- * from any thread.
+ * <p>It owns the VM, the vCPUs, the devices and the guest memory and closes them in that order.
+ * {@link #run()} is called from one thread, which runs vCPU 0; with {@code --cpus N} the other
+ * vCPUs each get a VMM thread of their own ({@link VcpuThreads}), with an {@link ExitHandler} each,
+ * and the first exit that ends the VM ends them all. With more than one vCPU the VM has the
+ * in-kernel irqchip (the local APICs carry the INIT and SIPI that start the other vCPUs). {@link
+ * #stop()} may be called from any thread.
  *
  * {@snippet :
  * try (Kvm kvm = Kvm.open();
@@ -47,23 +50,24 @@ public final class Machine implements AutoCloseable {
   private final GuestMemoryFile rom;
   private final GuestMemoryFile ram;
   private final VmFd vm;
-  private final VcpuFd vcpu;
+  private final List<VcpuFd> vcpus;
   private final Bus pio = new Bus("pio");
   private final Bus mmio = new Bus("mmio");
   private final DeviceManager devices;
   private final DebugExitPort debugExit;
   private final PcPlatform platform;
-  private final ExitHandler exits;
+  private final List<ExitHandler> exits;
   private final MachineConfig config;
   private final OutputStream serialOut;
   private final AtomicBoolean stopRequested = new AtomicBoolean();
+  private final AtomicBoolean vmOver = new AtomicBoolean(); // a vCPU's exit ended the VM
 
   private Machine(
       MachineConfig config,
       GuestMemoryFile rom,
       GuestMemoryFile ram,
       VmFd vm,
-      VcpuFd vcpu,
+      List<VcpuFd> vcpus,
       OutputStream serialOut,
       PrintStream trace,
       DebugExitPort.Mode debugExitMode,
@@ -74,10 +78,11 @@ public final class Machine implements AutoCloseable {
     this.rom = rom;
     this.ram = ram;
     this.vm = vm;
-    this.vcpu = vcpu;
+    this.vcpus = List.copyOf(vcpus);
     this.serialOut = serialOut;
     pio.insert("debug-exit", DEBUG_EXIT_PORT, 1, debugExit);
-    this.exits = new ExitHandler(vcpu.id(), pio, mmio, debugExit, trace);
+    this.exits =
+        vcpus.stream().map(v -> new ExitHandler(v.id(), pio, mmio, debugExit, trace)).toList();
     this.devices = new DeviceManager(vm, pio, mmio, serialOut, config.deviceTimeout());
     devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
@@ -130,7 +135,7 @@ public final class Machine implements AutoCloseable {
       map(vm, SLOT_ROM_HIGH, true, ROM_HIGH_BASE, rom.segment());
       map(vm, SLOT_ROM_LOW, true, ROM_LOW_BASE, rom.segment());
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = vm.createVcpu(0);
+      List<VcpuFd> vcpus = createVcpus(vm, config.cpus(), config.cpus() > 1);
       log.debug(
           "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
           image.name(),
@@ -139,7 +144,7 @@ public final class Machine implements AutoCloseable {
           rom.createdAs(),
           ram.createdAs());
       Machine machine =
-          new Machine(config, rom, ram, vm, vcpu, serialOut, trace, debugExitMode, null);
+          new Machine(config, rom, ram, vm, vcpus, serialOut, trace, debugExitMode, null);
       try {
         machine.devices.attachAll(config.allDevices());
       } catch (RuntimeException e) {
@@ -154,10 +159,10 @@ public final class Machine implements AutoCloseable {
   }
 
   /**
-   * Builds a PC for a kernel ({@code --kernel}): RAM with the PC holes (no ROM), the kernel, its
-   * modules and the multiboot information placed as {@code kernel.plan()} says, vCPU 0 in the
-   * multiboot entry state, the platform devices ({@link PcPlatform}) and pc-testdev in its own
-   * process over ioregionfd.
+   * Builds a PC for a kernel ({@code --kernel}): RAM with the PC holes (no ROM), the in-kernel
+   * irqchip, the kernel, its modules and the multiboot information placed as {@code kernel.plan()}
+   * says, vCPU 0 in the multiboot entry state (any other vCPU waiting for SIPI), the platform
+   * devices ({@link PcPlatform}) and pc-testdev in its own process over ioregionfd.
    *
    * @throws IOException if guest memory cannot be created
    * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
@@ -179,7 +184,8 @@ public final class Machine implements AutoCloseable {
       }
       vm = kvm.createVm();
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = vm.createVcpu(0);
+      List<VcpuFd> vcpus = createVcpus(vm, config.cpus(), true);
+      VcpuFd vcpu = vcpus.get(0);
       vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan().gdtAddress()));
       vcpu.setRegs(EntryState.regs(kernel.plan().entry(), kernel.plan().infoAddress()));
       log.debug(
@@ -188,9 +194,10 @@ public final class Machine implements AutoCloseable {
           Long.toHexString(kernel.plan().entry()),
           config.memory() >> 20);
       PcPlatform platform =
-          new PcPlatform(ram.segment(), kernel.memoryMap(), config.memory(), kernel.debugcon());
+          new PcPlatform(
+              ram.segment(), kernel.memoryMap(), config.memory(), kernel.debugcon(), config.cpus());
       Machine machine =
-          new Machine(config, null, ram, vm, vcpu, serialOut, trace, kernel.debugExit(), platform);
+          new Machine(config, null, ram, vm, vcpus, serialOut, trace, kernel.debugExit(), platform);
       try {
         List<DeviceSpec> all = new java.util.ArrayList<>(config.allDevices());
         if (all.stream().noneMatch(d -> d.covers(true, PcTestdev.PIO_BASE))) {
@@ -215,6 +222,24 @@ public final class Machine implements AutoCloseable {
       closeQuietly(vm, ram);
       throw e;
     }
+  }
+
+  /**
+   * vCPUs 0..n-1 in their reset state, after the in-kernel irqchip if {@code irqchip}: vCPU 0 boots
+   * and the others wait for INIT and SIPI (KVM's MP states). The kernel machine always has it (a PC
+   * has local APICs, the I/O APIC and the 8259s; a guest's {@code hlt} then waits for an interrupt,
+   * as in KVM); the image machine only with more than one vCPU, which needs the local APICs for
+   * INIT and SIPI.
+   */
+  private static List<VcpuFd> createVcpus(VmFd vm, int n, boolean irqchip) {
+    if (irqchip) {
+      vm.createIrqchip();
+    }
+    List<VcpuFd> vcpus = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      vcpus.add(vm.createVcpu(i));
+    }
+    return vcpus;
   }
 
   /**
@@ -245,7 +270,7 @@ public final class Machine implements AutoCloseable {
     Optional<Duration> timeout = config.timeout();
     Thread timer = timeout.map(this::startTimer).orElse(null);
     try {
-      return loop();
+      return vcpus.size() == 1 ? loop(0) : VcpuThreads.run(vcpus.size(), this::loop, this::endAll);
     } finally {
       if (timer != null) {
         timer.interrupt();
@@ -253,16 +278,22 @@ public final class Machine implements AutoCloseable {
       flushSerial();
       log.debug(
           "machine: {} unclaimed port accesses, {} unclaimed MMIO accesses, {} odd UART accesses",
-          exits.unclaimedPioAccesses(),
-          exits.unclaimedMmioAccesses(),
+          exits.stream().mapToLong(ExitHandler::unclaimedPioAccesses).sum(),
+          exits.stream().mapToLong(ExitHandler::unclaimedMmioAccesses).sum(),
           devices.com1() == null ? "-" : devices.com1().oddAccesses());
     }
   }
 
-  private VmOutcome loop() {
+  /** vCPU {@code i}'s run loop: its outcome, or null once another vCPU has ended the VM. */
+  private VmOutcome loop(int i) {
+    VcpuFd vcpu = vcpus.get(i);
+    ExitHandler handler = exits.get(i);
     while (true) {
+      if (vmOver.get()) {
+        return null;
+      }
       VcpuExit exit = vcpu.run();
-      Optional<VmOutcome> outcome = exits.handle(exit, vcpu::getRegs);
+      Optional<VmOutcome> outcome = handler.handle(exit, vcpu::getRegs);
       if (outcome.isPresent()) {
         if (exit instanceof VcpuExit.IoregionfdFailure f) {
           return new VmOutcome.DeviceFailed(
@@ -293,7 +324,14 @@ public final class Machine implements AutoCloseable {
   public void stop() {
     stopRequested.set(true);
     devices.wake();
-    vcpu.kick();
+    vcpus.forEach(VcpuFd::kick);
+  }
+
+  /** A vCPU's exit ended the VM: the other vCPUs' loops return (their run() is kicked). */
+  private void endAll() {
+    vmOver.set(true);
+    devices.wake();
+    vcpus.forEach(VcpuFd::kick);
   }
 
   private Thread startTimer(Duration timeout) {
@@ -334,9 +372,9 @@ public final class Machine implements AutoCloseable {
     return pio;
   }
 
-  /** The exit handler, for its counters. */
+  /** vCPU 0's exit handler, for its counters. */
   public ExitHandler exits() {
-    return exits;
+    return exits.get(0);
   }
 
   private void flushSerial() {
@@ -353,7 +391,7 @@ public final class Machine implements AutoCloseable {
    */
   @Override
   public void close() {
-    vcpu.close();
+    vcpus.forEach(VcpuFd::close);
     closeQuietly(vm, devices, ram, rom);
   }
 

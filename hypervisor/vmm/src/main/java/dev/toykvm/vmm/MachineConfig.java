@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param deviceTimeout how long the VMM waits for a device process's answer on {@code route=vmm}
  *     before the VM ends with a device failure (the kernel side has its own setting for ioregionfd,
  *     {@code toykvm.ioregionfd.timeout.ms}; {@code toykvm run --device-timeout} sets both)
+ * @param cpus how many vCPUs, {@value #MIN_CPUS} to {@value #MAX_CPUS} ({@code --cpus}): vCPU 0
+ *     boots, the others wait for INIT and SIPI from it
  */
 public record MachineConfig(
     long memory,
@@ -26,7 +28,13 @@ public record MachineConfig(
     Optional<Duration> timeout,
     List<DeviceSpec> devices,
     DeviceSpec.Route com1Route,
-    Duration deviceTimeout) {
+    Duration deviceTimeout,
+    int cpus) {
+
+  public static final int MIN_CPUS = 1;
+
+  /** KVM_CAP_MAX_VCPUS of toykvm's kernel side. */
+  public static final int MAX_CPUS = 8;
 
   /** The default {@link #deviceTimeout}: the kernel side's default for ioregionfd too. */
   public static final Duration DEFAULT_DEVICE_TIMEOUT = Duration.ofSeconds(5);
@@ -34,9 +42,13 @@ public record MachineConfig(
   /**
    * @throws IllegalArgumentException if the memory size is not a multiple of 4 KiB between {@link
    *     MachineLayout#MIN_MEMORY} and {@link MachineLayout#MAX_MEMORY}, or the device timeout is
-   *     not positive
+   *     not positive, or {@code cpus} is not 1 to 8
    */
   public MachineConfig {
+    if (cpus < MIN_CPUS || cpus > MAX_CPUS) {
+      throw new IllegalArgumentException(
+          "the number of CPUs must be " + MIN_CPUS + " to " + MAX_CPUS + ", not " + cpus);
+    }
     if (memory % KvmConstants.PAGE_SIZE != 0
         || memory < MachineLayout.MIN_MEMORY
         || memory > MachineLayout.MAX_MEMORY) {
@@ -47,6 +59,22 @@ public record MachineConfig(
     if (deviceTimeout.isNegative() || deviceTimeout.isZero()) {
       throw new IllegalArgumentException("the device timeout must be positive: " + deviceTimeout);
     }
+  }
+
+  /** One vCPU. */
+  public MachineConfig(
+      long memory,
+      boolean trace,
+      Optional<Duration> timeout,
+      List<DeviceSpec> devices,
+      DeviceSpec.Route com1Route,
+      Duration deviceTimeout) {
+    this(memory, trace, timeout, devices, com1Route, deviceTimeout, MIN_CPUS);
+  }
+
+  /** The same machine with {@code n} vCPUs. */
+  public MachineConfig withCpus(int n) {
+    return new MachineConfig(memory, trace, timeout, devices, com1Route, deviceTimeout, n);
   }
 
   /** With the default device timeout. */

@@ -46,14 +46,18 @@ final class PcPlatform {
   private final FwCfg fwCfg;
   private final DebugConsole debugConsole;
   private final long memory;
+  private final int cpus;
 
   /**
    * @param ram guest RAM, file offset = guest-physical address
    * @param memoryMap the machine's e820 map (fw_cfg's {@code etc/e820})
    * @param debugcon where the debug console's bytes go
+   * @param cpus the number of CPUs (fw_cfg's 0x05 and 0x0f, CMOS 0x5f)
    */
-  PcPlatform(MemorySegment ram, List<E820Entry> memoryMap, long memory, OutputStream debugcon) {
-    this.fwCfg = new FwCfg(new RamAccess(ram, memoryMap), memory, 1);
+  PcPlatform(
+      MemorySegment ram, List<E820Entry> memoryMap, long memory, OutputStream debugcon, int cpus) {
+    this.cpus = cpus;
+    this.fwCfg = new FwCfg(new RamAccess(ram, memoryMap), memory, cpus);
     fwCfg.addE820(
         memoryMap.stream()
             .map(e -> new dev.toykvm.devices.pc.E820Entry(e.base(), e.length(), e.type()))
@@ -68,7 +72,7 @@ final class PcPlatform {
     I8042 i8042 = new I8042(() -> resetRequested.set(true));
     put(pio, devices, "i8042 data", I8042.DATA_PORT, I8042.SIZE, i8042.dataPort());
     put(pio, devices, "i8042 command", I8042.COMMAND_PORT, I8042.SIZE, i8042);
-    put(pio, devices, "cmos", CmosRtc.PIO_BASE, CmosRtc.SIZE, new CmosRtc(clock, memory, 0, 1));
+    put(pio, devices, "cmos", CmosRtc.PIO_BASE, CmosRtc.SIZE, new CmosRtc(clock, memory, 0, cpus));
     put(
         pio,
         devices,
