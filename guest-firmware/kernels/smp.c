@@ -5,6 +5,11 @@
  * protected mode and checks in (an atomic increment, its APIC ID in a table); then the BSP sends
  * each AP a fixed IPI and an NMI and checks that they arrived. Prints on COM1 and exits through
  * isa-debug-exit: 0 when every check passed (status 1 in QEMU's mode), 1 otherwise (status 3).
+ *
+ * With "hammer=K" on its command line (toykvm: --append hammer=K, and a test device with
+ * --device testdev,mmio=0xfeb00000,size=0x1000,route=R), every AP then makes K writes and K reads
+ * of the one test device at once, and the BSP checks that the device saw every access and that
+ * every read returned a value some CPU wrote: a device reached by several vCPUs at the same time.
  */
 #include "lib/guest.h"
 
@@ -37,6 +42,15 @@ static volatile u32 table[AP_STACKS];
 static u64 idt[256];
 static struct { u16 limit; u32 base; } __attribute__((packed)) idtr;
 
+/* The test device (devices/TestDevice.java): DATA at 0, DATA_MIRROR at 8, ACCESS_COUNT at 0x18. */
+#define TESTDEV 0xfeb00000u
+#define TESTDEV_DATA 0x00
+#define TESTDEV_MIRROR 0x08
+#define TESTDEV_COUNT 0x18
+#define HAMMER_MARK 0xa5000000u
+static volatile u32 hammer_rounds; /* K, set by the BSP before it sends the go */
+static volatile u32 hammer_go, hammer_done, hammer_bad;
+
 static u32 lapic_read(u32 reg) { return mmio_read32(LAPIC + reg); }
 static void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC + reg, v); }
 static u32 apic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
@@ -56,7 +70,16 @@ static void cpu_setup(void) {
 void ap_main(void) {
   cpu_setup();
   u32 slot = __atomic_fetch_add(&checkins, 1, __ATOMIC_SEQ_CST);
-  if (slot < AP_STACKS) table[slot] = apic_id();
+  u32 id = apic_id();
+  if (slot < AP_STACKS) table[slot] = id;
+  while (!hammer_go) __asm__ volatile("sti; hlt"); /* the go comes with an IPI */
+  u32 bad = 0;
+  for (u32 i = 0; i < hammer_rounds; i++) {
+    mmio_write32(TESTDEV + TESTDEV_DATA, HAMMER_MARK | id << 16 | (i & 0xffff));
+    bad += (mmio_read32(TESTDEV + TESTDEV_MIRROR) & 0xff000000u) != HAMMER_MARK;
+  }
+  __atomic_fetch_add(&hammer_bad, bad, __ATOMIC_SEQ_CST);
+  __atomic_fetch_add(&hammer_done, 1, __ATOMIC_SEQ_CST);
   for (;;) __asm__ volatile("sti; hlt");
 }
 
@@ -82,8 +105,38 @@ static void start(u32 dest, u32 shorthand) {
   send_ipi(dest, ICR_STARTUP | shorthand | (AP_BASE >> 12));
 }
 
-void kmain(u32 magic, void *info) {
-  (void)info;
+/* K from "hammer=K" in the multiboot command line (after the file name), or 0. */
+static u32 hammer_arg(u32 *info) {
+  if (!(info[0] & (1u << 2))) return 0;
+  const char *s = (const char *)info[4];
+  for (; *s; s++) {
+    if (s[0] == 'h' && s[1] == 'a' && s[2] == 'm' && s[3] == 'm' && s[4] == 'e' && s[5] == 'r' &&
+        s[6] == '=') {
+      u32 k = 0;
+      for (s += 7; *s >= '0' && *s <= '9'; s++) k = k * 10 + (u32)(*s - '0');
+      return k;
+    }
+  }
+  return 0;
+}
+
+static void hammer(u32 cpus, u32 rounds) {
+  puts("smp: ");
+  putu(cpus - 1);
+  puts(" APs x ");
+  putu(rounds);
+  puts(" writes and reads of one test device\n");
+  u32 before = mmio_read32(TESTDEV + TESTDEV_COUNT);
+  hammer_rounds = rounds;
+  __atomic_store_n(&hammer_go, 1, __ATOMIC_SEQ_CST);
+  send_ipi(0, ICR_FIXED | ICR_ALL_BUT_SELF | IPI_VECTOR);
+  check(wait_for(&hammer_done, cpus - 1), "every AP finished its accesses");
+  u32 after = mmio_read32(TESTDEV + TESTDEV_COUNT);
+  check(after - before == 1 + 2 * rounds * (cpus - 1), "the device saw every access once");
+  check(hammer_bad == 0, "every read returned a value a CPU wrote");
+}
+
+void kmain(u32 magic, u32 *info) {
   load_gdt();
   puts("smp: SMP test kernel\n");
   check(magic == 0x2BADB002, "multiboot magic");
@@ -132,6 +185,8 @@ void kmain(u32 magic, void *info) {
       check(wait_for(&nmi_hits[id], 1), "NMI reached the AP");
     }
     check(ipi_hits[0] == 0 && nmi_hits[0] == 0, "nothing came back to the BSP");
+    u32 rounds = hammer_arg(info);
+    if (rounds) hammer(cpus, rounds);
   }
   finish();
 }
