@@ -30,7 +30,7 @@ final class VcpuIrq {
   private boolean woken; // under halt
   private int levelEois = -1; // under the lapic lock: a level EOI to pass on (one per write)
   private final List<Ipi> ipis = new ArrayList<>(); // under the lapic lock: IPIs to send after it
-  // Latched by other vCPUs' IPIs, taken by the engine thread (see SmpEvents in ARCHITECTURE.md).
+  // Latched by other vCPUs' IPIs (any thread), taken by the engine thread (see VcpuMp).
   private volatile boolean nmi;
   private volatile boolean init;
   private volatile int sipi = -1;
