@@ -92,7 +92,11 @@ public interface VcpuFd extends AutoCloseable {
   /**
    * {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE}, or {@code KVM_MP_STATE_HALTED} while
    * the vCPU waits in {@code hlt} (with an irqchip; a {@code run()} interrupted by a kick leaves it
-   * halted, and the next {@code run()} goes on waiting).
+   * halted, and the next {@code run()} goes on waiting). With an irqchip every vCPU but vCPU 0
+   * starts {@code KVM_MP_STATE_UNINITIALIZED}, becomes {@code KVM_MP_STATE_INIT_RECEIVED} when an
+   * INIT arrives (an INIT also sends a running vCPU there; vCPU 0 restarts at the reset vector) and
+   * {@code KVM_MP_STATE_RUNNABLE} at the SIPI that follows; {@code run()} waits in the kernel side
+   * while the vCPU waits for them (a kick ends the wait with {@link VcpuExit.Intr}).
    *
    * @throws KvmException {@code EBADF}: closed; {@code EBUSY}: another thread is in an ioctl on
    *     this vCPU
@@ -100,13 +104,15 @@ public interface VcpuFd extends AutoCloseable {
   int getMpState();
 
   /**
-   * {@code KVM_SET_MP_STATE}. {@code KVM_MP_STATE_RUNNABLE} always; {@code KVM_MP_STATE_HALTED}
-   * with an irqchip (the next {@code run()} waits for an interrupt, as after {@code hlt}).
+   * {@code KVM_SET_MP_STATE}. {@code KVM_MP_STATE_RUNNABLE} always; with an irqchip also {@code
+   * KVM_MP_STATE_HALTED} (the next {@code run()} waits for an interrupt, as after {@code hlt}),
+   * {@code KVM_MP_STATE_UNINITIALIZED} (waits for INIT, then SIPI) and {@code
+   * KVM_MP_STATE_INIT_RECEIVED} (waits for SIPI).
    *
    * @throws KvmException {@code EINVAL}: not one of the {@code KVM_MP_STATE_*} values, anything but
-   *     {@code RUNNABLE} without an irqchip (as KVM), and {@code UNINITIALIZED}, {@code
-   *     INIT_RECEIVED} and {@code SIPI_RECEIVED}, which toykvm does not support yet (no INIT/SIPI);
-   *     {@code EBADF}: closed; {@code EBUSY}: another thread is in an ioctl on this vCPU
+   *     {@code RUNNABLE} without an irqchip (as KVM), and {@code SIPI_RECEIVED}, which toykvm does
+   *     not support; {@code EBADF}: closed; {@code EBUSY}: another thread is in an ioctl on this
+   *     vCPU
    */
   void setMpState(int mpState);
 

@@ -14,14 +14,15 @@ import java.util.List;
  * failure; linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss. {@code
  * linuxtest} (a bzImage-format file, {@code .bzImage}) checks its Linux {@code boot_params} and
  * exits the same way. {@code lapictimer} counts local APIC timer ticks in {@code hlt} against the
- * PIT (status 1 on success).
+ * PIT (status 1 on success). {@code smp} starts the other CPUs with INIT and SIPI, has each check
+ * in, and sends each an IPI and an NMI (run it with {@code --cpus N}); same exit statuses.
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
   public static final List<String> NAMES =
-      List.of("mbtest", "mbtest-4m", "linuxtest", "lapictimer");
+      List.of("mbtest", "mbtest-4m", "linuxtest", "lapictimer", "smp");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");

@@ -38,6 +38,7 @@ import java.util.Map;
  * 0x0001 ID         u32 LE: bit 0 traditional interface, bit 1 DMA interface
  * 0x0003 RAM size   u64 LE, bytes (QEMU's FW_CFG_RAM_SIZE: the machine's RAM size)
  * 0x0005 CPUs       u16 LE (FW_CFG_NB_CPUS)
+ * 0x000f max CPUs   u16 LE (FW_CFG_MAX_CPUS; no CPU hotplug here, so the same number)
  * 0x0019 file directory: u32 BE count, then per file {u32 BE size, u16 BE key, u16 reserved,
  *        char name[56] NUL-padded}, in the order the files were added
  * 0x0020 and up     the files, in the order they were added ({@link #addFile})
@@ -72,6 +73,10 @@ public final class FwCfg implements BusDevice {
   public static final int KEY_ID = 0x0001;
   public static final int KEY_RAM_SIZE = 0x0003;
   public static final int KEY_NB_CPUS = 0x0005;
+
+  /** FW_CFG_MAX_CPUS: the most CPUs the machine can have; here, the CPUs it has. */
+  public static final int KEY_MAX_CPUS = 0x000f;
+
   public static final int KEY_FILE_DIR = 0x0019;
   public static final int KEY_FILE_FIRST = 0x0020;
 
@@ -122,6 +127,7 @@ public final class FwCfg implements BusDevice {
     items.put(KEY_ID, le(ID_TRADITIONAL | ID_DMA, 4));
     items.put(KEY_RAM_SIZE, le(ramSize, 8));
     items.put(KEY_NB_CPUS, le(cpus, 2));
+    items.put(KEY_MAX_CPUS, le(cpus, 2));
     items.put(KEY_FILE_DIR, directory());
   }
 

@@ -65,6 +65,7 @@ class FwCfgTest {
   void ramSizeIsAU64AndCpusAU16() {
     assertEquals(RAM, item(KEY_RAM_SIZE, 8).getLong());
     assertEquals(2, item(KEY_NB_CPUS, 2).getShort());
+    assertEquals(2, item(FwCfg.KEY_MAX_CPUS, 2).getShort()); // no hotplug: as many as there are
   }
 
   @Test

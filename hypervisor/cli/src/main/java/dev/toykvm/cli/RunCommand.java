@@ -230,6 +230,16 @@ final class RunCommand implements Callable<Integer> {
               + " only a hlt with interrupts disabled ends the VM (67).")
   boolean noIrqchip;
 
+  @Option(
+      names = "--cpus",
+      paramLabel = "N",
+      defaultValue = "1",
+      description =
+          "vCPUs, 1 to 8, one VMM thread each. vCPU 0 boots; the others wait for INIT and SIPI"
+              + " from its local APIC, as on a PC (so not with --no-irqchip)."
+              + " fw_cfg reports N (keys 0x05 and 0x0f). Default: ${DEFAULT-VALUE}.")
+  int cpus;
+
   @CommandLine.Mixin Verbosity verbosity;
 
   /** The ioregion timeout property, the kernel side's "module parameter", read per vCPU. */
@@ -278,6 +288,23 @@ final class RunCommand implements Callable<Integer> {
       err.println(
           "toykvm: give one of IMAGE, --kernel FILE or --bios FILE, not "
               + (image == null ? "neither" : "both"));
+      return ExitCodes.USAGE;
+    }
+    if (cpus < MachineConfig.MIN_CPUS || cpus > MachineConfig.MAX_CPUS) {
+      err.println(
+          "toykvm: --cpus is "
+              + MachineConfig.MIN_CPUS
+              + " to "
+              + MachineConfig.MAX_CPUS
+              + ", not "
+              + cpus);
+      return ExitCodes.USAGE;
+    }
+    if (cpus > 1 && noIrqchip) {
+      err.println(
+          "toykvm: --cpus "
+              + cpus
+              + " needs the irqchip (the other CPUs start by INIT and SIPI): drop --no-irqchip");
       return ExitCodes.USAGE;
     }
     if (kernel == null && (append != null || initrd != null || debugcon != null)) {
@@ -402,7 +429,8 @@ final class RunCommand implements Callable<Integer> {
             devices,
             com1Route,
             deviceTimeout == null ? MachineConfig.DEFAULT_DEVICE_TIMEOUT : deviceTimeout,
-            !noIrqchip);
+            !noIrqchip,
+            cpus);
     try (Verbosity.Restore tracing = trace ? Verbosity.enableKernelTrace() : () -> {};
         Verbosity.Restore timeoutSet = setDeviceTimeout();
         Kvm kvm = Kvm.open();

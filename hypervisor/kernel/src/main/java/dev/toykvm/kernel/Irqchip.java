@@ -244,9 +244,13 @@ final class Irqchip {
     }
   }
 
-  /** An IPI from a local APIC's ICR: not routed yet (one vCPU; issue 8 section 3). */
-  void ipi(Ipi ipi) {
-    log.debug("IPI {} dropped: IPIs are not routed yet", ipi);
+  /**
+   * An IPI from the local APIC of vCPU {@code from} (its ICR), delivered now to every local APIC it
+   * addresses (SDM 11.6.1; KVM's kvm_irq_delivery_to_apic): see {@link IpiRouting}. Called with no
+   * local APIC lock held.
+   */
+  void ipi(int from, Ipi ipi) {
+    IpiRouting.deliver(from, ipi, vcpus.values());
   }
 
   private List<InterruptRequest> drainOutbox() {

@@ -40,6 +40,29 @@ final class ResetState {
         cs, data, data, data, data, data, tr, ldt, table, table, CR0, 0, 0, 0, 0, 0, 0xfee0_0900L);
   }
 
+  /**
+   * The state a start-up IPI gives a vCPU in the INIT state (SDM 9.4.4.1 and 11.6.1): {@code
+   * current} with CS selector {@code vector << 8} and base {@code vector << 12} (real mode, limit
+   * 0xffff); the caller sets IP 0.
+   */
+  static KvmSregs startupSregs(KvmSregs current, int vector) {
+    KvmSegment cs =
+        new KvmSegment(
+            (long) vector << 12,
+            0xffff,
+            vector << 8,
+            KvmSegment.TYPE_CODE_XR_ACCESSED,
+            true,
+            0,
+            false,
+            true,
+            false,
+            false,
+            false,
+            false);
+    return current.withCs(cs);
+  }
+
   static KvmRegs regs() {
     return KvmRegs.reset().withRip(0xfff0).withRdx(EDX);
   }

@@ -58,7 +58,7 @@ final class ToyVcpu implements VcpuFd {
 
   private static final int EMFILE_NUMBER = 24;
 
-  ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io, VcpuIrq irq) {
+  ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io, VcpuIrq irq, GuestTurn.Hold turn) {
     this.vm = vm;
     this.id = id;
     this.slots = slots;
@@ -69,7 +69,7 @@ final class ToyVcpu implements VcpuFd {
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
     }
     try {
-      this.engine = new VcpuEngine(id, slots, io, mailbox, irq, userIrq);
+      this.engine = new VcpuEngine(id, slots, io, mailbox, irq, userIrq, turn);
     } catch (RuntimeException e) {
       mailbox.release();
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
@@ -176,7 +176,10 @@ final class ToyVcpu implements VcpuFd {
     checkOpen("KVM_SET_MP_STATE");
     boolean ok =
         mpState == KvmConstants.KVM_MP_STATE_RUNNABLE
-            || (mpState == KvmConstants.KVM_MP_STATE_HALTED && irq != null);
+            || (irq != null
+                && (mpState == KvmConstants.KVM_MP_STATE_HALTED
+                    || mpState == KvmConstants.KVM_MP_STATE_UNINITIALIZED
+                    || mpState == KvmConstants.KVM_MP_STATE_INIT_RECEIVED));
     if (!ok) {
       throw new KvmException(
           "KVM_SET_MP_STATE",
@@ -185,7 +188,7 @@ final class ToyVcpu implements VcpuFd {
               + mpState
               + (irq == null
                   ? ": only KVM_MP_STATE_RUNNABLE without an irqchip"
-                  : ": only KVM_MP_STATE_RUNNABLE and KVM_MP_STATE_HALTED are supported"));
+                  : ": KVM_MP_STATE_SIPI_RECEIVED and unknown states are not supported"));
     }
     call("KVM_SET_MP_STATE", new Requests.SetMpState(mpState));
   }

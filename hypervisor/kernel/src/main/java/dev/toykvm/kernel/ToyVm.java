@@ -25,6 +25,7 @@ final class ToyVm implements VmFd {
   private volatile boolean closed;
   private volatile Irqchip irqchip;
   private Irqfds irqfds; // under this: made at the first KVM_IRQFD assign
+  private final GuestTurn turn = new GuestTurn();
 
   @Override
   public int checkExtension(int capability) {
@@ -53,7 +54,7 @@ final class ToyVm implements VmFd {
       Irqchip chip = irqchip;
       VcpuIrq irq = chip == null ? null : chip.attach(id);
       try {
-        vcpu = new ToyVcpu(this, id, slots, io, irq);
+        vcpu = new ToyVcpu(this, id, slots, io, irq, turn.hold());
       } catch (RuntimeException e) {
         if (chip != null) {
           chip.detach(id);

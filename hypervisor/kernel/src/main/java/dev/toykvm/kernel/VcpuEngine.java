@@ -1,8 +1,6 @@
 package dev.toykvm.kernel;
 
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
-import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_HALTED;
-import static dev.toykvm.kvm.KvmConstants.KVM_MP_STATE_RUNNABLE;
 
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
 import dev.toykvm.ioregionfd.channel.PostedBatch;
@@ -63,7 +61,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final KernelIo io;
   private final VcpuIrq irq; // null without an irqchip
   private final UserspaceIrq userIrq;
-  private int mpState = KVM_MP_STATE_RUNNABLE;
+  private final VcpuMp mp;
+  private final GuestTurn.Hold turn;
   private AccessRouter router;
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
@@ -100,11 +99,19 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private final LongConsumer completer = this::complete;
 
   VcpuEngine(
-      int id, MemorySlots slots, KernelIo io, Mailbox mailbox, VcpuIrq irq, UserspaceIrq userIrq) {
+      int id,
+      MemorySlots slots,
+      KernelIo io,
+      Mailbox mailbox,
+      VcpuIrq irq,
+      UserspaceIrq userIrq,
+      GuestTurn.Hold turn) {
     this.id = id;
     this.userIrq = userIrq;
     this.untranslatable = new UntranslatableRecovery(id, this);
     this.irq = irq;
+    this.turn = turn;
+    this.mp = new VcpuMp(id, irq, new MpCpu(this));
     this.slots = slots;
     this.io = io;
     this.mailbox = mailbox;
@@ -189,9 +196,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           irq.setState(s.state());
           yield new Done();
         }
-        case Requests.GetMpState g -> mpState;
+        case Requests.GetMpState g -> mp.state();
         case Requests.SetMpState s -> {
-          mpState = s.mpState();
+          mp.set(s.mpState());
           yield new Done();
         }
         default -> throw new IllegalStateException("unknown request " + request);
@@ -240,13 +247,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   // ---- running the guest -----------------------------------------------------------------
 
   private VcpuExit runGuest() {
-    if (mpState == KVM_MP_STATE_HALTED) {
-      VcpuExit exit = halt(false);
-      if (exit != null) {
-        return exit;
-      }
-    }
     while (true) {
+      VcpuExit waited = mp.untilRunnable();
+      if (waited != null) {
+        return waited;
+      }
       if (kick.raised()) {
         consumeKick();
         return new VcpuExit.Intr();
@@ -264,7 +269,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       long until = untranslatable.stopAt();
       long cr2 = cpu.cr2();
       pageFault = false;
-      int err = uc.start(uc.readReg(Uc.X86_REG_RIP), until);
+      int err;
+      turn.take();
+      try {
+        err = uc.start(uc.readReg(Uc.X86_REG_RIP), until);
+      } finally {
+        turn.release();
+      }
       if (err != UcEngine.ABORTED) {
         cpu.repairCr2(cr2, until, pageFault, pendingCr2);
       }
@@ -308,8 +319,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           continue;
         }
         case INTERRUPT -> {
-          int vector = irq.acknowledge();
-          VcpuExit exit = vector < 0 ? null : outcome(delivery.deliverExternal(vector));
+          VcpuExit exit = mp.take();
           if (exit != null) {
             return exit;
           }
@@ -335,7 +345,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
             }
           }
           if (irq != null) {
-            VcpuExit exit = halt(true);
+            // KVM_CAP_TOYKVM_HLT_IF0_EXIT: a hlt with IF=0 is reported (the vCPU stays halted).
+            VcpuExit exit =
+                irq.chip().hltIf0Exit() && !interruptsEnabled() ? mp.haltReported() : mp.halt();
             if (exit != null) {
               return exit;
             }
@@ -400,29 +412,23 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     dead.close();
   }
 
-  /**
-   * {@code hlt} with an irqchip, as KVM's kvm_vcpu_block: waits here until an interrupt can be
-   * taken (delivered now; null, run on) or a kick ({@code Intr}; the vCPU stays halted and the next
-   * run() waits again). IF=0 waits for a kick only, or, {@code fromHlt} with
-   * KVM_CAP_TOYKVM_HLT_IF0_EXIT, returns {@code Hlt} at once. RIP is already past the {@code hlt}.
-   */
-  private VcpuExit halt(boolean fromHlt) {
-    mpState = KVM_MP_STATE_HALTED;
-    if (fromHlt && irq.chip().hltIf0Exit() && !interruptsEnabled()) {
-      return new VcpuExit.Hlt();
-    }
-    int vector;
-    try {
-      vector = irq.halt(() -> kick.raised() || mailbox.isClosed(), this::interruptsEnabled);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      vector = -1;
-    }
-    if (vector < 0) {
-      consumeKick();
-      return new VcpuExit.Intr();
-    }
-    mpState = KVM_MP_STATE_RUNNABLE;
+  private VcpuExit emulationFailure(int err, String what) {
+    return new VcpuExit.InternalError(
+        KVM_INTERNAL_ERROR_EMULATION,
+        String.format(
+            "%s at RIP 0x%x (%s)", what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
+  }
+
+  /** The vCPU is closing: a wait must end. */
+  boolean closing() {
+    return mailbox.isClosed();
+  }
+
+  CpuState cpuState() {
+    return cpu;
+  }
+
+  VcpuExit deliverExternal(int vector) {
     return outcome(delivery.deliverExternal(vector));
   }
 
@@ -438,6 +444,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     completed = false;
     inAccess = true;
     slotsInUse = mappedSlots;
+    boolean hadTurn = turn.release(); // other vCPUs run while the VMM handles the exit
     try {
       reportInterruptState();
       mailbox.reply(exit);
@@ -455,6 +462,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     } finally {
       inAccess = false;
       slotsInUse = List.of();
+      if (hadTurn) {
+        turn.take();
+      }
     }
   }
 
@@ -523,6 +533,10 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     if (irq != null && irq.claims(true, p)) {
       return (int) irq.access(true, false, p, size, 0);
     }
+    return (int) turn.without(() -> routeIn(p, size));
+  }
+
+  private int routeIn(int p, int size) {
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
       Long batch = stringIo.in(p, size, blockAddress, blockSize);
@@ -539,21 +553,25 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       irq.access(true, true, p, size, data);
       return;
     }
+    turn.without(() -> routeOut(p, size, data));
+  }
+
+  private long routeOut(int p, int size, long data) {
     if (!router.kernelClaims(true, true, p, size, data)) {
       // Bound for the VMM: a rep outs is one exit for a whole batch (see StringIo).
       if (!stringIo.out(p, size, data, blockAddress, blockSize)) {
         router.exitToVmm(true, true, p, size, data);
       }
-      return;
+      return 0;
     }
-    access(true, true, p, size, data);
+    return access(true, true, p, size, data);
   }
 
   private long access(boolean pio, boolean write, long address, int size, long data) {
     if (irq != null && !pio && irq.claims(false, address)) {
       return irq.access(false, write, address, size, data);
     }
-    return router.access(pio, write, address, size, data);
+    return turn.without(() -> router.access(pio, write, address, size, data));
   }
 
   @Override
@@ -598,10 +616,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     }
     long now = System.nanoTime();
     posted.flushIfDue(now);
+    turn.yieldIfDue(now);
     if (kick.raised()) {
       stop = Stop.KICK;
       uc.stop();
-    } else if (irq != null && irq.needsCheck(now) && irq.deliverable(this::canTakeInterrupt)) {
+    } else if (irq != null && irq.needsCheck(now) && mp.mustStop(this::canTakeInterrupt)) {
       stop = Stop.INTERRUPT;
       uc.stop();
     } else if (irq == null && userIrq.wantsLook() && userIrq.stopsAt(canTakeInterrupt())) {

@@ -3,6 +3,9 @@ package dev.toykvm.kernel;
 import dev.toykvm.kernel.irq.InterruptRequest;
 import dev.toykvm.kernel.irq.Ipi;
 import dev.toykvm.kernel.irq.Lapic;
+import dev.toykvm.kernel.irq.TriggerMode;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -15,16 +18,27 @@ import java.util.function.BooleanSupplier;
  * message accepted, a mask, TPR or EOI written) sets the flag and wakes a halted vCPU.
  */
 final class VcpuIrq {
+  /** What {@link #halt} and {@link #awaitStartup} return when an INIT or an NMI needs the vCPU. */
+  static final int EVENT = -2;
+
   private final Irqchip chip;
+  private final int id;
   private final Lapic lapic;
   private final Object halt = new Object();
   private volatile boolean check = true;
   private volatile long deadline = Long.MAX_VALUE;
   private boolean woken; // under halt
   private int levelEois = -1; // under the lapic lock: a level EOI to pass on (one per write)
+  private final List<Ipi> ipis = new ArrayList<>(); // under the lapic lock: IPIs to send after it
+  // Latched by other vCPUs' IPIs (any thread), taken by the engine thread (see VcpuMp).
+  private volatile boolean nmi;
+  private volatile boolean init;
+  private volatile int sipi = -1;
+  private volatile boolean expectsSipi; // an INIT came (or the vCPU waits): a SIPI counts
 
   VcpuIrq(Irqchip chip, int vcpuId) {
     this.chip = chip;
+    this.id = vcpuId;
     this.lapic =
         new Lapic(
             vcpuId,
@@ -33,7 +47,7 @@ final class VcpuIrq {
             new Lapic.Listener() {
               @Override
               public void ipi(Ipi ipi) {
-                chip.ipi(ipi);
+                ipis.add(ipi); // sent once the lapic lock is released: see Irqchip's lock order
               }
 
               @Override
@@ -45,7 +59,7 @@ final class VcpuIrq {
 
   /** Whether the engine should look for an interrupt now (block hook; engine thread). */
   boolean needsCheck(long now) {
-    return check || now >= deadline || now >= chip.pitDeadline();
+    return check || nmi || init || now >= deadline || now >= chip.pitDeadline();
   }
 
   /** Looks again at the next block (an interrupt was pending but IF or a shadow blocked it). */
@@ -106,6 +120,112 @@ final class VcpuIrq {
     return true;
   }
 
+  int id() {
+    return id;
+  }
+
+  /** Whether an IPI's destination (no shorthand) names this APIC (any thread). */
+  boolean matches(int dest, dev.toykvm.kernel.irq.DestinationMode mode) {
+    synchronized (lapic) {
+      return lapic.matchesDestination(dest, mode);
+    }
+  }
+
+  /** A fixed or lowest-priority IPI: accepted unless the APIC is disabled (any thread). */
+  boolean acceptFixed(int vector, TriggerMode trigger) {
+    synchronized (lapic) {
+      if (!lapic.acceptInterrupt(vector, trigger)) {
+        return false;
+      }
+    }
+    wake();
+    return true;
+  }
+
+  /** An NMI arrives: latched (one pending at most, as on a CPU) until the vCPU takes it. */
+  void nmi() {
+    nmi = true;
+    wake();
+  }
+
+  /** An INIT arrives (any thread); the engine thread enters the INIT state at its next look. */
+  void init() {
+    expectsSipi = true;
+    init = true;
+    wake();
+  }
+
+  /** A start-up IPI arrives; it counts only if the vCPU is (or gets) in the INIT state. */
+  void sipi(int vector) {
+    if (expectsSipi) {
+      sipi = vector & 0xff;
+      wake();
+    }
+  }
+
+  /**
+   * Whether a SIPI may count: true while the vCPU waits for its start-up (and from an INIT's
+   * arrival), false once it runs; a SIPI to a running vCPU is dropped, as on a CPU.
+   */
+  void expectSipi(boolean expects) {
+    expectsSipi = expects;
+    if (!expects) {
+      sipi = -1;
+    }
+  }
+
+  boolean nmiPending() {
+    return nmi;
+  }
+
+  /** The engine delivers the NMI now. */
+  void takeNmi() {
+    nmi = false;
+  }
+
+  boolean initPending() {
+    return init;
+  }
+
+  /**
+   * The engine enters the INIT state: the local APIC is reset as by INIT (its ID kept), and the
+   * pending NMI is dropped (as KVM's kvm_vcpu_reset does).
+   */
+  void takeInit() {
+    init = false;
+    nmi = false;
+    synchronized (lapic) {
+      lapic.init();
+      deadline = lapic.nextDeadline();
+    }
+    check = true;
+  }
+
+  /**
+   * A vCPU waiting for its start-up ({@code KVM_MP_STATE_UNINITIALIZED} or, with {@code
+   * initReceived}, {@code KVM_MP_STATE_INIT_RECEIVED}): returns the SIPI's vector (only after an
+   * INIT: a SIPI before it is dropped, as in KVM), {@link #EVENT} when an INIT arrives, or -1 as
+   * soon as {@code stop} is true.
+   */
+  int awaitStartup(BooleanSupplier stop, boolean initReceived) throws InterruptedException {
+    while (true) {
+      if (stop.getAsBoolean()) {
+        return -1;
+      }
+      if (init) {
+        return EVENT;
+      }
+      int vector = sipi;
+      if (vector >= 0) {
+        sipi = -1;
+        if (initReceived) {
+          return vector;
+        }
+      }
+      await(stop);
+    }
+  }
+
   /** Makes the vCPU look for an interrupt, and wakes it if it is halted (any thread). */
   void wake() {
     check = true;
@@ -117,13 +237,18 @@ final class VcpuIrq {
 
   /**
    * {@code hlt}: waits until an interrupt can be taken (with {@code interruptsEnabled}, RFLAGS.IF;
-   * the shadow of an STI before the {@code hlt} has ended) and returns its acknowledged vector, or
-   * returns -1 as soon as {@code stop} (a kick, a close) is true.
+   * the shadow of an STI before the {@code hlt} has ended) and returns its acknowledged vector;
+   * returns {@link #EVENT} for an INIT or an NMI ({@code nmiAllowed}: not blocked), and -1 as soon
+   * as {@code stop} (a kick, a close) is true.
    */
-  int halt(BooleanSupplier stop, BooleanSupplier interruptsEnabled) throws InterruptedException {
+  int halt(BooleanSupplier stop, BooleanSupplier interruptsEnabled, BooleanSupplier nmiAllowed)
+      throws InterruptedException {
     while (true) {
       if (stop.getAsBoolean()) {
         return -1;
+      }
+      if (init || (nmi && nmiAllowed.getAsBoolean())) {
+        return EVENT;
       }
       if (interruptsEnabled.getAsBoolean() && pending()) {
         int vector = acknowledge();
@@ -158,7 +283,6 @@ final class VcpuIrq {
     }
   }
 
-  /** An access to the local APIC page (engine thread). */
   /**
    * Whether the in-kernel irqchip serves this port ({@code pio}) or MMIO address: the PICs and
    * ELCR, the PIT if it exists, the I/O APIC window and this vCPU's local APIC page.
@@ -187,6 +311,7 @@ final class VcpuIrq {
     long offset = address - Lapic.DEFAULT_BASE;
     int eoi;
     long value = 0;
+    List<Ipi> sent = List.of();
     synchronized (lapic) {
       if (write) {
         lapic.write(offset, size, data);
@@ -196,6 +321,13 @@ final class VcpuIrq {
       deadline = lapic.nextDeadline();
       eoi = levelEois;
       levelEois = -1;
+      if (!ipis.isEmpty()) {
+        sent = List.copyOf(ipis);
+        ipis.clear();
+      }
+    }
+    for (Ipi ipi : sent) {
+      chip.ipi(id, ipi);
     }
     if (write) {
       check = true; // TPR, EOI, LVT or SPIV may have let a pending interrupt through

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * #MAX_LOGGED_ADDRESSES}), so a guest that polls a missing device neither floods the log nor ends
  * the VM.
  *
- * <p>One instance serves one vCPU and is used from that vCPU's VMM thread only.
+ * <p>One instance serves one vCPU and is used from that vCPU's VMM thread only; the devices it
+ * reaches are shared by every vCPU's handler, so each access holds the device's monitor.
  */
 public final class ExitHandler {
   private static final Logger log = LoggerFactory.getLogger(ExitHandler.class);
@@ -215,8 +216,15 @@ public final class ExitHandler {
         : Optional.empty();
   }
 
+  /**
+   * Device accesses lock the device: with {@code --cpus N}, N VMM threads reach the same device
+   * objects, which are written for one caller at a time (and a {@code RemoteDevice} has one request
+   * in flight per pipe).
+   */
   private static long read(Bus.Match m, int size) {
-    return m.device().read(m.offset(), size) & BusDevice.allOnes(size);
+    synchronized (m.device()) {
+      return m.device().read(m.offset(), size) & BusDevice.allOnes(size);
+    }
   }
 
   private boolean write(Bus bus, long address, int size, long data) {
@@ -225,7 +233,9 @@ public final class ExitHandler {
       unclaimed(bus, "write of " + hex(data) + " to", address);
       return false;
     }
-    m.get().device().write(m.get().offset(), size, data & BusDevice.allOnes(size));
+    synchronized (m.get().device()) {
+      m.get().device().write(m.get().offset(), size, data & BusDevice.allOnes(size));
+    }
     return true;
   }
 

@@ -29,12 +29,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The toykvm PC built from a firmware image: the memory map and one vCPU with its run loop (see
+ * The toykvm PC built from a firmware image: the memory map and its vCPUs with their run loops (see
  * {@link MachineLayout} for the map); its devices are wired by a {@link DeviceManager}.
  *
- * <p>It owns the VM, the vCPU, the devices and the guest memory and closes them in that order.
- * {@link #run()} is called from one thread, the VMM's vCPU thread; {@link #stop()} may be called
- * from any thread.
+ * <p>It owns the VM, the vCPUs, the devices and the guest memory and closes them in that order.
+ * {@link #run()} is called from one thread, which runs vCPU 0; with {@code --cpus N} the other
+ * vCPUs each get a VMM thread of their own ({@link VcpuThreads}), with an {@link ExitHandler} each,
+ * and the first exit that ends the VM ends them all. With more than one vCPU the VM has the
+ * in-kernel irqchip (the local APICs carry the INIT and SIPI that start the other vCPUs). {@link
+ * #stop()} may be called from any thread.
  *
  * {@snippet :
  * try (Kvm kvm = Kvm.open();
@@ -49,23 +52,24 @@ public final class Machine implements AutoCloseable {
   private final GuestMemoryFile rom;
   private final GuestMemoryFile ram;
   private final VmFd vm;
-  private final VcpuFd vcpu;
+  private final List<VcpuFd> vcpus;
   private final Bus pio = new Bus("pio");
   private final Bus mmio = new Bus("mmio");
   private final DeviceManager devices;
   private final DebugExitPort debugExit;
   private final PcPlatform platform;
-  private final ExitHandler exits;
+  private final List<ExitHandler> exits;
   private final MachineConfig config;
   private final OutputStream serialOut;
   private final AtomicBoolean stopRequested = new AtomicBoolean();
+  private final AtomicBoolean vmOver = new AtomicBoolean(); // a vCPU's exit ended the VM
 
   private Machine(
       MachineConfig config,
       GuestMemoryFile rom,
       GuestMemoryFile ram,
       VmFd vm,
-      VcpuFd vcpu,
+      List<VcpuFd> vcpus,
       OutputStream serialOut,
       PrintStream trace,
       DebugExitPort.Mode debugExitMode,
@@ -77,10 +81,11 @@ public final class Machine implements AutoCloseable {
     this.rom = rom;
     this.ram = ram;
     this.vm = vm;
-    this.vcpu = vcpu;
+    this.vcpus = List.copyOf(vcpus);
     this.serialOut = serialOut;
     pio.insert("debug-exit", DEBUG_EXIT_PORT, 1, debugExit);
-    this.exits = new ExitHandler(vcpu.id(), pio, mmio, debugExit, trace);
+    this.exits =
+        vcpus.stream().map(v -> new ExitHandler(v.id(), pio, mmio, debugExit, trace)).toList();
     this.devices = new DeviceManager(vm, pio, mmio, serialOut, config.deviceTimeout());
     devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
@@ -141,7 +146,7 @@ public final class Machine implements AutoCloseable {
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware);
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = createVcpu(vm, config);
+      List<VcpuFd> vcpus = createVcpus(vm, config);
       log.debug(
           "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
           image.name(),
@@ -150,7 +155,7 @@ public final class Machine implements AutoCloseable {
           rom.createdAs(),
           ram.createdAs());
       Machine machine =
-          new Machine(config, rom, ram, vm, vcpu, serialOut, trace, debugExitMode, null, firmware);
+          new Machine(config, rom, ram, vm, vcpus, serialOut, trace, debugExitMode, null, firmware);
       try {
         machine.devices.attachAll(config.allDevices());
       } catch (RuntimeException e) {
@@ -165,10 +170,11 @@ public final class Machine implements AutoCloseable {
   }
 
   /**
-   * Builds a PC for a kernel ({@code --kernel}): RAM with the PC holes (no ROM), the kernel, its
-   * modules and the multiboot information (or Linux's boot_params) placed as {@code kernel.plan()}
-   * says, vCPU 0 in the entry state of the plan's protocol, the platform devices ({@link
-   * PcPlatform}) and pc-testdev in its own process over ioregionfd.
+   * Builds a PC for a kernel ({@code --kernel}): RAM with the PC holes (no ROM), the in-kernel
+   * irqchip unless {@code --no-irqchip}, the kernel, its modules and the multiboot information (or
+   * Linux's boot_params) placed as {@code kernel.plan()} says, vCPU 0 in the entry state of the
+   * plan's protocol (any other vCPU waiting for SIPI), the platform devices ({@link PcPlatform})
+   * and pc-testdev in its own process over ioregionfd.
    *
    * @throws IOException if guest memory cannot be created
    * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
@@ -190,7 +196,8 @@ public final class Machine implements AutoCloseable {
       }
       vm = kvm.createVm();
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = createVcpu(vm, config);
+      List<VcpuFd> vcpus = createVcpus(vm, config);
+      VcpuFd vcpu = vcpus.get(0);
       vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan()));
       vcpu.setRegs(EntryState.regs(kernel.plan()));
       log.debug(
@@ -206,10 +213,11 @@ public final class Machine implements AutoCloseable {
               config.memory(),
               kernel.debugcon(),
               debugconAtE9(all),
-              new VmIrqLines(vm));
+              new VmIrqLines(vm),
+              config.cpus());
       Machine machine =
           new Machine(
-              config, null, ram, vm, vcpu, serialOut, trace, kernel.debugExit(), platform, null);
+              config, null, ram, vm, vcpus, serialOut, trace, kernel.debugExit(), platform, null);
       try {
         machine.devices.attachAll(all);
       } catch (RuntimeException e) {
@@ -273,7 +281,7 @@ public final class Machine implements AutoCloseable {
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware);
       mapRam(vm, ram, config.memory());
-      VcpuFd vcpu = createVcpu(vm, config); // in the reset state, as KVM creates it
+      List<VcpuFd> vcpus = createVcpus(vm, config); // in the reset state, as KVM creates them
       log.debug(
           "machine: firmware {} ({} KiB), {} MiB RAM",
           firmware.name(),
@@ -287,10 +295,11 @@ public final class Machine implements AutoCloseable {
               config.memory(),
               boot.debugcon(),
               debugconAtE9(all),
-              new VmIrqLines(vm));
+              new VmIrqLines(vm),
+              config.cpus());
       Machine machine =
           new Machine(
-              config, rom, ram, vm, vcpu, serialOut, trace, boot.debugExit(), platform, firmware);
+              config, rom, ram, vm, vcpus, serialOut, trace, boot.debugExit(), platform, firmware);
       try {
         machine.devices.attachAll(all);
       } catch (RuntimeException e) {
@@ -323,16 +332,24 @@ public final class Machine implements AutoCloseable {
         rom.segment().asSlice(firmware.aliasOffset(), firmware.aliasSize()));
   }
 
-  /** vCPU 0, after the irqchip and the PIT unless {@code --no-irqchip} ({@link PcInterrupts}). */
-  private static VcpuFd createVcpu(VmFd vm, MachineConfig config) {
+  /**
+   * The vCPUs ({@code --cpus}), after the irqchip and the PIT unless {@code --no-irqchip} ({@link
+   * PcInterrupts}), each local APIC's LINT0/LINT1 wired as on a PC; vCPU 0 boots, the others wait
+   * for INIT and SIPI.
+   */
+  private static List<VcpuFd> createVcpus(VmFd vm, MachineConfig config) {
     if (config.irqchip()) {
       PcInterrupts.create(vm);
     }
-    VcpuFd vcpu = vm.createVcpu(0);
-    if (config.irqchip()) {
-      PcInterrupts.wireLapic(vcpu);
+    List<VcpuFd> vcpus = new java.util.ArrayList<>();
+    for (int i = 0; i < config.cpus(); i++) {
+      VcpuFd vcpu = vm.createVcpu(i);
+      vcpus.add(vcpu);
+      if (config.irqchip()) {
+        PcInterrupts.wireLapic(vcpu);
+      }
     }
-    return vcpu;
+    return vcpus;
   }
 
   /**
@@ -363,7 +380,7 @@ public final class Machine implements AutoCloseable {
     Optional<Duration> timeout = config.timeout();
     Thread timer = timeout.map(this::startTimer).orElse(null);
     try {
-      return loop();
+      return vcpus.size() == 1 ? loop(0) : VcpuThreads.run(vcpus.size(), this::loop, this::endAll);
     } finally {
       if (timer != null) {
         timer.interrupt();
@@ -371,16 +388,28 @@ public final class Machine implements AutoCloseable {
       flushSerial();
       log.debug(
           "machine: {} unclaimed port accesses, {} unclaimed MMIO accesses, {} odd UART accesses",
-          exits.unclaimedPioAccesses(),
-          exits.unclaimedMmioAccesses(),
+          exits.stream().mapToLong(ExitHandler::unclaimedPioAccesses).sum(),
+          exits.stream().mapToLong(ExitHandler::unclaimedMmioAccesses).sum(),
           devices.com1() == null ? "-" : devices.com1().oddAccesses());
     }
   }
 
-  private VmOutcome loop() {
+  /** vCPU {@code i}'s run loop: its outcome, or null once another vCPU has ended the VM. */
+  private VmOutcome loop(int i) {
+    VcpuFd vcpu = vcpus.get(i);
+    ExitHandler handler = exits.get(i);
     while (true) {
+      if (vmOver.get()) {
+        return null;
+      }
       VcpuExit exit = vcpu.run();
-      Optional<VmOutcome> outcome = exits.handle(exit, vcpu::getRegs);
+      if (i != 0 && exit instanceof VcpuExit.Hlt && config.irqchip()) {
+        // An application processor parked with interrupts disabled (KVM_CAP_TOYKVM_HLT_IF0_EXIT):
+        // as on KVM it waits, halted, in the next run() for an NMI, an INIT or the VM's end; only
+        // the boot processor's such hlt ends the VM.
+        continue;
+      }
+      Optional<VmOutcome> outcome = handler.handle(exit, vcpu::getRegs);
       if (outcome.isPresent()) {
         if (exit instanceof VcpuExit.IoregionfdFailure f) {
           return new VmOutcome.DeviceFailed(
@@ -411,7 +440,14 @@ public final class Machine implements AutoCloseable {
   public void stop() {
     stopRequested.set(true);
     devices.wake();
-    vcpu.kick();
+    vcpus.forEach(VcpuFd::kick);
+  }
+
+  /** A vCPU's exit ended the VM: the other vCPUs' loops return (their run() is kicked). */
+  private void endAll() {
+    vmOver.set(true);
+    devices.wake();
+    vcpus.forEach(VcpuFd::kick);
   }
 
   private Thread startTimer(Duration timeout) {
@@ -452,9 +488,9 @@ public final class Machine implements AutoCloseable {
     return pio;
   }
 
-  /** The exit handler, for its counters. */
+  /** vCPU 0's exit handler, for its counters. */
   public ExitHandler exits() {
-    return exits;
+    return exits.get(0);
   }
 
   private void flushSerial() {
@@ -471,7 +507,7 @@ public final class Machine implements AutoCloseable {
    */
   @Override
   public void close() {
-    vcpu.close();
+    vcpus.forEach(VcpuFd::close);
     closeQuietly(platform, vm, devices, ram, rom);
   }
 

@@ -21,6 +21,8 @@ import java.util.Optional;
  *     {@code toykvm.ioregionfd.timeout.ms}; {@code toykvm run --device-timeout} sets both)
  * @param irqchip the in-kernel irqchip and PIT ({@link PcInterrupts}; {@code hlt} waits for an
  *     interrupt); false for {@code --no-irqchip}: no interrupt controller, {@code KVM_EXIT_HLT}
+ * @param cpus how many vCPUs, {@value #MIN_CPUS} to {@value #MAX_CPUS} ({@code --cpus}): vCPU 0
+ *     boots, the others wait for INIT and SIPI from it
  */
 public record MachineConfig(
     long memory,
@@ -29,7 +31,13 @@ public record MachineConfig(
     List<DeviceSpec> devices,
     DeviceSpec.Route com1Route,
     Duration deviceTimeout,
-    boolean irqchip) {
+    boolean irqchip,
+    int cpus) {
+
+  public static final int MIN_CPUS = 1;
+
+  /** KVM_CAP_MAX_VCPUS of toykvm's kernel side. */
+  public static final int MAX_CPUS = 8;
 
   /** The default {@link #deviceTimeout}: the kernel side's default for ioregionfd too. */
   public static final Duration DEFAULT_DEVICE_TIMEOUT = Duration.ofSeconds(5);
@@ -37,9 +45,18 @@ public record MachineConfig(
   /**
    * @throws IllegalArgumentException if the memory size is not a multiple of 4 KiB between {@link
    *     MachineLayout#MIN_MEMORY} and {@link MachineLayout#MAX_MEMORY}, or the device timeout is
-   *     not positive
+   *     not positive, or {@code cpus} is not 1 to 8, or above 1 without the irqchip
    */
   public MachineConfig {
+    if (cpus < MIN_CPUS || cpus > MAX_CPUS) {
+      throw new IllegalArgumentException(
+          "the number of CPUs must be " + MIN_CPUS + " to " + MAX_CPUS + ", not " + cpus);
+    }
+    if (cpus > 1 && !irqchip) {
+      throw new IllegalArgumentException(
+          "more than one CPU needs the irqchip: the other CPUs are started with INIT and SIPI"
+              + " through the local APICs");
+    }
     if (memory % KvmConstants.PAGE_SIZE != 0
         || memory < MachineLayout.MIN_MEMORY
         || memory > MachineLayout.MAX_MEMORY) {
@@ -52,7 +69,7 @@ public record MachineConfig(
     }
   }
 
-  /** With the irqchip. */
+  /** With the irqchip, one vCPU. */
   public MachineConfig(
       long memory,
       boolean trace,
@@ -60,7 +77,24 @@ public record MachineConfig(
       List<DeviceSpec> devices,
       DeviceSpec.Route com1Route,
       Duration deviceTimeout) {
-    this(memory, trace, timeout, devices, com1Route, deviceTimeout, true);
+    this(memory, trace, timeout, devices, com1Route, deviceTimeout, true, MIN_CPUS);
+  }
+
+  /** One vCPU, with or without the irqchip. */
+  public MachineConfig(
+      long memory,
+      boolean trace,
+      Optional<Duration> timeout,
+      List<DeviceSpec> devices,
+      DeviceSpec.Route com1Route,
+      Duration deviceTimeout,
+      boolean irqchip) {
+    this(memory, trace, timeout, devices, com1Route, deviceTimeout, irqchip, MIN_CPUS);
+  }
+
+  /** The same machine with {@code n} vCPUs. */
+  public MachineConfig withCpus(int n) {
+    return new MachineConfig(memory, trace, timeout, devices, com1Route, deviceTimeout, irqchip, n);
   }
 
   /** With the default device timeout. */

@@ -56,6 +56,7 @@ final class PcPlatform implements AutoCloseable {
   private final boolean debugconAtE9;
   private final IrqLine irqs;
   private RtcTimer rtcTimer;
+  private final int cpus;
 
   /**
    * @param ram guest RAM, file offset = guest-physical address
@@ -63,6 +64,7 @@ final class PcPlatform implements AutoCloseable {
    * @param debugcon where the debug console's bytes go
    * @param debugconAtE9 whether the debug console also takes port 0xe9
    * @param irqs the ISA interrupt lines (the VM's irqchip)
+   * @param cpus the number of CPUs (fw_cfg's 0x05 and 0x0f, CMOS 0x5f)
    */
   PcPlatform(
       MemorySegment ram,
@@ -70,8 +72,10 @@ final class PcPlatform implements AutoCloseable {
       long memory,
       OutputStream debugcon,
       boolean debugconAtE9,
-      IrqLine irqs) {
-    this.fwCfg = new FwCfg(new RamAccess(ram, memoryMap), memory, 1);
+      IrqLine irqs,
+      int cpus) {
+    this.cpus = cpus;
+    this.fwCfg = new FwCfg(new RamAccess(ram, memoryMap), memory, cpus);
     fwCfg.addE820(
         memoryMap.stream()
             .map(e -> new dev.toykvm.devices.pc.E820Entry(e.base(), e.length(), e.type()))
@@ -88,7 +92,7 @@ final class PcPlatform implements AutoCloseable {
     I8042 i8042 = new I8042(() -> resetRequested.set(true));
     put(pio, devices, "i8042 data", I8042.DATA_PORT, I8042.SIZE, i8042.dataPort());
     put(pio, devices, "i8042 command", I8042.COMMAND_PORT, I8042.SIZE, i8042);
-    CmosRtc cmos = new CmosRtc(clock, memory, 0, 1, irqs);
+    CmosRtc cmos = new CmosRtc(clock, memory, 0, cpus, irqs);
     put(pio, devices, "cmos", CmosRtc.PIO_BASE, CmosRtc.SIZE, cmos);
     put(
         pio,

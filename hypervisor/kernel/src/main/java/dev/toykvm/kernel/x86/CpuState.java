@@ -28,6 +28,7 @@ public final class CpuState {
   // Offsets in the CPU state (after the uc_context header); see verifyLayout().
   private static final long EIP = 128;
   private static final long HFLAGS = 176;
+  private static final long HFLAGS2 = 180; // right after hflags in CPUX86State
   private static final long SEGS = 184; // ES, CS, SS, DS, FS, GS, then LDT, TR, GDT, IDT
   private static final long SEG_SIZE = 24; // {u32 selector; u64 base; u32 limit; u32 flags}
   private static final int ES = 0;
@@ -58,6 +59,7 @@ public final class CpuState {
   private static final int HF_LMA = 1 << 14;
   private static final int HF_CS64 = 1 << 15;
   private static final int HF_INHIBIT_IRQ = 1 << 3;
+  private static final int HF2_NMI_MASK = 1 << 2; // QEMU's iret helpers clear it
 
   /** The value of {@code IA32_APIC_BASE} KVM reports for a bootstrap processor. */
   private static final long APIC_BASE_BSP = 0xfee00000L | 0x100 | 0x800;
@@ -185,6 +187,24 @@ public final class CpuState {
       state.set(JAVA_LONG, CR + 16, want);
       engine.restoreContext(context);
     }
+  }
+
+  /**
+   * Whether NMIs are blocked (QEMU's {@code HF2_NMI_MASK} in {@code hflags2}): from an NMI's
+   * delivery until the next IRET, which clears the bit itself (QEMU's real-mode and protected-mode
+   * iret helpers do).
+   */
+  public boolean nmiBlocked() {
+    engine.saveContext(context);
+    return (state.get(JAVA_INT, HFLAGS2) & HF2_NMI_MASK) != 0;
+  }
+
+  /** Sets or clears NMI blocking (see {@link #nmiBlocked}). */
+  public void setNmiBlocked(boolean blocked) {
+    engine.saveContext(context);
+    int h2 = state.get(JAVA_INT, HFLAGS2);
+    state.set(JAVA_INT, HFLAGS2, blocked ? h2 | HF2_NMI_MASK : h2 & ~HF2_NMI_MASK);
+    engine.restoreContext(context);
   }
 
   /** The CPU's current linear-address base of CS, for turning RIP into a linear address. */
