@@ -201,6 +201,11 @@ final class ToyVcpu implements VcpuFd {
     engine.kick();
   }
 
+  /** The VM's memory slots changed (any thread): the engine remaps at its next block start. */
+  void memoryChanged() {
+    engine.memoryChanged();
+  }
+
   /** One ioctl; {@code request} null means {@code KVM_RUN}, which first checks guest memory. */
   private Object call(String ioctl, Requests.Request request) {
     checkOpen(ioctl);

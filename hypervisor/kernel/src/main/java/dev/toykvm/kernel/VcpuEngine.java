@@ -15,6 +15,7 @@ import dev.toykvm.kernel.Requests.Init;
 import dev.toykvm.kernel.Requests.Run;
 import dev.toykvm.kernel.Requests.SetRegs;
 import dev.toykvm.kernel.Requests.SetSregs;
+import dev.toykvm.kernel.unicorn.BlockGate;
 import dev.toykvm.kernel.unicorn.Uc;
 import dev.toykvm.kernel.unicorn.UcCallbacks;
 import dev.toykvm.kernel.unicorn.UcEngine;
@@ -67,9 +68,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
   private StringIo stringIo;
-  // The translation block running now (linear address and size), from the block hook.
-  private long blockAddress;
-  private int blockSize;
+  // The native block hook: records each block (for rep ins/outs), calls block() only when raised.
+  private final BlockGate gate = new BlockGate();
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
@@ -107,9 +107,15 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   /** Makes the vCPU leave run() with Intr as soon as it can; safe from any thread. */
   void kick() {
     kick.raise();
+    gate.raise();
     if (irq != null) {
       irq.wake(); // a halted vCPU waits on the irqchip, not on the eventfd
     }
+  }
+
+  /** The VM's memory slots changed: the next block start remaps (any thread). */
+  void memoryChanged() {
+    gate.raise();
   }
 
   @Override
@@ -210,8 +216,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     posted = new PostedWrites(id, new PostedBatch(kick.fd(), timeout), this);
     router = new AccessRouter(id, io, new IoregionAccess(kick.fd(), timeout), posted, this);
     readOnly = new ReadOnlyRestores(slots.rawMemory(), ReadOnlyRestores.Engine.of(() -> uc));
+    if (irq != null) {
+      irq.onAttention(gate::raise);
+    }
     stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
-    uc.installCoreHooks();
+    uc.installCoreHooks(gate);
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
     syncMemory();
@@ -253,6 +262,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       }
       stop = Stop.NONE;
       pieces.reset();
+      gate.raise(); // the first block looks at everything
       int err = uc.start(uc.readReg(Uc.X86_REG_RIP), untranslatable.stopAt());
       if (err == UcEngine.ABORTED) {
         VcpuExit exit = untranslatable.afterAbort();
@@ -365,7 +375,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     UcEngine fresh = new UcEngine(this);
     MemorySegment copy = fresh.allocContext();
     copy.copyFrom(state);
-    fresh.installCoreHooks();
+    fresh.installCoreHooks(gate);
     uc = fresh;
     cpu = new CpuState(fresh);
     memoryMap.forget();
@@ -526,11 +536,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   public int ioIn(int port, int size) {
     int p = port & 0xffff;
     if (irq != null && irq.claims(true, p)) {
-      return (int) irq.access(true, false, p, size, 0);
+      int value = (int) irq.access(true, false, p, size, 0);
+      gate.raise();
+      return value;
     }
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
-      Long batch = stringIo.in(p, size, blockAddress, blockSize);
+      Long batch = stringIo.in(p, size, gate.blockAddress(), gate.blockSize());
       return (int) mask(batch != null ? batch : router.exitToVmm(true, false, p, size, 0), size);
     }
     return (int) mask(access(true, false, p, size, 0), size);
@@ -542,11 +554,12 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     long data = mask(value & 0xffff_ffffL, size);
     if (irq != null && irq.claims(true, p)) {
       irq.access(true, true, p, size, data);
+      gate.raise();
       return;
     }
     if (!router.kernelClaims(true, true, p, size, data)) {
       // Bound for the VMM: a rep outs is one exit for a whole batch (see StringIo).
-      if (!stringIo.out(p, size, data, blockAddress, blockSize)) {
+      if (!stringIo.out(p, size, data, gate.blockAddress(), gate.blockSize())) {
         router.exitToVmm(true, true, p, size, data);
       }
       return;
@@ -556,9 +569,15 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   private long access(boolean pio, boolean write, long address, int size, long data) {
     if (irq != null && !pio && irq.claims(false, address)) {
-      return irq.access(false, write, address, size, data);
+      long value = irq.access(false, write, address, size, data);
+      gate.raise(); // a timer or a mask may have changed
+      return value;
     }
-    return router.access(pio, write, address, size, data);
+    long value = router.access(pio, write, address, size, data);
+    if (!posted.isEmpty()) {
+      gate.raise(); // blocks watch the posted writes' deadline
+    }
+    return value;
   }
 
   @Override
@@ -574,11 +593,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   @Override
   public void readOnlyWrite(long address, int size, long value) {
     long v = mask(value, size);
+    readOnly.atBlock(gate.blockAddress(), gate.blockSize());
     if (readOnly.isNewWrite(address, size, v)) {
       posted.flush();
       exitToVmm(new VcpuExit.MmioWrite(address, size, v));
     }
     readOnly.willLand(address, size);
+    gate.raise(); // blocks undo the write
   }
 
   @Override
@@ -586,10 +607,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     readOnly.restoreAll();
   }
 
+  /**
+   * A block start while the gate is raised (see {@link BlockGate}): clears the gate, then looks at
+   * everything that may be pending, and raises it again while something needs every block.
+   */
   @Override
   public void block(long address, int size) {
-    blockAddress = address;
-    blockSize = size;
+    gate.clear();
     if (readOnly.blockStarts(address, size)) {
       // Translated from bytes written to read-only memory: translate it again before it runs.
       stop = kick.raised() ? Stop.KICK : Stop.REMAP;
@@ -610,6 +634,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     } else if (slots.generation() != mappedGeneration) {
       stop = Stop.REMAP;
       uc.stop();
+    }
+    if (!posted.isEmpty() || readOnly.watching() || (irq != null && irq.watching())) {
+      gate.raise();
     }
   }
 

@@ -20,6 +20,7 @@ final class VcpuIrq {
   private final Object halt = new Object();
   private volatile boolean check = true;
   private volatile long deadline = Long.MAX_VALUE;
+  private volatile Runnable attention = () -> {};
   private boolean woken; // under halt
   private int levelEois = -1; // under the lapic lock: a level EOI to pass on (one per write)
 
@@ -50,7 +51,29 @@ final class VcpuIrq {
 
   /** Looks again at the next block (an interrupt was pending but IF or a shadow blocked it). */
   void recheck() {
+    look();
+  }
+
+  /**
+   * Sets the check flag and tells the engine (its block gate) to look at the next block start. Any
+   * thread.
+   */
+  private void look() {
     check = true;
+    attention.run();
+  }
+
+  /** What raises the engine's attention when an interrupt may have become possible. */
+  void onAttention(Runnable raise) {
+    attention = raise;
+  }
+
+  /**
+   * Whether the engine must look at every block start: the check flag is set (an interrupt blocked
+   * by IF or a shadow is looked at again), or a local APIC timer or the PIT is armed.
+   */
+  boolean watching() {
+    return check || deadline != Long.MAX_VALUE || chip.pitDeadline() != Long.MAX_VALUE;
   }
 
   /**
@@ -77,13 +100,13 @@ final class VcpuIrq {
       if (lapic.acceptsPicInterrupts()) {
         int vector = chip.picAcknowledge();
         if (vector >= 0) {
-          check = true; // another request may be behind it
+          look(); // another request may be behind it
           return vector;
         }
       }
       int vector = lapic.acknowledge();
       if (vector >= 0) {
-        check = true;
+        look();
       }
       return vector;
     }
@@ -108,7 +131,7 @@ final class VcpuIrq {
 
   /** Makes the vCPU look for an interrupt, and wakes it if it is halted (any thread). */
   void wake() {
-    check = true;
+    look();
     synchronized (halt) {
       woken = true;
       halt.notifyAll();
@@ -198,7 +221,7 @@ final class VcpuIrq {
       levelEois = -1;
     }
     if (write) {
-      check = true; // TPR, EOI, LVT or SPIV may have let a pending interrupt through
+      look(); // TPR, EOI, LVT or SPIV may have let a pending interrupt through
     }
     if (eoi >= 0) {
       chip.levelEoi(eoi);
