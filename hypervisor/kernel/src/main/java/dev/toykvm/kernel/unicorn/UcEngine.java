@@ -341,9 +341,17 @@ public final class UcEngine implements AutoCloseable {
     return UcAbortGuard.ERROR;
   }
 
-  /** {@code uc_emu_stop}: only from inside a callback on the engine's own thread. */
+  /**
+   * {@code uc_emu_stop}: from inside a callback on the engine's own thread; or from another thread
+   * while the engine is open, where it is exact only after {@link AsyncStop#makeExact} (see there).
+   */
   public void stop() {
     nativeInt(() -> (int) UcLibrary.EMU_STOP.invokeExact(uc));
+  }
+
+  /** The {@code uc_engine *} itself, for {@link AsyncStop}. */
+  MemorySegment handle() {
+    return uc;
   }
 
   /** Unicorn's text for an error code. */
