@@ -112,6 +112,7 @@ final class GuestSpeed {
       double[] kernel,
       double[] bareCpu,
       double[] kernelCpu,
+      double[] javaHookCpu,
       String placement) {
     /** Speed of the kernel side relative to bare Unicorn (1.0: as fast), from median CPU times. */
     double ratio() {
@@ -134,12 +135,18 @@ final class GuestSpeed {
 
   /** Runs {@code workload} {@code runs} times on each side, alternating, pinned to {@code cpu}. */
   static Result measure(
-      Workload workload, long count, int runs, int cpu, Consumer<String> progress) {
+      Workload workload,
+      long count,
+      int runs,
+      int cpu,
+      boolean javaBlockHook,
+      Consumer<String> progress) {
     Affinity.pinThisThread(Affinity.cpu(cpu));
     double[] bare = new double[runs];
     double[] kernel = new double[runs];
     double[] bareCpu = new double[runs];
     double[] kernelCpu = new double[runs];
+    double[] javaHookCpu = new double[javaBlockHook ? runs : 0];
     String placement = "";
     try (Kvm kvm = Kvm.open()) {
       for (int i = 0; i < runs; i++) {
@@ -149,6 +156,16 @@ final class GuestSpeed {
         KernelRun k = runKernel(kvm, workload, count);
         kernel[i] = k.times().wall();
         kernelCpu[i] = k.times().cpu();
+        if (javaBlockHook) {
+          System.setProperty(BLOCK_GATE_PROPERTY, "false");
+          try {
+            javaHookCpu[i] = runKernel(kvm, workload, count).times().cpu();
+          } finally {
+            System.clearProperty(BLOCK_GATE_PROPERTY);
+          }
+          progress.accept(
+              String.format("  with a Java upcall per block: cpu %.3f s", javaHookCpu[i]));
+        }
         placement = "bench thread and vCPU engine on cpu " + cpu + " (" + k.engineCpus() + ")";
         progress.accept(
             String.format(
@@ -162,7 +179,7 @@ final class GuestSpeed {
                 kernelCpu[i]));
       }
     }
-    return new Result(workload, count, bare, kernel, bareCpu, kernelCpu, placement);
+    return new Result(workload, count, bare, kernel, bareCpu, kernelCpu, javaHookCpu, placement);
   }
 
   /** Wall-clock and thread CPU seconds of one run. */
@@ -238,6 +255,9 @@ final class GuestSpeed {
 
   private static final String ENGINE_THREAD = "vcpu0-engine";
 
+  /** The kernel's "module parameter" that turns the native block gate off (read per vCPU). */
+  static final String BLOCK_GATE_PROPERTY = "toykvm.kernel.blockgate";
+
   /** The Java thread id of the (one) vCPU engine thread of this process. */
   private static long engineThreadId() {
     for (Thread t : Thread.getAllStackTraces().keySet()) {
@@ -271,6 +291,18 @@ final class GuestSpeed {
               percentile(r.bare(), 50),
               percentile(r.kernel(), 50),
               100 * r.wallRatio()));
+    }
+    for (Result r : results) {
+      if (r.javaHookCpu().length > 0) {
+        b.append(
+            String.format(
+                java.util.Locale.ROOT,
+                "%n%s, kernel side with a Java upcall per block (before the gate): CPU median %.3f s,"
+                    + " %.0f%% of bare%n",
+                r.workload().title,
+                percentile(r.javaHookCpu(), 50),
+                100 * percentile(r.bareCpu(), 50) / percentile(r.javaHookCpu(), 50)));
+      }
     }
     for (Result r : results) {
       b.append(

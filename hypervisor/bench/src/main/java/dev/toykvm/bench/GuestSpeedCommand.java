@@ -66,6 +66,13 @@ public final class GuestSpeedCommand implements Callable<Integer> {
   Integer cpu;
 
   @Option(
+      names = "--java-block-hook",
+      description =
+          "Also run the kernel side with a Java upcall at every translation block (the kernel"
+              + " parameter toykvm.kernel.blockgate=false: how it was before the native block gate).")
+  boolean javaBlockHook;
+
+  @Option(
       names = "--workload",
       paramLabel = "W",
       description = "Only this workload (repeatable): tight, mix.")
@@ -100,7 +107,7 @@ public final class GuestSpeedCommand implements Callable<Integer> {
       List<GuestSpeed.Result> results = new ArrayList<>();
       for (GuestSpeed.Workload w : chosen) {
         long count = w == GuestSpeed.Workload.TIGHT ? n : r;
-        results.add(GuestSpeed.measure(w, count, k, where, err::println));
+        results.add(GuestSpeed.measure(w, count, k, where, javaBlockHook, err::println));
       }
       out.print(GuestSpeed.render(results));
       out.flush();

@@ -220,7 +220,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       irq.onAttention(gate::raise);
     }
     stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
-    uc.installCoreHooks(gate);
+    uc.installCoreHooks(gate, KernelParams.blockGate());
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
     syncMemory();
@@ -375,7 +375,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     UcEngine fresh = new UcEngine(this);
     MemorySegment copy = fresh.allocContext();
     copy.copyFrom(state);
-    fresh.installCoreHooks(gate);
+    fresh.installCoreHooks(gate, KernelParams.blockGate());
     uc = fresh;
     cpu = new CpuState(fresh);
     memoryMap.forget();

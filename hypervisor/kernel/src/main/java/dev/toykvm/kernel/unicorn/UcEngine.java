@@ -229,16 +229,16 @@ public final class UcEngine implements AutoCloseable {
   /**
    * Installs the hooks every vCPU needs: in/out, interrupts, unmapped accesses, cpuid, and the
    * block hook through {@code gate}: the native gate ({@code ucblock.c}) calls {@link
-   * UcCallbacks#block} only while the gate is raised; without the native library every block calls
-   * it (slower, the same behaviour).
+   * UcCallbacks#block} only while the gate is raised; without the native library, or with {@code
+   * nativeGate} false, every block calls it (slower, the same behaviour).
    */
-  public void installCoreHooks(BlockGate gate) {
+  public void installCoreHooks(BlockGate gate, boolean nativeGate) {
     hook(Uc.HOOK_INSN, upcalls.ioIn, 1, 0, Uc.X86_INS_IN);
     hook(Uc.HOOK_INSN, upcalls.ioOut, 1, 0, Uc.X86_INS_OUT);
     hook(Uc.HOOK_INSN, upcalls.cpuid, 1, 0, Uc.X86_INS_CPUID);
     hook(Uc.HOOK_INTR, upcalls.intr, 1, 0, 0);
     this.gate = gate;
-    if (UcAbortGuard.BLOCK_GATE_HOOK != null) {
+    if (nativeGate && UcAbortGuard.BLOCK_GATE_HOOK != null) {
       hook(Uc.HOOK_BLOCK, UcAbortGuard.BLOCK_GATE_HOOK, gate.bind(upcalls.block), 1, 0, 0);
     } else {
       hook(Uc.HOOK_BLOCK, upcalls.block, 1, 0, 0);
