@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
           + " in one process pinned to one CPU: a tight add/dec/jnz loop in real mode and a mix"
           + " of loads over 4 MiB, calls, stores and reads of an in-kernel device's port. Prints"
           + " the median and p99 of the runs of each side and the kernel side's speed relative"
-          + " to bare Unicorn (100%: as fast).",
+          + " to bare Unicorn (100%: as fast). Then the latency of an interrupt raised with"
+          + " KVM_IRQ_LINE from another thread to the guest handler's first instruction.",
       ""
     },
     footer = {
@@ -60,6 +61,12 @@ public final class GuestSpeedCommand implements Callable<Integer> {
   Integer runs;
 
   @Option(
+      names = "--irq-samples",
+      paramLabel = "N",
+      description = "Interrupt latency samples (default 2000; --quick 100; 0: none).")
+  Integer irqSamples;
+
+  @Option(
       names = "--cpu",
       paramLabel = "CPU",
       description = "The CPU to pin to. Default: the first this process may use.")
@@ -92,7 +99,9 @@ public final class GuestSpeedCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--iterations and --rounds are 1 to 2^32-1, --runs at least 1");
     }
-    int where = cpu != null ? cpu : Affinity.allowedCpus().getFirst();
+    List<Integer> allowed = Affinity.allowedCpus(); // before this thread is pinned
+    int where = cpu != null ? cpu : allowed.getFirst();
+    int other = allowed.stream().filter(c -> c != where).findFirst().orElse(where);
     List<GuestSpeed.Workload> chosen = new ArrayList<>();
     for (String w : workloads.isEmpty() ? List.of("tight", "mix") : workloads) {
       switch (w) {
@@ -110,10 +119,28 @@ public final class GuestSpeedCommand implements Callable<Integer> {
         results.add(GuestSpeed.measure(w, count, k, where, javaBlockHook, err::println));
       }
       out.print(GuestSpeed.render(results));
+      int samples = irqSamples != null ? irqSamples : quick ? 100 : 2000;
+      if (samples > 0) {
+        double[] micros = IrqLatency.measure(samples, where, other);
+        out.printf(
+            java.util.Locale.ROOT,
+            "%ninterrupt latency (KVM_IRQ_LINE from another thread -> the handler's first"
+                + " instruction, an out that exits to the VMM), %d samples: median %.1f us,"
+                + " p99 %.1f us; VMM and vCPU threads on cpu %d, the raising thread on cpu %d%n",
+            samples,
+            GuestSpeed.percentile(micros, 50),
+            GuestSpeed.percentile(micros, 99),
+            where,
+            other);
+      }
       out.flush();
       return ExitCodes.SUCCESS;
     } catch (BenchException | dev.toykvm.kvm.KvmException e) {
       err.println("toykvm: " + e.getMessage());
+      return ExitCodes.HYPERVISOR;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      err.println("toykvm: interrupted");
       return ExitCodes.HYPERVISOR;
     }
   }

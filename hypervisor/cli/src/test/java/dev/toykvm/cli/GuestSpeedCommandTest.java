@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** {@code toykvm bench guest-speed}: a small run prints the table; bad options are usage errors. */
+/**
+ * {@code toykvm bench guest-speed}: a small run prints the table and the interrupt latency; bad
+ * options are usage errors.
+ */
 @Tag("e2e")
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class GuestSpeedCommandTest {
@@ -23,7 +26,16 @@ class GuestSpeedCommandTest {
     int status =
         Main.execute(
             new String[] {
-              "bench", "guest-speed", "--iterations", "100000", "--rounds", "20", "--runs", "1"
+              "bench",
+              "guest-speed",
+              "--iterations",
+              "100000",
+              "--rounds",
+              "20",
+              "--runs",
+              "1",
+              "--irq-samples",
+              "20"
             },
             new PrintStream(out, true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8));
@@ -32,6 +44,8 @@ class GuestSpeedCommandTest {
     assertTrue(o.contains("| tight loop (add/dec/jnz, real mode) | 100,000 |"), o);
     assertTrue(o.contains("| mix (loads over 4 MiB"), o);
     assertTrue(o.contains("where (tight): bench thread and vCPU engine on cpu"), o);
+    assertTrue(o.contains("interrupt latency (KVM_IRQ_LINE from another thread"), o);
+    assertTrue(o.contains("20 samples: median"), o);
   }
 
   @Test
