@@ -69,6 +69,9 @@ final class ToyVcpu implements VcpuFd {
     }
     try {
       this.engine = new VcpuEngine(id, slots, io, mailbox, irq);
+      if (irq != null) {
+        irq.onAttention(engine::attention); // an interrupt may be possible: look at the next block
+      }
     } catch (RuntimeException e) {
       mailbox.release();
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
@@ -203,7 +206,7 @@ final class ToyVcpu implements VcpuFd {
 
   /** The VM's memory slots changed (any thread): the engine remaps at its next block start. */
   void memoryChanged() {
-    engine.memoryChanged();
+    engine.attention();
   }
 
   /** One ioctl; {@code request} null means {@code KVM_RUN}, which first checks guest memory. */

@@ -113,8 +113,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     }
   }
 
-  /** The VM's memory slots changed: the next block start remaps (any thread). */
-  void memoryChanged() {
+  /** Look at everything at the next block start: memory changed, an interrupt (any thread). */
+  void attention() {
     gate.raise();
   }
 
@@ -216,9 +216,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     posted = new PostedWrites(id, new PostedBatch(kick.fd(), timeout), this);
     router = new AccessRouter(id, io, new IoregionAccess(kick.fd(), timeout), posted, this);
     readOnly = new ReadOnlyRestores(slots.rawMemory(), ReadOnlyRestores.Engine.of(() -> uc));
-    if (irq != null) {
-      irq.onAttention(gate::raise);
-    }
     stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
     uc.installCoreHooks(gate, KernelParams.blockGate());
     setSregs(ResetState.sregs());
@@ -536,9 +533,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   public int ioIn(int port, int size) {
     int p = port & 0xffff;
     if (irq != null && irq.claims(true, p)) {
-      int value = (int) irq.access(true, false, p, size, 0);
-      gate.raise();
-      return value;
+      return (int) irq.access(true, false, p, size, 0);
     }
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
@@ -554,7 +549,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     long data = mask(value & 0xffff_ffffL, size);
     if (irq != null && irq.claims(true, p)) {
       irq.access(true, true, p, size, data);
-      gate.raise();
       return;
     }
     if (!router.kernelClaims(true, true, p, size, data)) {
@@ -569,14 +563,10 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   private long access(boolean pio, boolean write, long address, int size, long data) {
     if (irq != null && !pio && irq.claims(false, address)) {
-      long value = irq.access(false, write, address, size, data);
-      gate.raise(); // a timer or a mask may have changed
-      return value;
+      return irq.access(false, write, address, size, data);
     }
     long value = router.access(pio, write, address, size, data);
-    if (!posted.isEmpty()) {
-      gate.raise(); // blocks watch the posted writes' deadline
-    }
+    gate.raise(); // if a posted write waits, blocks watch its deadline
     return value;
   }
 
@@ -607,10 +597,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     readOnly.restoreAll();
   }
 
-  /**
-   * A block start while the gate is raised (see {@link BlockGate}): clears the gate, then looks at
-   * everything that may be pending, and raises it again while something needs every block.
-   */
   @Override
   public void block(long address, int size) {
     gate.clear();

@@ -195,15 +195,21 @@ final class VcpuIrq {
 
   /** Serves an access {@link #claims} said is the irqchip's; returns a read's value. */
   long access(boolean pio, boolean write, long address, int size, long data) {
+    long value;
     if (pio) {
       int port = (int) address;
-      return Irqchip.claimsPio(port)
-          ? chip().pio(write, port, size, data)
-          : chip().pitAccess(write, port, size, data);
+      value =
+          Irqchip.claimsPio(port)
+              ? chip().pio(write, port, size, data)
+              : chip().pitAccess(write, port, size, data);
+    } else {
+      value =
+          Irqchip.claimsLapic(address)
+              ? lapicAccess(write, address, size, data)
+              : chip().ioapicAccess(write, address, size, data);
     }
-    return Irqchip.claimsLapic(address)
-        ? lapicAccess(write, address, size, data)
-        : chip().ioapicAccess(write, address, size, data);
+    attention.run(); // a timer, a mask or a priority may have changed: look at the next block
+    return value;
   }
 
   long lapicAccess(boolean write, long address, int size, long data) {
