@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
       "Examples:",
       "  toykvm bench                       the full run (a few minutes)",
       "  toykvm bench --quick               a few thousand accesses, same-cpu only (seconds)",
-      "  toykvm bench --route ioregionfd --kind mmio-read --placement same-cpu"
+      "  toykvm bench --route ioregionfd --kind mmio-read --placement same-cpu",
+      "  toykvm bench guest-speed            guest compute: kernel side vs bare libunicorn"
     })
 public final class BenchCommand implements Callable<Integer> {
   private final PrintStream out;

@@ -79,6 +79,9 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("run", new RunCommand(out, err));
     cl.addSubcommand("images", new ImagesCommand(out, err));
     cl.addSubcommand("bench", new dev.toykvm.bench.BenchCommand(out, err));
+    cl.getSubcommands()
+        .get("bench")
+        .addSubcommand("guest-speed", new dev.toykvm.bench.GuestSpeedCommand(out, err));
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     cl.setParameterExceptionHandler(

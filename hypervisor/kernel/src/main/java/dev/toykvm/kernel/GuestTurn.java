@@ -26,17 +26,56 @@ final class GuestTurn {
    */
   static final String SLICE_PROPERTY = "toykvm.smp.slice.us";
 
+  /**
+   * How often a vCPU waiting for the turn reminds the holder's block gate (see {@link Hold#take}).
+   */
+  private static final long REMIND_NANOS = 200_000;
+
   private final ReentrantLock lock = new ReentrantLock(true);
+  private volatile Hold holder;
   private final long sliceNanos = Math.max(1, Long.getLong(SLICE_PROPERTY, 1000)) * 1000L;
 
   /** One vCPU's hold on the turn (its engine thread only). */
   final class Hold {
     private long since;
+    private volatile Runnable contention = () -> {};
 
-    /** Takes the turn (waits while another vCPU runs guest code). */
+    /**
+     * What makes this vCPU's engine look at its next block start (its block gate), so that it sees
+     * another vCPU waiting and hands the turn over when its slice is over.
+     */
+    void onContention(Runnable raise) {
+      contention = raise;
+    }
+
+    /**
+     * Takes the turn (waits while another vCPU runs guest code). While it waits it raises the
+     * holder's block gate, and again every 200 us, so a holder that has just taken the turn (and
+     * cleared its gate before this thread queued) still sees the wait within a slice.
+     */
     void take() {
-      lock.lock();
+      while (true) {
+        Hold h = holder;
+        if (h != null && h != this) {
+          h.contention.run();
+        }
+        try {
+          if (lock.tryLock(REMIND_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+            break;
+          }
+        } catch (InterruptedException e) {
+          lock.lock(); // engine threads are not interrupted; if one is, it still needs the turn
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      holder = this;
       since = System.nanoTime();
+    }
+
+    /** Whether another vCPU waits for the turn this vCPU holds. */
+    boolean contended() {
+      return lock.hasQueuedThreads() && lock.isHeldByCurrentThread();
     }
 
     /**
@@ -47,6 +86,7 @@ final class GuestTurn {
       if (!lock.isHeldByCurrentThread()) {
         return false;
       }
+      holder = null;
       lock.unlock();
       return true;
     }
@@ -66,6 +106,7 @@ final class GuestTurn {
     /** At a block start: hands the turn over if the slice is over and another vCPU waits. */
     void yieldIfDue(long now) {
       if (now - since >= sliceNanos && lock.hasQueuedThreads() && lock.isHeldByCurrentThread()) {
+        holder = null;
         lock.unlock();
         take();
       }

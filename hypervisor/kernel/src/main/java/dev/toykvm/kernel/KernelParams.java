@@ -16,4 +16,16 @@ final class KernelParams {
 
   /** The name of the ioregion timeout "module parameter". */
   static final String TIMEOUT_PROPERTY = "toykvm.ioregionfd.timeout.ms";
+
+  /**
+   * Whether translation blocks go through the native block gate ({@code toykvm.kernel.blockgate},
+   * true by default); false makes every block a Java upcall, as before the gate (for comparisons:
+   * {@code toykvm bench guest-speed --java-block-hook}).
+   */
+  static boolean blockGate() {
+    return !"false".equals(System.getProperty(BLOCK_GATE_PROPERTY));
+  }
+
+  /** The name of the block gate "module parameter". */
+  static final String BLOCK_GATE_PROPERTY = "toykvm.kernel.blockgate";
 }

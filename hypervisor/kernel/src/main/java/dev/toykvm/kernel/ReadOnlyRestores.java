@@ -94,7 +94,7 @@ final class ReadOnlyRestores {
   private final Memory memory;
   private final Engine engine;
   private final List<Restore> restores = new ArrayList<>();
-  // The translation block running now, from the block hook.
+  // The translation block running now, from the block hook or the block gate.
   private long blockStart;
   private long blockEnd;
   // A write QEMU will repeat (it hit the running block), until the block after it is over.
@@ -115,7 +115,24 @@ final class ReadOnlyRestores {
   }
 
   /**
-   * A translation block starts (the block hook; cheap when nothing is pending). Puts back what was
+   * Whether every block start must call {@link #blockStarts}: a write waits to be undone, or QEMU's
+   * repetition of one is expected.
+   */
+  boolean watching() {
+    return replay || !restores.isEmpty();
+  }
+
+  /**
+   * The block running now, as the native block gate recorded it (block starts call {@link
+   * #blockStarts} only while {@link #watching}).
+   */
+  void atBlock(long address, int size) {
+    blockStart = address;
+    blockEnd = address + size;
+  }
+
+  /**
+   * A translation block starts (the block hook, while {@link #watching}). Puts back what was
    * written; returns true if the block covers written bytes, so it must not run as translated: the
    * caller stops and starts again at its address.
    */

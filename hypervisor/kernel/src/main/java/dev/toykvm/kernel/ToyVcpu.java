@@ -70,6 +70,9 @@ final class ToyVcpu implements VcpuFd {
     }
     try {
       this.engine = new VcpuEngine(id, slots, io, mailbox, irq, userIrq, turn);
+      if (irq != null) {
+        irq.onAttention(engine::attention); // an interrupt may be possible: look at the next block
+      }
     } catch (RuntimeException e) {
       mailbox.release();
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
@@ -233,6 +236,11 @@ final class ToyVcpu implements VcpuFd {
   @Override
   public void kick() {
     engine.kick();
+  }
+
+  /** The VM's memory slots changed (any thread): the engine remaps at its next block start. */
+  void memoryChanged() {
+    engine.attention();
   }
 
   /** One ioctl; {@code request} null means {@code KVM_RUN}, which first checks guest memory. */

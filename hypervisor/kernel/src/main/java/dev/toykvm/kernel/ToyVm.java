@@ -37,6 +37,9 @@ final class ToyVm implements VmFd {
   public void setUserMemoryRegion(KvmUserspaceMemoryRegion region) {
     checkOpen(MemorySlots.IOCTL);
     guarded(MemorySlots.IOCTL, () -> slots.set(region));
+    for (ToyVcpu vcpu : vcpus.values()) {
+      vcpu.memoryChanged(); // a running vCPU remaps at its next block start
+    }
   }
 
   @Override

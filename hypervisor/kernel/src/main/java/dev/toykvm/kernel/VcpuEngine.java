@@ -12,6 +12,7 @@ import dev.toykvm.kernel.Requests.Init;
 import dev.toykvm.kernel.Requests.Run;
 import dev.toykvm.kernel.Requests.SetRegs;
 import dev.toykvm.kernel.Requests.SetSregs;
+import dev.toykvm.kernel.unicorn.BlockGate;
 import dev.toykvm.kernel.unicorn.Uc;
 import dev.toykvm.kernel.unicorn.UcCallbacks;
 import dev.toykvm.kernel.unicorn.UcEngine;
@@ -67,9 +68,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
   private StringIo stringIo;
-  // The translation block running now (linear address and size), from the block hook.
-  private long blockAddress;
-  private int blockSize;
+  // The native block hook: records each block (for rep ins/outs), calls block() only when raised.
+  private final BlockGate gate = new BlockGate();
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
@@ -111,6 +111,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     this.untranslatable = new UntranslatableRecovery(id, this);
     this.irq = irq;
     this.turn = turn;
+    turn.onContention(gate::raise); // another vCPU waits for the turn: blocks watch the slice
     this.mp = new VcpuMp(id, irq, new MpCpu(this));
     this.slots = slots;
     this.io = io;
@@ -120,9 +121,15 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   /** Makes the vCPU leave run() with Intr as soon as it can; safe from any thread. */
   void kick() {
     kick.raise();
+    gate.raise();
     if (irq != null) {
       irq.wake(); // a halted vCPU waits on the irqchip, not on the eventfd
     }
+  }
+
+  /** Look at everything at the next block start: memory changed, an interrupt (any thread). */
+  void attention() {
+    gate.raise();
   }
 
   @Override
@@ -230,7 +237,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     router = new AccessRouter(id, io, new IoregionAccess(kick.fd(), timeout), posted, this);
     readOnly = new ReadOnlyRestores(slots.rawMemory(), ReadOnlyRestores.Engine.of(() -> uc));
     stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
-    uc.installCoreHooks();
+    uc.installCoreHooks(gate, KernelParams.blockGate());
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
     syncMemory();
@@ -270,6 +277,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       long cr2 = cpu.cr2();
       pageFault = false;
       int err;
+      gate.raise(); // the first block looks at everything
       turn.take();
       try {
         err = uc.start(uc.readReg(Uc.X86_REG_RIP), until);
@@ -403,7 +411,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     UcEngine fresh = new UcEngine(this);
     MemorySegment copy = fresh.allocContext();
     copy.copyFrom(state);
-    fresh.installCoreHooks();
+    fresh.installCoreHooks(gate, KernelParams.blockGate());
     uc = fresh;
     cpu = new CpuState(fresh);
     memoryMap.forget();
@@ -539,7 +547,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private int routeIn(int p, int size) {
     if (!router.kernelClaims(true, false, p, size, 0)) {
       // Bound for the VMM: a rep ins is one exit for a whole batch (see StringIo).
-      Long batch = stringIo.in(p, size, blockAddress, blockSize);
+      Long batch = stringIo.in(p, size, gate.blockAddress(), gate.blockSize());
       return (int) mask(batch != null ? batch : router.exitToVmm(true, false, p, size, 0), size);
     }
     return (int) mask(access(true, false, p, size, 0), size);
@@ -559,7 +567,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private long routeOut(int p, int size, long data) {
     if (!router.kernelClaims(true, true, p, size, data)) {
       // Bound for the VMM: a rep outs is one exit for a whole batch (see StringIo).
-      if (!stringIo.out(p, size, data, blockAddress, blockSize)) {
+      if (!stringIo.out(p, size, data, gate.blockAddress(), gate.blockSize())) {
         router.exitToVmm(true, true, p, size, data);
       }
       return 0;
@@ -571,7 +579,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     if (irq != null && !pio && irq.claims(false, address)) {
       return irq.access(false, write, address, size, data);
     }
-    return turn.without(() -> router.access(pio, write, address, size, data));
+    long value = turn.without(() -> router.access(pio, write, address, size, data));
+    gate.raise(); // if a posted write waits, blocks watch its deadline
+    return value;
   }
 
   @Override
@@ -592,11 +602,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   @Override
   public void readOnlyWrite(long address, int size, long value) {
     long v = mask(value, size);
+    readOnly.atBlock(gate.blockAddress(), gate.blockSize());
     if (readOnly.isNewWrite(address, size, v)) {
       posted.flush();
       exitToVmm(new VcpuExit.MmioWrite(address, size, v));
     }
     readOnly.willLand(address, size);
+    gate.raise(); // blocks undo the write
   }
 
   @Override
@@ -606,8 +618,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public void block(long address, int size) {
-    blockAddress = address;
-    blockSize = size;
+    gate.clear();
     if (readOnly.blockStarts(address, size)) {
       // Translated from bytes written to read-only memory: translate it again before it runs.
       stop = kick.raised() ? Stop.KICK : Stop.REMAP;
@@ -629,6 +640,13 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     } else if (slots.generation() != mappedGeneration) {
       stop = Stop.REMAP;
       uc.stop();
+    }
+    if (!posted.isEmpty()
+        || readOnly.watching()
+        || (irq != null && irq.watching())
+        || (irq == null && userIrq.wantsLook())
+        || turn.contended()) {
+      gate.raise();
     }
   }
 

@@ -27,6 +27,7 @@ final class VcpuIrq {
   private final Object halt = new Object();
   private volatile boolean check = true;
   private volatile long deadline = Long.MAX_VALUE;
+  private volatile Runnable attention = () -> {};
   private boolean woken; // under halt
   private int levelEois = -1; // under the lapic lock: a level EOI to pass on (one per write)
   private final List<Ipi> ipis = new ArrayList<>(); // under the lapic lock: IPIs to send after it
@@ -64,7 +65,34 @@ final class VcpuIrq {
 
   /** Looks again at the next block (an interrupt was pending but IF or a shadow blocked it). */
   void recheck() {
+    look();
+  }
+
+  /**
+   * Sets the check flag and tells the engine (its block gate) to look at the next block start. Any
+   * thread.
+   */
+  private void look() {
     check = true;
+    attention.run();
+  }
+
+  /** What raises the engine's attention when an interrupt may have become possible. */
+  void onAttention(Runnable raise) {
+    attention = raise;
+  }
+
+  /**
+   * Whether the engine must look at every block start: the check flag is set (an interrupt blocked
+   * by IF or a shadow is looked at again), an NMI waits (blocked until IRET) or an INIT, or a local
+   * APIC timer or the PIT is armed.
+   */
+  boolean watching() {
+    return check
+        || nmi
+        || init
+        || deadline != Long.MAX_VALUE
+        || chip.pitDeadline() != Long.MAX_VALUE;
   }
 
   /**
@@ -91,13 +119,13 @@ final class VcpuIrq {
       if (lapic.acceptsPicInterrupts()) {
         int vector = chip.picAcknowledge();
         if (vector >= 0) {
-          check = true; // another request may be behind it
+          look(); // another request may be behind it
           return vector;
         }
       }
       int vector = lapic.acknowledge();
       if (vector >= 0) {
-        check = true;
+        look();
       }
       return vector;
     }
@@ -228,7 +256,7 @@ final class VcpuIrq {
 
   /** Makes the vCPU look for an interrupt, and wakes it if it is halted (any thread). */
   void wake() {
-    check = true;
+    look();
     synchronized (halt) {
       woken = true;
       halt.notifyAll();
@@ -296,15 +324,21 @@ final class VcpuIrq {
 
   /** Serves an access {@link #claims} said is the irqchip's; returns a read's value. */
   long access(boolean pio, boolean write, long address, int size, long data) {
+    long value;
     if (pio) {
       int port = (int) address;
-      return Irqchip.claimsPio(port)
-          ? chip().pio(write, port, size, data)
-          : chip().pitAccess(write, port, size, data);
+      value =
+          Irqchip.claimsPio(port)
+              ? chip().pio(write, port, size, data)
+              : chip().pitAccess(write, port, size, data);
+    } else {
+      value =
+          Irqchip.claimsLapic(address)
+              ? lapicAccess(write, address, size, data)
+              : chip().ioapicAccess(write, address, size, data);
     }
-    return Irqchip.claimsLapic(address)
-        ? lapicAccess(write, address, size, data)
-        : chip().ioapicAccess(write, address, size, data);
+    attention.run(); // a timer, a mask or a priority may have changed: look at the next block
+    return value;
   }
 
   long lapicAccess(boolean write, long address, int size, long data) {
@@ -330,7 +364,7 @@ final class VcpuIrq {
       chip.ipi(id, ipi);
     }
     if (write) {
-      check = true; // TPR, EOI, LVT or SPIV may have let a pending interrupt through
+      look(); // TPR, EOI, LVT or SPIV may have let a pending interrupt through
     }
     if (eoi >= 0) {
       chip.levelEoi(eoi);

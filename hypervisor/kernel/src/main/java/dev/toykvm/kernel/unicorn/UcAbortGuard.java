@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
@@ -25,9 +26,13 @@ final class UcAbortGuard {
   static final String ERROR;
   static final MethodHandle START;
 
+  /** The native block gate hook ({@code ucblock.c}), or null if the library did not load. */
+  static final MemorySegment BLOCK_GATE_HOOK;
+
   static {
     String error = null;
     MethodHandle start = null;
+    MemorySegment gateHook = null;
     try {
       java.net.URL url = UcEngine.class.getResource(RESOURCE);
       if (url == null) {
@@ -47,6 +52,7 @@ final class UcAbortGuard {
                 FunctionDescriptor.of(
                     JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                     ADDRESS));
+        gateHook = lookup.findOrThrow("toykvm_block_gate_hook");
         if ((int) ready.invokeExact() == 0) {
           error = "sigaction(SIGABRT) failed";
         }
@@ -60,6 +66,7 @@ final class UcAbortGuard {
     }
     ERROR = error;
     START = start;
+    BLOCK_GATE_HOOK = error == null ? gateHook : null;
     if (error != null) {
       org.slf4j.LoggerFactory.getLogger(UcEngine.class)
           .warn(

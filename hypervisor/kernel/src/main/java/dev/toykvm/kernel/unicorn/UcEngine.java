@@ -30,6 +30,7 @@ public final class UcEngine implements AutoCloseable {
   private boolean aborted;
   private final UcCallbacks callbacks;
   private final Upcalls upcalls;
+  private BlockGate gate;
   private final java.util.List<MemorySegment> contexts = new java.util.ArrayList<>();
   private boolean closed;
 
@@ -225,13 +226,23 @@ public final class UcEngine implements AutoCloseable {
 
   // ---- hooks -----------------------------------------------------------------------------
 
-  /** Installs the hooks every vCPU needs: in/out, interrupts, blocks, unmapped accesses, cpuid. */
-  public void installCoreHooks() {
+  /**
+   * Installs the hooks every vCPU needs: in/out, interrupts, unmapped accesses, cpuid, and the
+   * block hook through {@code gate}: the native gate ({@code ucblock.c}) calls {@link
+   * UcCallbacks#block} only while the gate is raised; without the native library, or with {@code
+   * nativeGate} false, every block calls it (slower, the same behaviour).
+   */
+  public void installCoreHooks(BlockGate gate, boolean nativeGate) {
     hook(Uc.HOOK_INSN, upcalls.ioIn, 1, 0, Uc.X86_INS_IN);
     hook(Uc.HOOK_INSN, upcalls.ioOut, 1, 0, Uc.X86_INS_OUT);
     hook(Uc.HOOK_INSN, upcalls.cpuid, 1, 0, Uc.X86_INS_CPUID);
     hook(Uc.HOOK_INTR, upcalls.intr, 1, 0, 0);
-    hook(Uc.HOOK_BLOCK, upcalls.block, 1, 0, 0);
+    this.gate = gate;
+    if (nativeGate && UcAbortGuard.BLOCK_GATE_HOOK != null) {
+      hook(Uc.HOOK_BLOCK, UcAbortGuard.BLOCK_GATE_HOOK, gate.bind(upcalls.block), 1, 0, 0);
+    } else {
+      hook(Uc.HOOK_BLOCK, upcalls.block, 1, 0, 0);
+    }
     hook(
         Uc.HOOK_MEM_READ_UNMAPPED
             | Uc.HOOK_MEM_WRITE_UNMAPPED
@@ -261,6 +272,11 @@ public final class UcEngine implements AutoCloseable {
   }
 
   private long hook(int type, MemorySegment callback, long begin, long end, int insn) {
+    return hook(type, callback, MemorySegment.NULL, begin, end, insn);
+  }
+
+  private long hook(
+      int type, MemorySegment callback, MemorySegment user, long begin, long end, int insn) {
     MemorySegment hh = arena.allocate(JAVA_LONG);
     check(
         "uc_hook_add",
@@ -268,8 +284,13 @@ public final class UcEngine implements AutoCloseable {
             () ->
                 (int)
                     UcLibrary.HOOK_ADD.invokeExact(
-                        uc, hh, type, callback, MemorySegment.NULL, begin, end, insn)));
+                        uc, hh, type, callback, user, begin, end, insn)));
     return hh.get(JAVA_LONG, 0);
+  }
+
+  /** Whether the native block gate is in use (else every block is a Java upcall). */
+  public static boolean nativeBlockGate() {
+    return UcAbortGuard.BLOCK_GATE_HOOK != null;
   }
 
   // ---- running ---------------------------------------------------------------------------
@@ -320,9 +341,17 @@ public final class UcEngine implements AutoCloseable {
     return UcAbortGuard.ERROR;
   }
 
-  /** {@code uc_emu_stop}: only from inside a callback on the engine's own thread. */
+  /**
+   * {@code uc_emu_stop}: from inside a callback on the engine's own thread; or from another thread
+   * while the engine is open, where it is exact only after {@link AsyncStop#makeExact} (see there).
+   */
   public void stop() {
     nativeInt(() -> (int) UcLibrary.EMU_STOP.invokeExact(uc));
+  }
+
+  /** The {@code uc_engine *} itself, for {@link AsyncStop}. */
+  MemorySegment handle() {
+    return uc;
   }
 
   /** Unicorn's text for an error code. */
@@ -531,6 +560,9 @@ public final class UcEngine implements AutoCloseable {
 
   private void onBlock(MemorySegment engine, long address, int size, MemorySegment user) {
     try {
+      if (user.address() == 0 && gate != null) {
+        gate.record(address, size); // no native gate: this upcall is the hook itself
+      }
       callbacks.block(address, size);
     } catch (Throwable t) {
       fail(t);

@@ -68,7 +68,7 @@ class UcEngineTest {
   void anExceptionInACallbackStopsTheEngineInsteadOfTheJvm() {
     Throwing callbacks = new Throwing();
     try (UcEngine uc = new UcEngine(callbacks)) {
-      uc.installCoreHooks();
+      uc.installCoreHooks(new BlockGate(), true);
       uc.map(0x1000, 0x1000, Uc.PROT_ALL);
       uc.tryWrite(0x1000, new byte[] {(byte) 0xe6, (byte) 0x80, (byte) 0xf4}); // out 0x80, al; hlt
       assertEquals(Uc.ERR_OK, uc.start(0x1000, -1));
