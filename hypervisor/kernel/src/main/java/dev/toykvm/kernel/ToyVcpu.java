@@ -214,6 +214,7 @@ final class ToyVcpu implements VcpuFd {
   @Override
   public void setRequestInterruptWindow(boolean request) {
     userIrq.requestWindow(request);
+    engine.attention(); // the next block start looks, also when run() resumes inside a callback
   }
 
   @Override

@@ -180,6 +180,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
         }
         case Requests.Interrupt i -> {
           userIrq.queue(i.vector());
+          gate.raise(); // also when queued during an exit inside a callback: the next block looks
           yield new Done();
         }
         case GetRegs g -> regs();
@@ -466,6 +467,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           return completed ? completion : -1L;
         }
         mailbox.reply(handle(request));
+        gate.raise(); // a request during the exit (regs, LAPIC, MP state...): the next block looks
       }
     } finally {
       inAccess = false;
