@@ -128,6 +128,7 @@ final class DeviceManager implements AutoCloseable {
             : null;
     launched.add(new Launched(spec, started, output, remote));
     placed.add(new Placed("device " + spec.name(), spec.pio(), spec.base(), spec.size()));
+    registerIrqfds(spec, started);
     if (remote != null) {
       bus.insert(spec.name(), spec.base(), spec.size(), remote);
       return;
@@ -157,6 +158,31 @@ final class DeviceManager implements AutoCloseable {
               w.pio() ? KvmConstants.KVM_IOREGION_PIO : 0));
       placed.add(new Placed("device " + spec.name(), w.pio(), w.base(), w.size()));
     }
+  }
+
+  /**
+   * Registers the device's irqfds with the kernel side ({@code KVM_IRQFD}), so that the device
+   * process's interrupts reach the guest with no VMM in the way, whatever the device's route.
+   *
+   * <p>MERGE: {@code VmFd.irqfd} is being built on another branch; once it is there, the loop body
+   * is the one line {@code vm.irqfd(new KvmIrqfd(f.fd(), f.gsi(), f.flags(), f.resampleFd()));}
+   * (its {@code KvmException} then fails the attach, and {@link #close()} releases the device).
+   * Until then the device process writes its irqfds and nothing reads them: the guest polls.
+   */
+  private void registerIrqfds(DeviceSpec spec, DeviceLauncher.Started started) {
+    for (DeviceIrqfds.InterruptFd f : started.interruptFds()) {
+      log.debug(
+          "devices: {} raises GSI {} on irqfd {} (resamplefd {}); KVM_IRQFD is not there yet",
+          spec.name(),
+          f.gsi(),
+          f.fd(),
+          f.resampleFd());
+    }
+  }
+
+  /** Every device process's irqfds, in the order the devices were attached. */
+  List<DeviceIrqfds.InterruptFd> interruptFds() {
+    return launched.stream().flatMap(l -> l.started().interruptFds().stream()).toList();
   }
 
   /** Devices may not overlap, whatever their routes, nor what the machine itself uses. */
@@ -304,6 +330,7 @@ final class DeviceManager implements AutoCloseable {
         }
         l.started().output().close();
       }
+      l.started().irqfds().close(); // the VM is closed: nothing in the kernel side holds them
     }
     launched.clear();
     Fds.close(wakeFd);
