@@ -15,13 +15,13 @@ import java.util.function.LongSupplier;
  * level irqfds ({@link IrqfdLines#resampled}), and for a UART its serial input and its character
  * timeout.
  *
- * <p>The input is read with back-pressure: only while the UART's receiver has room ({@link
- * Uart16550#receiveSpace()}), and no more bytes than it has room for, so that nothing typed or
- * piped is ever lost (an overrun never comes from the input; the sender waits, as with hardware
- * flow control). At EOF (the pipe's writer closed, or Ctrl-D on a terminal) or a read error the
- * input is closed and never waited on again; the device goes on serving. A terminal is read as it
- * is (its line discipline decides: in the usual canonical mode a line arrives once Enter is
- * pressed, echoed by the terminal itself).
+ * <p>The input is read with back-pressure, as a terminal with RTS/CTS flow control sends: only
+ * while the guest asserts RTS and the UART's receiver has room ({@link Uart16550#sendWindow()}),
+ * and no more bytes than it has room for, so that nothing typed or piped is ever lost (an overrun
+ * never comes from the input; the sender waits). At EOF (the pipe's writer closed, or Ctrl-D on a
+ * terminal) or a read error the input is closed and never waited on again; the device goes on
+ * serving. A terminal is read as it is (its line discipline decides: in the usual canonical mode a
+ * line arrives once Enter is pressed, echoed by the terminal itself).
  */
 final class DeviceEvents implements SideEvents {
   private static final int INPUT_CHUNK = 4096;
@@ -75,7 +75,7 @@ final class DeviceEvents implements SideEvents {
   @Override
   public int[] fds() {
     int[] fds = java.util.Arrays.copyOf(resampleFds, resampleFds.length + 1);
-    fds[resampleFds.length] = inputFd >= 0 && uart.receiveSpace() > 0 ? inputFd : -1;
+    fds[resampleFds.length] = inputFd >= 0 && uart.sendWindow() > 0 ? inputFd : -1;
     return fds;
   }
 
@@ -85,7 +85,7 @@ final class DeviceEvents implements SideEvents {
       irqs.resampled(resampleFds[index]);
       return;
     }
-    int room = uart.receiveSpace();
+    int room = uart.sendWindow();
     if (room == 0) {
       return;
     }

@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
  * BIOS default of 9600 baud and 8N1, 4.2 ms).
  *
  * <p>Input ({@link #receive}) can overrun the receiver as on a line with no flow control; a feeder
- * that must lose nothing gives no more than {@link #receiveSpace()} bytes at a time (the device
- * process does: see {@code DeviceEvents}).
+ * that must lose nothing gives no more than {@link #sendWindow()} bytes at a time, as a terminal
+ * with RTS/CTS flow control does (the device process does: see {@code DeviceEvents}).
  *
  * <p>Odd accesses are counted ({@link #oddAccesses()}), logged once, and answered as the chip on an
  * ISA bus would: a wider access is split into byte accesses to consecutive registers, bytes past
@@ -182,6 +182,16 @@ public final class Uart16550 implements BusDevice {
   /** How many bytes {@link #receive} can take now without an overrun (16 or 1 when empty). */
   public synchronized int receiveSpace() {
     return rx.space();
+  }
+
+  /**
+   * How many bytes the far end of the line may send now, with hardware flow control: none unless
+   * the guest asserts RTS (MCR bit 1, "ready to receive") outside loopback, else the room left in
+   * the receiver. A driver sets RTS once the port is set up (Linux at open, a BIOS at init), so
+   * nothing sent before that is lost when the FIFOs are switched on (which empties them).
+   */
+  public synchronized int sendWindow() {
+    return (mcr & (MCR_RTS | MCR_LOOP)) == MCR_RTS ? rx.space() : 0;
   }
 
   /**

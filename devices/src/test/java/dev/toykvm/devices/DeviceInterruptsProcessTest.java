@@ -96,7 +96,7 @@ class DeviceInterruptsProcessTest {
   @Test
   void typedBytesRaiseTheReceivedDataInterruptAndAreReadInOrder() {
     startUart();
-    out(MCR, MCR_OUT2);
+    out(MCR, MCR_OUT2 | MCR_RTS);
     out(IER_DLM, IER_RDA);
     assertEquals(0, Eventfd.drain(irqfd), "nothing received yet");
 
@@ -117,6 +117,27 @@ class DeviceInterruptsProcessTest {
   }
 
   @Test
+  void inputWaitsForRtsSoThatSwitchingTheFifoOnLosesNothing() {
+    startUart();
+    type("early");
+    out(SCR, 1); // a round trip: the device has looked at its fds since
+    assertEquals(0, in(LSR) & LSR_DR, "RTS is off: the input waits");
+    out(IIR_FCR, FCR_ENABLE | FCR_CLEAR_RX | FCR_TRIGGER_1);
+    out(MCR, MCR_RTS);
+    ByteArrayOutputStream got = new ByteArrayOutputStream();
+    await()
+        .atMost(TIMEOUT)
+        .until(
+            () -> {
+              if ((in(LSR) & LSR_DR) != 0) {
+                got.write(in(RBR_THR_DLL));
+              }
+              return got.size() == 5;
+            });
+    assertEquals("early", got.toString(StandardCharsets.US_ASCII));
+  }
+
+  @Test
   void thrEmptyInterruptThroughTheIrqfd() {
     startUart();
     out(MCR, MCR_OUT2);
@@ -133,6 +154,7 @@ class DeviceInterruptsProcessTest {
   void aPipeOfManyBytesReachesTheGuestWholeThroughTheFifo() {
     startUart();
     out(IIR_FCR, FCR_ENABLE | FCR_TRIGGER_8);
+    out(MCR, MCR_RTS);
     String text = "the quick brown fox jumps over the lazy dog\n".repeat(10);
     type(text);
     input.closeWriteEnd();
@@ -163,7 +185,7 @@ class DeviceInterruptsProcessTest {
     out(LCR, LCR_DLAB | 0x03);
     out(RBR_THR_DLL, 1); // 115200 baud: four characters take 347 us
     out(LCR, 0x03);
-    out(MCR, MCR_OUT2);
+    out(MCR, MCR_OUT2 | MCR_RTS);
     out(IER_DLM, IER_RDA);
     type("abc");
     assertEquals(1, awaitInjection(), "the timeout fired in the device's poll");

@@ -11,7 +11,10 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 
-/** The receive FIFO as the device process feeds it (no more than it has room for). */
+/**
+ * The receive FIFO as the device process feeds it (no more than its send window: RTS on and room
+ * left).
+ */
 class Uart16550FifoProperties {
 
   /**
@@ -26,6 +29,7 @@ class Uart16550FifoProperties {
       @ForAll @Size(min = 1, max = 50) List<@IntRange(min = 1, max = 20) Integer> reads,
       @ForAll boolean fifo) {
     Uart16550 uart = new Uart16550(new ByteArrayOutputStream());
+    uart.write(MCR, 1, MCR_RTS);
     if (fifo) {
       uart.write(IIR_FCR, 1, FCR_ENABLE | FCR_TRIGGER_8);
     }
@@ -34,7 +38,7 @@ class Uart16550FifoProperties {
     for (int round = 0; out.size() < input.size(); round++) {
       int chunk =
           Math.min(
-              Math.min(arrivals.get(round % arrivals.size()), uart.receiveSpace()),
+              Math.min(arrivals.get(round % arrivals.size()), uart.sendWindow()),
               input.size() - fed);
       byte[] bytes = new byte[chunk];
       for (int i = 0; i < chunk; i++) {

@@ -70,6 +70,19 @@ class Uart16550Test {
   }
 
   @Test
+  void theLineMaySendOnlyWhileRtsIsOnOutsideLoopback() {
+    assertEquals(0, uart.sendWindow());
+    out(MCR, MCR_RTS);
+    assertEquals(1, uart.sendWindow());
+    out(IIR_FCR, FCR_ENABLE);
+    assertEquals(16, uart.sendWindow());
+    uart.receive((byte) 1, (byte) 2);
+    assertEquals(14, uart.sendWindow());
+    out(MCR, MCR_RTS | MCR_LOOP);
+    assertEquals(0, uart.sendWindow(), "in loopback the receiver listens to the transmitter");
+  }
+
+  @Test
   void withoutFifosTheReceiverHoldsOneByteAndAnOverrunReplacesIt() {
     assertEquals(1, uart.receiveSpace());
     uart.receive((byte) 'a', (byte) 'b');
