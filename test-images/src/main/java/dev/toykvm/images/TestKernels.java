@@ -11,13 +11,15 @@ import java.util.List;
  * The multiboot test kernels built from {@code guest-firmware/kernels} (ELF32 files, booted with
  * {@code toykvm run --kernel}). {@code mbtest} checks the multiboot information against fw_cfg,
  * uses pc-testdev and exits through port 0xf4 in QEMU's mode: status 1 on success, 3 on failure;
- * linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss.
+ * linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss. {@code echo} echoes
+ * each line COM1 receives ("echo: LINE") until a line "quit" (status 1 in QEMU's mode), taking its
+ * input through IRQ 4 and the PIC; {@code echo-poll} is the same, polling the UART.
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
-  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m");
+  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m", "echo", "echo-poll");
 
   /**
    * The bytes of kernel {@code name}.
