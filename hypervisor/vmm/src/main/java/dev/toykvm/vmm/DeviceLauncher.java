@@ -75,7 +75,12 @@ final class DeviceLauncher {
       output = spec.kind().hasOutput() ? Fds.pipe2() : null;
       irqfds = DeviceIrqfds.create(spec);
       // A copy numbered above 2: the child's fd 0 is its command pipe, dup2'ed before this one.
-      stdinCopy = spec.stdin() ? Fds.dup(0) : -1;
+      // A VMM started with stdin closed gives the device no input rather than failing.
+      if (spec.stdin() && Fds.isOpen(0)) {
+        stdinCopy = Fds.dup(0);
+      } else if (spec.stdin()) {
+        log.info("device {}: stdin is closed, so the serial port gets no input", spec.name());
+      }
     } catch (RuntimeException e) {
       release(output, irqfds, stdinCopy);
       throw new DeviceException("cannot start device " + spec.name() + ": " + e.getMessage());
