@@ -185,6 +185,13 @@ public final class DeviceMain implements Callable<Integer> {
         log.println(device + ": " + e.getMessage());
         return 2;
       }
+      for (IrqfdLines.Irqfd i : irqs.irqfds()) {
+        if (!dev.toykvm.posix.Eventfd.isEventfd(i.fd())
+            || (i.level() && !dev.toykvm.posix.Eventfd.isEventfd(i.resampleFd()))) {
+          log.println(device + ": cannot use --irqfd " + i + ": its fds are not open eventfds");
+          return 2;
+        }
+      }
       if (kind.hasOutput()) {
         sink = output == null || output.equals("stderr") ? log : new FileOutputStream(output);
       }

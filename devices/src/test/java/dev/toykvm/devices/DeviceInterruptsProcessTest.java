@@ -10,6 +10,7 @@ import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
 import dev.toykvm.posix.Poll;
+import dev.toykvm.posix.WaitStatus;
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -219,6 +220,19 @@ class DeviceInterruptsProcessTest {
       dev = null;
       Fds.close(edgefd);
     }
+  }
+
+  @Test
+  void anIrqfdThatIsNotAnEventfdIsAUsageError() throws Exception {
+    dev =
+        DeviceProcess.start(
+            DeviceMainTest.deviceCommand("testdev", "--irqfd", "5:3:4"),
+            line -> {},
+            input.readFd(),
+            resamplefd);
+    assertEquals(
+        java.util.Optional.of(2), dev.waitFor(TIMEOUT).map(WaitStatus::exitCode), dev.stderr());
+    assertTrue(dev.awaitStderrEof(TIMEOUT).contains("are not open eventfds"), dev.stderr());
   }
 
   private int writeAndReadScratch() {
