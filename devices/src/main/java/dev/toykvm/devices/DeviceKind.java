@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.stream.Collectors;
 
@@ -21,8 +22,8 @@ public enum DeviceKind {
   /**
    * QEMU's pc-testdev ({@link PcTestdev}), its port range 0xe0-0xeb, plus (as {@link
    * #extraWindows()}) its IRQ-line ports 0x2000-0x2017 and 64 KiB MMIO window at 0xff000000. Its
-   * IRQ lines are only logged (to stderr, in a device process): toykvm has no interrupt controller
-   * wired to devices yet.
+   * IRQ lines drive the irqfds it was given ({@code irq=}); without any they are only logged (to
+   * stderr, in a device process).
    */
   PC_TESTDEV("pc-testdev", PcTestdev.PIO_SIZE),
   /** A program of the user's: no model here, no default size. */
@@ -57,21 +58,42 @@ public enum DeviceKind {
   }
 
   /**
-   * Makes the device model.
+   * Makes the device model, its interrupt lines going nowhere (a UART's interrupt output is only
+   * visible in IIR; pc-testdev logs its lines on stderr).
    *
    * @param output where a UART's transmitted bytes go; ignored by the others
    * @throws IllegalStateException for {@link #EXEC}, which has no model
    */
   public BusDevice create(OutputStream output) {
+    return create(output, null, OptionalInt.empty());
+  }
+
+  /** The ISA IRQ of COM1, the UART's line when none is given. */
+  public static final int COM1_IRQ = 4;
+
+  /**
+   * Makes the device model with its interrupt lines on {@code irq}.
+   *
+   * @param output where a UART's transmitted bytes go; ignored by the others
+   * @param irq the lines the device drives, or null for none
+   * @param uartIrq the line a UART's interrupt output drives ({@link #COM1_IRQ} if empty)
+   * @throws IllegalStateException for {@link #EXEC}, which has no model
+   */
+  public BusDevice create(OutputStream output, IrqLine irq, OptionalInt uartIrq) {
+    IrqLine none = (line, level) -> {};
     return switch (this) {
-      case UART -> new Uart16550(output);
-      case TESTDEV -> new TestDevice();
+      case UART ->
+          new Uart16550(
+              output, irq == null ? none : irq, uartIrq.orElse(COM1_IRQ), System::nanoTime);
+      case TESTDEV -> new TestDevice(irq == null ? none : irq);
       case PC_TESTDEV ->
           new PcTestdev(
-              (irq, level) ->
-                  System.err.printf(
-                      "pc-testdev: IRQ %d %s (not delivered: no interrupt controller yet)%n",
-                      irq, level ? "raised" : "lowered"));
+              irq != null
+                  ? irq
+                  : (line, level) ->
+                      System.err.printf(
+                          "pc-testdev: IRQ %d %s (not delivered: the device has no irqfd)%n",
+                          line, level ? "raised" : "lowered"));
       case EXEC -> throw new IllegalStateException("an exec device has no model in toykvm");
     };
   }
@@ -107,7 +129,11 @@ public enum DeviceKind {
 
   /** The handler that serves the model in a device process, all its windows included. */
   public BusDeviceHandler handler(OutputStream output) {
-    BusDevice device = create(output);
+    return handlerFor(create(output));
+  }
+
+  /** The handler that serves {@code device}, a model of this kind, all its windows included. */
+  public BusDeviceHandler handlerFor(BusDevice device) {
     return extraWindows().isEmpty()
         ? BusDeviceHandler.of(device)
         : BusDeviceHandler.byWindow(windows(device));

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,7 +21,14 @@ import picocli.CommandLine.Parameters;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp ... dev.toykvm.devices.DeviceMain testdev
  * java --enable-native-access=ALL-UNNAMED -cp ... dev.toykvm.devices.DeviceMain uart --output FILE
+ * java ... dev.toykvm.devices.DeviceMain uart --output /dev/fd/3 --input 4 --irqfd 4:5:6
  * </pre>
+ *
+ * <p>{@code --irqfd GSI:FD[:RESAMPLEFD]} (repeatable) gives the device an irqfd the VMM registers
+ * on GSI (with {@code KVM_IRQFD_FLAG_RESAMPLE} when a resamplefd is given): the device's interrupt
+ * lines drive them ({@link IrqfdLines}); a UART's interrupt output drives its first one. {@code
+ * --input FD} (a UART only) is the serial line's receive side: the bytes read from FD reach the
+ * UART's receive FIFO ({@link DeviceEvents}). The fds are inherited from the launcher.
  *
  * <p>fd 1 is the protocol, so nothing else may write there: {@code System.out} is pointed at stderr
  * before anything runs, and the UART's output goes to stderr or a file.
@@ -46,6 +54,18 @@ public final class DeviceMain implements Callable<Integer> {
       description = "where the UART's transmitted bytes go (default: stderr)")
   String output;
 
+  @Option(
+      names = "--input",
+      paramLabel = "FD",
+      description = "an fd whose bytes arrive on the UART's serial line (default: none)")
+  Integer input;
+
+  @Option(
+      names = "--irqfd",
+      paramLabel = "GSI:FD[:RESAMPLEFD]",
+      description = "an irqfd the device's interrupt lines drive (repeatable)")
+  java.util.List<String> irqfds = new java.util.ArrayList<>();
+
   private final PrintStream log;
 
   DeviceMain(PrintStream log) {
@@ -66,28 +86,66 @@ public final class DeviceMain implements Callable<Integer> {
   }
 
   /**
-   * The command lines launchers use, {@code DEVICE} and {@code DEVICE --output FILE}, parsed
-   * without picocli, which takes a device JVM's start-up about a quarter longer (its classes are
-   * too old for the AOT cache, docs/performance.md); anything else (help, options, mistakes) is
-   * left to picocli.
+   * The command lines launchers use, {@code DEVICE} followed by {@code --output FILE}, {@code
+   * --input FD} (once each) and {@code --irqfd SPEC} (any number), parsed without picocli, which
+   * takes a device JVM's start-up about a quarter longer (its classes are too old for the AOT
+   * cache, docs/performance.md); anything else (help, options, mistakes) is left to picocli.
    *
    * @return the command to run, or null to let picocli parse {@code args}
    */
   static DeviceMain parsePlain(String[] args, PrintStream log) {
-    boolean plain =
-        switch (args.length) {
-          case 1 -> !args[0].startsWith("-");
-          case 3 ->
-              !args[0].startsWith("-") && args[1].equals("--output") && !args[2].startsWith("-");
-          default -> false;
-        };
-    if (!plain) {
+    if (args.length == 0 || args.length % 2 == 0 || args[0].startsWith("-")) {
       return null;
     }
     DeviceMain main = new DeviceMain(log);
     main.device = args[0];
-    main.output = args.length == 3 ? args[2] : null;
+    for (int i = 1; i < args.length; i += 2) {
+      String value = args[i + 1];
+      if (value.startsWith("-")) {
+        return null;
+      }
+      switch (args[i]) {
+        case "--output" -> {
+          if (main.output != null) {
+            return null;
+          }
+          main.output = value;
+        }
+        case "--input" -> {
+          if (main.input != null || !value.matches("[0-9]{1,9}")) {
+            return null;
+          }
+          main.input = Integer.parseInt(value);
+        }
+        case "--irqfd" -> main.irqfds.add(value);
+        default -> {
+          return null;
+        }
+      }
+    }
     return main;
+  }
+
+  /**
+   * Parses {@code GSI:FD[:RESAMPLEFD]}.
+   *
+   * @throws IllegalArgumentException if it is not that
+   */
+  static IrqfdLines.Irqfd parseIrqfd(String spec) {
+    String[] parts = spec.split(":", -1);
+    if (parts.length < 2 || parts.length > 3) {
+      throw new IllegalArgumentException("--irqfd " + spec + " is not GSI:FD[:RESAMPLEFD]");
+    }
+    int[] n = new int[3];
+    n[2] = -1;
+    for (int i = 0; i < parts.length; i++) {
+      if (!parts[i].matches("[0-9]{1,9}")) {
+        throw new IllegalArgumentException(
+            "--irqfd " + spec + ": '" + parts[i] + "' is not a number (GSI:FD[:RESAMPLEFD])");
+      }
+      n[i] = Integer.parseInt(parts[i]);
+    }
+    return new IrqfdLines.Irqfd(n[0], n[1], n[2]);
   }
 
   /** What a device prints on stderr once it serves commands; launchers wait for it. */
@@ -116,10 +174,43 @@ public final class DeviceMain implements Callable<Integer> {
         log.println(device + ": --output is only for uart");
         return 2;
       }
+      if (input != null && kind != DeviceKind.UART) {
+        log.println(device + ": --input is only for uart");
+        return 2;
+      }
+      IrqfdLines irqs;
+      try {
+        irqs = new IrqfdLines(irqfds.stream().map(DeviceMain::parseIrqfd).toList());
+      } catch (IllegalArgumentException e) {
+        log.println(device + ": " + e.getMessage());
+        return 2;
+      }
+      for (IrqfdLines.Irqfd i : irqs.irqfds()) {
+        if (!dev.toykvm.posix.Eventfd.isEventfd(i.fd())
+            || (i.level() && !dev.toykvm.posix.Eventfd.isEventfd(i.resampleFd()))) {
+          log.println(device + ": cannot use --irqfd " + i + ": its fds are not open eventfds");
+          return 2;
+        }
+      }
       if (kind.hasOutput()) {
         sink = output == null || output.equals("stderr") ? log : new FileOutputStream(output);
       }
-      IoregionServer server = new IoregionServer(device, kind.handler(sink), 0, 1, log);
+      OptionalInt firstGsi =
+          irqs.irqfds().isEmpty()
+              ? OptionalInt.empty()
+              : OptionalInt.of(irqs.irqfds().getFirst().gsi());
+      BusDevice model = kind.create(sink, irqfds.isEmpty() ? null : irqs, firstGsi);
+      DeviceEvents events =
+          new DeviceEvents(
+              device,
+              irqs,
+              model instanceof Uart16550 u ? u : null,
+              input == null ? -1 : input,
+              System::nanoTime,
+              log);
+      IoregionServer server =
+          new IoregionServer(
+              device, kind.handlerFor(model), 0, 1, log, events.any() ? events : null);
       // The VMM waits for this line before it lets the guest run (a JVM takes a while to start).
       log.println(device + ": " + READY);
       log.flush();

@@ -24,11 +24,22 @@ package dev.toykvm.devices;
  *                        any value empties the log.
  * 0x30       SEQ_APPEND  write: appends the value to the sequence log. Reads 0.
  * 0x38       SEQ_COUNT   read-only: how many entries the log holds.
+ * 0x40       IRQ_PULSE   write n: an edge on interrupt line (GSI) n. Reads 0.
+ * 0x48       IRQ_RAISE   write n: raises line n and holds it raised. Reads 0.
+ * 0x50       IRQ_LOWER   write n: lowers line n. Reads 0.
+ * 0x58       IRQ_RAISED  read-only: bit n is set while the device holds line n raised (n &lt; 64).
  * </pre>
  *
  * <p>To check posted-write ordering, a guest writes anything to SEQ_IN_ORDER, writes 0, 1, 2, ...,
  * n-1 to SEQ_APPEND, then reads SEQ_IN_ORDER and SEQ_COUNT: both are n exactly when every write
  * arrived, in order. The log itself is not stored, only those two numbers.
+ *
+ * <p>The interrupt registers drive the {@link IrqLine} the device was made with; in a device
+ * process that is its irqfds ({@link IrqfdLines}, {@code --device testdev,irq=N}): a raised line is
+ * a level interrupt that KVM deasserts at the guest's EOI and the device asserts again while it
+ * stays raised (irqfd resample); a pulse is one edge (an irqfd without resample, {@code
+ * edge-irq=N}, e.g. an MSI route). A line number the device has no irqfd for is dropped and counted
+ * there. So a guest test can raise any route's interrupt at the moment it chooses.
  *
  * <p>A read of size s at offset r+k of a register r (0x10 and up) returns bytes k..k+s-1 of it, 0
  * past its end, so a 32-bit guest can read a register in two halves. Reads of any other offset
@@ -54,7 +65,14 @@ public final class TestDevice implements BusDevice {
   public static final int SEQ_IN_ORDER = 0x28;
   public static final int SEQ_APPEND = 0x30;
   public static final int SEQ_COUNT = 0x38;
-  private static final int END = 0x40;
+  public static final int IRQ_PULSE = 0x40;
+  public static final int IRQ_RAISE = 0x48;
+  public static final int IRQ_LOWER = 0x50;
+  public static final int IRQ_RAISED = 0x58;
+  private static final int END = 0x60;
+
+  private final IrqLine irq;
+  private long raised;
 
   private long data;
   private int lastSize;
@@ -63,6 +81,16 @@ public final class TestDevice implements BusDevice {
   private long seqInOrder;
   private long seqCount;
   private long ignoredWrites;
+
+  /** A test device whose interrupt registers drive nothing. */
+  public TestDevice() {
+    this((line, level) -> {});
+  }
+
+  /** A test device whose interrupt registers drive {@code irq}. */
+  public TestDevice(IrqLine irq) {
+    this.irq = irq;
+  }
 
   @Override
   public synchronized long read(long offset, int size) {
@@ -91,6 +119,14 @@ public final class TestDevice implements BusDevice {
         seqInOrder++;
       }
       seqCount++;
+    } else if (offset == IRQ_PULSE) {
+      irq.pulse((int) Math.min(v, Integer.MAX_VALUE));
+    } else if (offset == IRQ_RAISE || offset == IRQ_LOWER) {
+      boolean high = offset == IRQ_RAISE;
+      if (v < 64) {
+        raised = high ? raised | 1L << v : raised & ~(1L << v);
+      }
+      irq.setIrq((int) Math.min(v, Integer.MAX_VALUE), high);
     } else {
       ignoredWrites++;
     }
@@ -120,7 +156,8 @@ public final class TestDevice implements BusDevice {
       case LAST_WRITE_OFFSET -> lastWriteOffset;
       case SEQ_IN_ORDER -> seqInOrder;
       case SEQ_COUNT -> seqCount;
-      default -> 0; // SEQ_APPEND
+      case IRQ_RAISED -> raised;
+      default -> 0; // SEQ_APPEND and the interrupt registers one may only write
     };
   }
 

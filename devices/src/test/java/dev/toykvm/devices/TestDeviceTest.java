@@ -96,10 +96,10 @@ class TestDeviceTest {
 
   @Test
   void unknownOffsetsReadZeroAndIgnoreWrites() {
-    dev.write(0x40, 4, 1);
+    dev.write(0x60, 4, 1);
     dev.write(MMIO_SIZE - 8, 8, 1);
     dev.write(SEQ_COUNT, 8, 1);
-    assertEquals(0, dev.read(0x40, 4));
+    assertEquals(0, dev.read(0x60, 4));
     assertEquals(0, dev.read(MMIO_SIZE - 1, 1));
     assertEquals(3, dev.ignoredWrites());
     assertEquals(0, dev.data());

@@ -41,6 +41,7 @@ class Uart16550Test {
 
   @Test
   void queuedInputSetsDataReadyUntilDrained() {
+    out(IIR_FCR, FCR_ENABLE);
     uart.receive((byte) 'a', (byte) 'b');
     assertEquals(LSR_DR | LSR_THRE | LSR_TEMT, in(LSR));
     assertEquals('a', in(RBR_THR_DLL));
@@ -51,15 +52,43 @@ class Uart16550Test {
   }
 
   @Test
-  void inputIsNeverLost() {
-    byte[] many = new byte[1000];
+  void theFifoHoldsSixteenBytesAndOverrunsLoseTheSeventeenth() {
+    out(IIR_FCR, FCR_ENABLE);
+    assertEquals(16, uart.receiveSpace());
+    byte[] many = new byte[17];
     for (int i = 0; i < many.length; i++) {
       many[i] = (byte) i;
     }
     uart.receive(many);
-    for (int i = 0; i < many.length; i++) {
-      assertEquals(i & 0xff, in(RBR_THR_DLL));
+    assertEquals(0, uart.receiveSpace());
+    assertEquals(LSR_DR | LSR_OE | LSR_THRE | LSR_TEMT, in(LSR));
+    assertEquals(0, in(LSR) & LSR_OE, "reading LSR cleared OE");
+    for (int i = 0; i < 16; i++) {
+      assertEquals(i, in(RBR_THR_DLL));
     }
+    assertEquals(0, in(LSR) & LSR_DR, "byte 16 was lost");
+  }
+
+  @Test
+  void theLineMaySendOnlyWhileRtsIsOnOutsideLoopback() {
+    assertEquals(0, uart.sendWindow());
+    out(MCR, MCR_RTS);
+    assertEquals(1, uart.sendWindow());
+    out(IIR_FCR, FCR_ENABLE);
+    assertEquals(16, uart.sendWindow());
+    uart.receive((byte) 1, (byte) 2);
+    assertEquals(14, uart.sendWindow());
+    out(MCR, MCR_RTS | MCR_LOOP);
+    assertEquals(0, uart.sendWindow(), "in loopback the receiver listens to the transmitter");
+  }
+
+  @Test
+  void withoutFifosTheReceiverHoldsOneByteAndAnOverrunReplacesIt() {
+    assertEquals(1, uart.receiveSpace());
+    uart.receive((byte) 'a', (byte) 'b');
+    assertEquals(LSR_DR | LSR_OE, in(LSR) & (LSR_DR | LSR_OE));
+    assertEquals('b', in(RBR_THR_DLL));
+    assertEquals(0, in(LSR) & LSR_DR);
   }
 
   @Test
@@ -162,7 +191,9 @@ class Uart16550Test {
     assertEquals(0, out.size(), "loopback output never reaches the line");
     assertEquals(LSR_DR, in(LSR) & LSR_DR);
     assertEquals(0x5a, in(RBR_THR_DLL));
-    assertEquals(MSR_CTS | MSR_RI, in(MSR));
+    // DSR and DCD fell (DTR and OUT2 are off): their deltas are set too.
+    assertEquals(MSR_CTS | MSR_RI | MSR_DDSR | MSR_DDCD, in(MSR));
+    assertEquals(MSR_CTS | MSR_RI, in(MSR), "reading MSR cleared the deltas");
   }
 
   @Test

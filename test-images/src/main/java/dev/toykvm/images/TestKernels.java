@@ -15,14 +15,17 @@ import java.util.List;
  * linuxtest} (a bzImage-format file, {@code .bzImage}) checks its Linux {@code boot_params} and
  * exits the same way. {@code lapictimer} counts local APIC timer ticks in {@code hlt} against the
  * PIT (status 1 on success). {@code smp} starts the other CPUs with INIT and SIPI, has each check
- * in, and sends each an IPI and an NMI (run it with {@code --cpus N}); same exit statuses.
+ * in, and sends each an IPI and an NMI (run it with {@code --cpus N}); same exit statuses. {@code
+ * echo} echoes each line COM1 receives ("echo: LINE") until a line "quit" (status 1 in QEMU's
+ * mode), taking its input through IRQ 4 and the PIC; {@code echo-poll} is the same, polling the
+ * UART.
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
   public static final List<String> NAMES =
-      List.of("mbtest", "mbtest-4m", "linuxtest", "lapictimer", "smp");
+      List.of("mbtest", "mbtest-4m", "linuxtest", "lapictimer", "smp", "echo", "echo-poll");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");

@@ -64,6 +64,10 @@ public final class Main implements Callable<Integer> {
   @CommandLine.Mixin Verbosity verbosity;
 
   public static void main(String[] args) {
+    // The user's stdin reaches the guest's COM1 (not in execute(): a test's stdin is not a user's).
+    if (System.getProperty(dev.toykvm.vmm.MachineConfig.COM1_STDIN_PROPERTY) == null) {
+      System.setProperty(dev.toykvm.vmm.MachineConfig.COM1_STDIN_PROPERTY, "true");
+    }
     System.exit(execute(args, System.out, System.err));
   }
 

@@ -192,9 +192,10 @@ final class RunCommand implements Callable<Integer> {
         "Add a device (repeatable). SPEC is KIND[,key=value...]: KIND is uart, testdev or"
             + " exec=PATH (any program that speaks the ioregionfd wire protocol on stdin/stdout);"
             + " keys: pio=PORT or mmio=ADDRESS, size=BYTES, route=ioregionfd|vmm|in-process"
-            + " (default ioregionfd), posted=on|off, name=NAME.",
+            + " (default ioregionfd), posted=on|off, name=NAME, irq=GSI[+GSI..]|none (level"
+            + " irqfds), edge-irq=GSI[+GSI..], input=stdin|none (a uart's serial input).",
         "Examples: testdev,pio=0x1234,size=8   testdev,mmio=0xfeb00000,size=0x1000,route=vmm",
-        "A device at port 0x3f8 replaces the default COM1."
+        "A device at port 0x3f8 replaces the default COM1 (which is on IRQ 4 and reads stdin)."
       })
   List<DeviceSpec> devices = new ArrayList<>();
 

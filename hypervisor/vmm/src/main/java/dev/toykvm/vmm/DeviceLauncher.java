@@ -28,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * this JVM. Each device leads a process group of its own ({@link DeviceProcess}), so what it forks
  * ends with it. On a normal end, {@link DeviceManager#close()} closes the pipes, devices exit on
  * EOF, and their groups are killed.
+ *
+ * <p>A device's fds beyond 0-2 are, in order: a UART's output pipe (fd 3), a duplicate of the VMM's
+ * stdin for {@code input=stdin}, then its irqfds and resamplefds ({@link DeviceIrqfds}); its
+ * command line names each ({@code --output /dev/fd/3 --input N --irqfd GSI:N:M}).
  */
 final class DeviceLauncher {
   private static final Logger log = LoggerFactory.getLogger(DeviceLauncher.class);
@@ -41,8 +45,22 @@ final class DeviceLauncher {
 
   private DeviceLauncher() {}
 
-  /** A started device: its process and, for a UART, the pipe its output arrives on. */
-  record Started(DeviceProcess process, Pipe output, CountDownLatch ready) {}
+  /**
+   * A started device: its process, for a UART the pipe its output arrives on, and its irqfds.
+   *
+   * @param irqfds the eventfds it raises interrupts with (none for most devices); owned by the
+   *     caller, to close with the device
+   */
+  record Started(DeviceProcess process, Pipe output, CountDownLatch ready, DeviceIrqfds irqfds) {
+
+    /**
+     * The irqfds the VMM registers for this device, one {@code VmFd.irqfd(new KvmIrqfd(f.fd(),
+     * f.gsi(), f.flags(), f.resampleFd()))} each ({@link DeviceManager} does it).
+     */
+    List<DeviceIrqfds.InterruptFd> interruptFds() {
+      return irqfds.interruptFds();
+    }
+  }
 
   /**
    * Starts the process for {@code spec}.
@@ -50,11 +68,55 @@ final class DeviceLauncher {
    * @throws DeviceException if it cannot be started
    */
   static Started start(DeviceSpec spec) {
-    Pipe output = spec.kind().hasOutput() ? Fds.pipe2() : null;
+    Pipe output = null;
+    DeviceIrqfds irqfds = null;
+    int stdinCopy = -1;
+    try {
+      output = spec.kind().hasOutput() ? Fds.pipe2() : null;
+      irqfds = DeviceIrqfds.create(spec);
+      // A copy numbered above 2: the child's fd 0 is its command pipe, dup2'ed before this one.
+      // A VMM started with stdin closed gives the device no input rather than failing.
+      if (spec.stdin() && Fds.isOpen(0)) {
+        stdinCopy = Fds.dup(0);
+      } else if (spec.stdin()) {
+        log.info("device {}: stdin is closed, so the serial port gets no input", spec.name());
+      }
+    } catch (RuntimeException e) {
+      release(output, irqfds, stdinCopy);
+      throw new DeviceException("cannot start device " + spec.name() + ": " + e.getMessage());
+    }
+    // The child's fds 3, 4, ... and the arguments that name them.
+    List<Integer> extraFds = new ArrayList<>();
+    List<String> fdArgs = new ArrayList<>();
+    if (output != null) {
+      fdArgs.addAll(List.of("--output", "/dev/fd/" + (3 + extraFds.size())));
+      extraFds.add(output.writeFd());
+    }
+    if (stdinCopy >= 0) {
+      fdArgs.addAll(List.of("--input", Integer.toString(3 + extraFds.size())));
+      extraFds.add(stdinCopy);
+    }
+    for (DeviceIrqfds.InterruptFd f : irqfds.interruptFds()) {
+      int childFd = 3 + extraFds.size();
+      extraFds.add(f.fd());
+      int childResample = -1;
+      if (f.resampleFd() >= 0) {
+        childResample = 3 + extraFds.size();
+        extraFds.add(f.resampleFd());
+      }
+      fdArgs.addAll(List.of("--irqfd", f.argument(childFd, childResample)));
+    }
     // A device JVM says when it serves; any other program is taken as serving at once.
     CountDownLatch ready = new CountDownLatch(spec.kind().isModel() ? 1 : 0);
     Logger deviceLog = LoggerFactory.getLogger("toykvm.device." + spec.name());
-    List<String> argv = argv(spec, output != null);
+    List<String> argv;
+    try {
+      argv = argv(spec, fdArgs);
+    } catch (RuntimeException e) {
+      release(output, irqfds, stdinCopy);
+      throw e;
+    }
+    int[] childFds = extraFds.stream().mapToInt(Integer::intValue).toArray();
     try {
       DeviceProcess process =
           SPAWNER
@@ -68,17 +130,16 @@ final class DeviceLauncher {
                             }
                             deviceLog.info("{}", line);
                           },
-                          output == null ? new int[0] : new int[] {output.writeFd()}))
+                          childFds))
               .get();
       if (output != null) {
         output.closeWriteEnd(); // the child has its copy; EOF comes when it exits
       }
+      release(null, null, stdinCopy); // the child has its copy of the VMM's stdin
       log.debug("device {}: pid {}, {}", spec.name(), process.pid(), String.join(" ", argv));
-      return new Started(process, output, ready);
+      return new Started(process, output, ready, irqfds);
     } catch (ExecutionException e) {
-      if (output != null) {
-        output.close();
-      }
+      release(output, irqfds, stdinCopy);
       throw new DeviceException(
           "cannot start device "
               + spec.name()
@@ -87,8 +148,22 @@ final class DeviceLauncher {
               + "): "
               + e.getCause().getMessage());
     } catch (InterruptedException e) {
+      release(output, irqfds, stdinCopy);
       Thread.currentThread().interrupt();
       throw new DeviceException("cannot start device " + spec.name() + ": interrupted");
+    }
+  }
+
+  /** Closes what a start that failed (or is done with it) made. */
+  private static void release(Pipe output, DeviceIrqfds irqfds, int stdinCopy) {
+    if (output != null) {
+      output.close();
+    }
+    if (irqfds != null) {
+      irqfds.close();
+    }
+    if (stdinCopy >= 0) {
+      Fds.close(stdinCopy);
     }
   }
 
@@ -124,7 +199,13 @@ final class DeviceLauncher {
     }
   }
 
-  static List<String> argv(DeviceSpec spec, boolean outputOnFd3) {
+  /**
+   * The command line of {@code spec}'s process.
+   *
+   * @param fdArgs the arguments that name the device's fds beyond 0-2 ({@code --output /dev/fd/3},
+   *     {@code --input N}, {@code --irqfd ...}); only for a device model
+   */
+  static List<String> argv(DeviceSpec spec, List<String> fdArgs) {
     List<String> argv = new ArrayList<>();
     if (spec.kind() == DeviceKind.EXEC) {
       if (!Files.isExecutable(spec.program())) {
@@ -153,10 +234,7 @@ final class DeviceLauncher {
     argv.add(System.getProperty("java.class.path"));
     argv.add(DeviceMain.class.getName());
     argv.add(spec.kind().label());
-    if (outputOnFd3) {
-      argv.add("--output");
-      argv.add("/dev/fd/3");
-    }
+    argv.addAll(fdArgs);
     return argv;
   }
 }

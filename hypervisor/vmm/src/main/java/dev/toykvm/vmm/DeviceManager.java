@@ -8,6 +8,7 @@ import dev.toykvm.devices.bus.Bus;
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmIoregion;
+import dev.toykvm.kvm.KvmIrqfd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
@@ -57,6 +58,7 @@ final class DeviceManager implements AutoCloseable {
   private record Launched(
       DeviceSpec spec, DeviceLauncher.Started started, Thread output, RemoteDevice remote) {}
 
+  private final boolean irqchip;
   private final VmFd vm;
   private final Bus pio;
   private final Bus mmio;
@@ -73,6 +75,16 @@ final class DeviceManager implements AutoCloseable {
    * @param deviceTimeout how long the VMM waits for a device's answer on {@code route=vmm}
    */
   DeviceManager(VmFd vm, Bus pio, Bus mmio, OutputStream serialOut, Duration deviceTimeout) {
+    this(vm, pio, mmio, serialOut, deviceTimeout, true);
+  }
+
+  /**
+   * @param irqchip whether the VM has the in-kernel irqchip: device processes' irqfds are
+   *     registered with {@code KVM_IRQFD} only then (without it their interrupts go nowhere)
+   */
+  DeviceManager(
+      VmFd vm, Bus pio, Bus mmio, OutputStream serialOut, Duration deviceTimeout, boolean irqchip) {
+    this.irqchip = irqchip;
     this.vm = vm;
     this.pio = pio;
     this.mmio = mmio;
@@ -128,6 +140,7 @@ final class DeviceManager implements AutoCloseable {
             : null;
     launched.add(new Launched(spec, started, output, remote));
     placed.add(new Placed("device " + spec.name(), spec.pio(), spec.base(), spec.size()));
+    registerIrqfds(spec, started);
     if (remote != null) {
       bus.insert(spec.name(), spec.base(), spec.size(), remote);
       return;
@@ -157,6 +170,41 @@ final class DeviceManager implements AutoCloseable {
               w.pio() ? KvmConstants.KVM_IOREGION_PIO : 0));
       placed.add(new Placed("device " + spec.name(), w.pio(), w.base(), w.size()));
     }
+  }
+
+  /**
+   * Registers the device's irqfds with the kernel side ({@code KVM_IRQFD}), so that the device
+   * process's interrupts reach the guest with no VMM in the way, whatever the device's route.
+   *
+   * <p>MERGE: {@code VmFd.irqfd} is being built on another branch; once it is there, the loop body
+   * is the one line {@code vm.irqfd(new KvmIrqfd(f.fd(), f.gsi(), f.flags(), f.resampleFd()));}
+   * (its {@code KvmException} then fails the attach, and {@link #close()} releases the device).
+   * Until then the device process writes its irqfds and nothing reads them: the guest polls.
+   */
+  /**
+   * {@code KVM_IRQFD} for each interrupt line of a device process: the kernel side injects what the
+   * device signals, with no VMM thread involved. Without an irqchip ({@code --no-irqchip}) there is
+   * nothing to inject into: the device's interrupts are dropped, said once in the log.
+   */
+  private void registerIrqfds(DeviceSpec spec, DeviceLauncher.Started started) {
+    for (DeviceIrqfds.InterruptFd f : started.interruptFds()) {
+      if (!irqchip) {
+        log.info("devices: {}'s interrupts (GSI {}) go nowhere: no irqchip", spec.name(), f.gsi());
+        continue;
+      }
+      vm.irqfd(new KvmIrqfd(f.fd(), f.gsi(), f.flags(), f.resampleFd()));
+      log.debug(
+          "devices: {} raises GSI {} on irqfd {} (resamplefd {})",
+          spec.name(),
+          f.gsi(),
+          f.fd(),
+          f.resampleFd());
+    }
+  }
+
+  /** Every device process's irqfds, in the order the devices were attached. */
+  List<DeviceIrqfds.InterruptFd> interruptFds() {
+    return launched.stream().flatMap(l -> l.started().interruptFds().stream()).toList();
   }
 
   /** Devices may not overlap, whatever their routes, nor what the machine itself uses. */
@@ -304,6 +352,7 @@ final class DeviceManager implements AutoCloseable {
         }
         l.started().output().close();
       }
+      l.started().irqfds().close(); // the VM is closed: nothing in the kernel side holds them
     }
     launched.clear();
     Fds.close(wakeFd);

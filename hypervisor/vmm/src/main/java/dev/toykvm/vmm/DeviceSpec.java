@@ -3,6 +3,7 @@ package dev.toykvm.vmm;
 import dev.toykvm.devices.DeviceKind;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -15,15 +16,23 @@ import java.util.regex.Pattern;
  * <p>Grammar: {@code KIND[,key=value]...} where KIND is {@code uart}, {@code testdev} or {@code
  * exec=PATH} (any program that speaks the ioregionfd wire protocol on its stdin and stdout), and
  * the keys are {@code pio=PORT} or {@code mmio=ADDRESS} (exactly one), {@code size=BYTES}, {@code
- * route=ioregionfd|vmm|in-process}, {@code posted=on|off} (ioregionfd posted writes) and {@code
- * name=NAME} (for logs). Numbers are decimal or {@code 0x} hex. Ports must fit the 16-bit port
- * space and addresses the 36-bit guest-physical space ({@link MachineLayout#PHYS_LIMIT}): anything
- * the kernel side or the guest could not use is refused here, as a usage error. Examples:
+ * route=ioregionfd|vmm|in-process}, {@code posted=on|off} (ioregionfd posted writes), {@code
+ * name=NAME} (for logs), {@code irq=GSI[+GSI...]|none} (level interrupt lines: an irqfd with a
+ * resamplefd each), {@code edge-irq=GSI[+GSI...]} (edge lines: an irqfd without resample, e.g. for
+ * an MSI route) and, for a UART, {@code input=stdin|none} (the VMM's stdin is its serial input). A
+ * UART at a PC COM port gets that port's IRQ by default (4 for 0x3f8 and 0x3e8, 3 for 0x2f8 and
+ * 0x2e8); no other device has lines unless given. Interrupt lines and input need a device process
+ * of toykvm's (not {@code exec=}, not {@code route=in-process}). Numbers are decimal or {@code 0x}
+ * hex. Ports must fit the 16-bit port space and addresses the 36-bit guest-physical space ({@link
+ * MachineLayout#PHYS_LIMIT}): anything the kernel side or the guest could not use is refused here,
+ * as a usage error. Examples:
  *
  * <pre>
  * uart,pio=0x3f8
  * testdev,pio=0x1234,size=8,route=ioregionfd
  * testdev,mmio=0xfeb00000,size=0x1000,posted=on
+ * testdev,pio=0x1234,size=0x60,irq=5+10,edge-irq=24
+ * uart,pio=0x2f8,input=stdin
  * exec=/usr/local/bin/mydev,mmio=0xfeb00000,size=0x1000
  * </pre>
  *
@@ -35,6 +44,9 @@ import java.util.regex.Pattern;
  * @param route how accesses reach the device
  * @param posted whether writes are posted (ioregionfd route only)
  * @param name the device's name in logs and traces
+ * @param irqs the GSIs of its level interrupt lines (irqfds with resample)
+ * @param edgeIrqs the GSIs of its edge interrupt lines (irqfds without resample)
+ * @param stdin whether the VMM's stdin is its serial input (a UART)
  */
 public record DeviceSpec(
     DeviceKind kind,
@@ -44,7 +56,67 @@ public record DeviceSpec(
     long size,
     Route route,
     boolean posted,
-    String name) {
+    String name,
+    List<Integer> irqs,
+    List<Integer> edgeIrqs,
+    boolean stdin) {
+
+  /** The largest GSI accepted (KVM's routing table holds up to 4096 entries). */
+  public static final int MAX_GSI = 4095;
+
+  public DeviceSpec {
+    irqs = List.copyOf(irqs);
+    edgeIrqs = List.copyOf(edgeIrqs);
+  }
+
+  /** A device with the default interrupt lines ({@link #defaultIrqs}) and no input. */
+  public DeviceSpec(
+      DeviceKind kind,
+      Path program,
+      boolean pio,
+      long base,
+      long size,
+      Route route,
+      boolean posted,
+      String name) {
+    this(
+        kind,
+        program,
+        pio,
+        base,
+        size,
+        route,
+        posted,
+        name,
+        defaultIrqs(kind, pio, base, route),
+        List.of(),
+        false);
+  }
+
+  /** The same device, with the VMM's stdin as its serial input or not. */
+  public DeviceSpec withStdin(boolean on) {
+    return new DeviceSpec(kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, on);
+  }
+
+  /**
+   * The interrupt lines a device has when {@code irq=} is not given: a UART in a device process at
+   * a PC COM port has the port's ISA IRQ (COM1 and COM3: 4, COM2 and COM4: 3), as on a PC.
+   */
+  static List<Integer> defaultIrqs(DeviceKind kind, boolean pio, long base, Route route) {
+    if (kind != DeviceKind.UART || !pio || route == Route.IN_PROCESS) {
+      return List.of();
+    }
+    return switch ((int) base) {
+      case 0x3f8, 0x3e8 -> List.of(4);
+      case 0x2f8, 0x2e8 -> List.of(3);
+      default -> List.of();
+    };
+  }
+
+  /** Whether the device process gets irqfds or input. */
+  public boolean hasInterruptsOrInput() {
+    return !irqs.isEmpty() || !edgeIrqs.isEmpty() || stdin;
+  }
 
   /** How a device's accesses reach it. */
   public enum Route {
@@ -60,7 +132,8 @@ public record DeviceSpec(
     }
   }
 
-  private static final Set<String> KEYS = Set.of("pio", "mmio", "size", "route", "posted", "name");
+  private static final Set<String> KEYS =
+      Set.of("pio", "mmio", "size", "route", "posted", "name", "irq", "edge-irq", "input");
 
   /** The port space: 0..0xffff. */
   private static final long PORT_LIMIT = 0x1_0000;
@@ -120,7 +193,10 @@ public record DeviceSpec(
       String key = p.substring(0, eq);
       if (!KEYS.contains(key)) {
         throw new SpecException(
-            spec, "unknown key '" + key + "'; keys: pio, mmio, size, route, posted, name");
+            spec,
+            "unknown key '"
+                + key
+                + "'; keys: pio, mmio, size, route, posted, name, irq, edge-irq, input");
       }
       if (keys.put(key, p.substring(eq + 1)) != null) {
         throw new SpecException(spec, "'" + key + "' is given twice");
@@ -159,7 +235,67 @@ public record DeviceSpec(
             "name",
             (kind == DeviceKind.EXEC ? program.getFileName().toString() : kind.label())
                 + String.format("@%s0x%x", pio ? "pio:" : "", base));
-    return new DeviceSpec(kind, program, pio, base, size, route, posted, name);
+    List<Integer> irqs =
+        keys.containsKey("irq")
+            ? gsis(spec, "irq", keys.get("irq"))
+            : defaultIrqs(kind, pio, base, route);
+    List<Integer> edgeIrqs =
+        keys.containsKey("edge-irq") ? gsis(spec, "edge-irq", keys.get("edge-irq")) : List.of();
+    boolean stdin = input(spec, keys.getOrDefault("input", "none"));
+    if (stdin && kind != DeviceKind.UART) {
+      throw new SpecException(spec, "input= is only for uart");
+    }
+    boolean given = keys.containsKey("irq") || keys.containsKey("edge-irq") || stdin;
+    if (given && (irqs.size() + edgeIrqs.size() > 0 || stdin)) {
+      if (kind == DeviceKind.EXEC) {
+        throw new SpecException(
+            spec, "an exec= device gets no irqfds or input (only toykvm's device models do)");
+      }
+      if (route == Route.IN_PROCESS) {
+        throw new SpecException(
+            spec,
+            "route=in-process has no irqfds or input (they are a device process's); use"
+                + " route=ioregionfd or route=vmm");
+      }
+    }
+    return new DeviceSpec(
+        kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, stdin);
+  }
+
+  /** {@code GSI[+GSI...]} or {@code none}: distinct GSIs up to {@link #MAX_GSI}. */
+  private static List<Integer> gsis(String spec, String key, String text) {
+    if (text.equals("none")) {
+      return List.of();
+    }
+    List<Integer> gsis = new java.util.ArrayList<>();
+    for (String part : text.split("\\+", -1)) {
+      if (!part.matches("[0-9]{1,5}") || Integer.parseInt(part) > MAX_GSI) {
+        throw new SpecException(
+            spec,
+            key
+                + "="
+                + text
+                + ": '"
+                + part
+                + "' is not a GSI (0.."
+                + MAX_GSI
+                + "; several are joined with +)");
+      }
+      int gsi = Integer.parseInt(part);
+      if (gsis.contains(gsi)) {
+        throw new SpecException(spec, key + "=" + text + " names GSI " + gsi + " twice");
+      }
+      gsis.add(gsi);
+    }
+    return gsis;
+  }
+
+  private static boolean input(String spec, String text) {
+    return switch (text) {
+      case "stdin" -> true;
+      case "none" -> false;
+      default -> throw new SpecException(spec, "input=" + text + " is not stdin or none");
+    };
   }
 
   /** Ports within 0..0xffff; addresses below the 36-bit guest-physical limit. */

@@ -86,7 +86,8 @@ public final class Machine implements AutoCloseable {
     pio.insert("debug-exit", DEBUG_EXIT_PORT, 1, debugExit);
     this.exits =
         vcpus.stream().map(v -> new ExitHandler(v.id(), pio, mmio, debugExit, trace)).toList();
-    this.devices = new DeviceManager(vm, pio, mmio, serialOut, config.deviceTimeout());
+    this.devices =
+        new DeviceManager(vm, pio, mmio, serialOut, config.deviceTimeout(), config.irqchip());
     devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
     devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);

@@ -39,6 +39,13 @@ public record MachineConfig(
   /** KVM_CAP_MAX_VCPUS of toykvm's kernel side. */
   public static final int MAX_CPUS = 8;
 
+  /**
+   * The system property that makes the VMM's stdin the default COM1's serial input ({@code
+   * input=stdin}) when it is "true": {@code toykvm}'s {@code main} sets it; a program that embeds
+   * the VMM (or a test harness, whose stdin is not a user's) leaves it unset.
+   */
+  public static final String COM1_STDIN_PROPERTY = "toykvm.com1.stdin";
+
   /** The default {@link #deviceTimeout}: the kernel side's default for ioregionfd too. */
   public static final Duration DEFAULT_DEVICE_TIMEOUT = Duration.ofSeconds(5);
 
@@ -114,15 +121,19 @@ public record MachineConfig(
 
   /**
    * Every device of the machine but the debug-exit port: COM1 first (the default one, unless a
-   * {@code --device} sits at 0x3f8), then the {@code --device}s.
+   * {@code --device} sits at 0x3f8; on IRQ 4, with the VMM's stdin as its input if {@link
+   * #COM1_STDIN_PROPERTY} says so and it has a process), then the {@code --device}s.
    */
   public List<DeviceSpec> allDevices() {
     List<DeviceSpec> all = new ArrayList<>();
     boolean com1Given = devices.stream().anyMatch(d -> d.covers(true, MachineLayout.COM1_BASE));
     if (!com1Given) {
+      boolean stdin =
+          Boolean.getBoolean(COM1_STDIN_PROPERTY) && com1Route != DeviceSpec.Route.IN_PROCESS;
       all.add(
           new DeviceSpec(
-              DeviceKind.UART, null, true, MachineLayout.COM1_BASE, 8, com1Route, false, "com1"));
+                  DeviceKind.UART, null, true, MachineLayout.COM1_BASE, 8, com1Route, false, "com1")
+              .withStdin(stdin));
     }
     all.addAll(devices);
     return all;

@@ -27,7 +27,8 @@ class DeviceLauncherTest {
 
   @Test
   void deviceJvmHasOnlyItsOwnOptionsByDefault() {
-    List<String> argv = DeviceLauncher.argv(DeviceSpec.parse("uart,pio=0x3f8"), true);
+    List<String> argv =
+        DeviceLauncher.argv(DeviceSpec.parse("uart,pio=0x3f8"), List.of("--output", "/dev/fd/3"));
 
     assertEquals(
         List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m"),
@@ -41,7 +42,7 @@ class DeviceLauncherTest {
   void extraOptionsGoBeforeTheClasspathSplitAtWhitespace() {
     System.setProperty(OPTIONS, "  -XX:AOTCache=/x/device.aot \t -Xlog:aot*=off  ");
 
-    List<String> argv = DeviceLauncher.argv(DeviceSpec.parse("testdev,pio=0x1234"), false);
+    List<String> argv = DeviceLauncher.argv(DeviceSpec.parse("testdev,pio=0x1234"), List.of());
 
     assertEquals(
         List.of(
@@ -59,7 +60,7 @@ class DeviceLauncherTest {
     System.setProperty(OPTIONS, "-XX:AOTCache=/x/device.aot");
 
     List<String> argv =
-        DeviceLauncher.argv(DeviceSpec.parse("exec=/bin/true,pio=0x1234,size=8"), false);
+        DeviceLauncher.argv(DeviceSpec.parse("exec=/bin/true,pio=0x1234,size=8"), List.of());
 
     assertEquals(List.of("setpriv", "--pdeathsig", "KILL", "--", "/bin/true"), argv);
   }
@@ -71,7 +72,7 @@ class DeviceLauncherTest {
     DeviceProcess process =
         DeviceProcess.start(List.of("sh", "-c", "echo 'no such option' >&2; exit 3"));
     try {
-      var started = new DeviceLauncher.Started(process, null, new CountDownLatch(1));
+      var started = new DeviceLauncher.Started(process, null, new CountDownLatch(1), null);
       DeviceException e =
           assertThrows(DeviceException.class, () -> DeviceLauncher.awaitReady(spec, started));
       assertTrue(e.getMessage().startsWith("device doomed ended ("), e.getMessage());

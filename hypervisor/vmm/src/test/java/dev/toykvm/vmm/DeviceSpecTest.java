@@ -51,6 +51,52 @@ class DeviceSpecTest {
     assertEquals(8, DeviceSpec.parse("uart,pio=0x2f8").size());
   }
 
+  @Test
+  void interruptLinesAndInput() {
+    DeviceSpec d = DeviceSpec.parse("testdev,pio=0x1234,size=0x60,irq=5+10,edge-irq=24");
+    assertEquals(java.util.List.of(5, 10), d.irqs());
+    assertEquals(java.util.List.of(24), d.edgeIrqs());
+    assertEquals(false, d.stdin());
+    assertEquals(true, DeviceSpec.parse("uart,pio=0x2f8,input=stdin").stdin());
+    assertEquals(java.util.List.of(), DeviceSpec.parse("testdev,pio=0x1234").irqs());
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+    "'uart,pio=0x3f8', 4",
+    "'uart,pio=0x2f8', 3",
+    "'uart,pio=0x3e8', 4",
+    "'uart,pio=0x2e8', 3",
+    "'uart,pio=0x3f8,irq=7', 7",
+    "'uart,pio=0x3f8,route=vmm', 4",
+  })
+  void aUartAtAComPortHasItsIrq(String spec, int irq) {
+    assertEquals(java.util.List.of(irq), DeviceSpec.parse(spec).irqs());
+  }
+
+  @Test
+  void aUartElsewhereOrInTheVmmHasNoLineUnlessGiven() {
+    assertEquals(java.util.List.of(), DeviceSpec.parse("uart,pio=0x3f8,irq=none").irqs());
+    assertEquals(java.util.List.of(), DeviceSpec.parse("uart,pio=0x500").irqs());
+    assertEquals(java.util.List.of(), DeviceSpec.parse("uart,mmio=0xfeb00000").irqs());
+    assertEquals(java.util.List.of(), DeviceSpec.parse("uart,pio=0x3f8,route=in-process").irqs());
+  }
+
+  @Test
+  void theDefaultCom1HasIrq4AndStdinOnlyWhenThePropertySaysSo() {
+    DeviceSpec com1 =
+        new MachineConfig(
+                MachineLayout.DEFAULT_MEMORY,
+                false,
+                java.util.Optional.empty(),
+                java.util.List.of(),
+                DeviceSpec.Route.IOREGIONFD)
+            .allDevices()
+            .getFirst();
+    assertEquals(java.util.List.of(4), com1.irqs());
+    assertEquals(false, com1.stdin(), "a test's stdin is not a user's");
+  }
+
   @ParameterizedTest
   @CsvSource(
       delimiter = '|',
@@ -78,7 +124,17 @@ class DeviceSpecTest {
         "testdev,mmio=0x1000000000|address 0x1000000000 is above the 36-bit guest-physical space",
         "testdev,mmio=0xfeb00000,size=0x7fffffffffffffff|passes the 36-bit guest-physical limit",
         "testdev,mmio=0xfeb00000,size=99999999999999999999|size=99999999999999999999 is too large",
-        "testdev,pio=1,name=|name= needs a name"
+        "testdev,pio=1,name=|name= needs a name",
+        "testdev,pio=1,irq=x|irq=x: 'x' is not a GSI",
+        "testdev,pio=1,irq=4096|'4096' is not a GSI (0..4095",
+        "testdev,pio=1,irq=5+|'' is not a GSI",
+        "testdev,pio=1,irq=5+5|names GSI 5 twice",
+        "testdev,pio=1,edge-irq=-3|'-3' is not a GSI",
+        "testdev,pio=1,input=stdin|input= is only for uart",
+        "uart,pio=1,input=keyboard|input=keyboard is not stdin or none",
+        "exec=/bin/x,pio=1,size=8,irq=5|an exec= device gets no irqfds or input",
+        "testdev,pio=1,route=in-process,irq=5|route=in-process has no irqfds or input",
+        "uart,pio=0x3f8,route=in-process,input=stdin|route=in-process has no irqfds or input"
       })
   void rejectsBadSpecsWithTheReason(String spec, String why) {
     DeviceSpec.SpecException e =
