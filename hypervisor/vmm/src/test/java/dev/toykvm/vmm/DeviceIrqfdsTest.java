@@ -61,7 +61,8 @@ class DeviceIrqfdsTest {
             pio,
             mmio,
             new ByteArrayOutputStream(),
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            false); // no KVM_IRQFD: this test plays the kernel side on the eventfds itself
     List<DeviceIrqfds.InterruptFd> fds;
     try {
       devices.attachAll(
