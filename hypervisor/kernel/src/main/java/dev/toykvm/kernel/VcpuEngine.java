@@ -5,13 +5,7 @@ import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
 import dev.toykvm.ioregionfd.channel.PostedBatch;
 import dev.toykvm.kernel.Requests.Done;
-import dev.toykvm.kernel.Requests.Failed;
-import dev.toykvm.kernel.Requests.GetRegs;
-import dev.toykvm.kernel.Requests.GetSregs;
-import dev.toykvm.kernel.Requests.Init;
 import dev.toykvm.kernel.Requests.Run;
-import dev.toykvm.kernel.Requests.SetRegs;
-import dev.toykvm.kernel.Requests.SetSregs;
 import dev.toykvm.kernel.unicorn.BlockGate;
 import dev.toykvm.kernel.unicorn.Uc;
 import dev.toykvm.kernel.unicorn.UcCallbacks;
@@ -169,62 +163,41 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   }
 
   private Object handle(Object request) {
-    try {
-      return switch (request) {
-        case Init i -> init();
-        case Run r -> {
-          held = r.held();
-          VcpuExit exit = runGuest();
-          reportInterruptState();
-          yield exit;
-        }
-        case Requests.Interrupt i -> {
-          userIrq.queue(i.vector());
-          gate.raise(); // also when queued during an exit inside a callback: the next block looks
-          yield new Done();
-        }
-        case GetRegs g -> regs();
-        case SetRegs s -> {
-          if (inAccess) {
-            yield busy("KVM_SET_REGS");
-          }
-          setRegs(s.regs());
-          yield new Done();
-        }
-        case GetSregs g -> sregs();
-        case SetSregs s -> {
-          if (inAccess) {
-            yield busy("KVM_SET_SREGS");
-          }
-          setSregs(s.sregs());
-          yield new Done();
-        }
-        case Requests.GetLapic g -> irq.getState();
-        case Requests.SetLapic s -> {
-          irq.setState(s.state());
-          yield new Done();
-        }
-        case Requests.GetMpState g -> mp.state();
-        case Requests.SetMpState s -> {
-          mp.set(s.mpState());
-          yield new Done();
-        }
-        default -> throw new IllegalStateException("unknown request " + request);
-      };
-    } catch (KvmException e) {
-      return new Failed(e);
-    } catch (RuntimeException e) {
-      return new Failed(KernelBug.report("vcpu" + id + " " + request, e));
-    }
+    return VcpuRequests.handle(this, request);
   }
 
-  private static Failed busy(String ioctl) {
-    return new Failed(
-        new KvmException(
-            ioctl, Errno.EBUSY, "an MMIO/PIO exit is waiting for the run() that completes it"));
+  /** {@code KVM_RUN}: runs the guest until an exit for the VMM (engine thread). */
+  VcpuExit run(Set<MemorySegment.Scope> held) {
+    this.held = held;
+    VcpuExit exit = runGuest();
+    reportInterruptState();
+    return exit;
   }
 
-  private Object init() {
+  /** {@code KVM_INTERRUPT}: queued; the next block looks (also during an exit in a callback). */
+  void queueInterrupt(int vector) {
+    userIrq.queue(vector);
+    gate.raise();
+  }
+
+  /** Whether an MMIO/PIO exit waits for the run() that completes it. */
+  boolean inAccess() {
+    return inAccess;
+  }
+
+  VcpuIrq irq() {
+    return irq;
+  }
+
+  VcpuMp mp() {
+    return mp;
+  }
+
+  int id() {
+    return id;
+  }
+
+  Object init() {
     try {
       uc = new UcEngine(this);
     } catch (RuntimeException e) {
@@ -419,13 +392,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     syncMemory();
     fresh.restoreContext(copy);
     dead.close();
-  }
-
-  private VcpuExit emulationFailure(int err, String what) {
-    return new VcpuExit.InternalError(
-        KVM_INTERNAL_ERROR_EMULATION,
-        String.format(
-            "%s at RIP 0x%x (%s)", what, uc.readReg(Uc.X86_REG_RIP), UcEngine.strerror(err)));
   }
 
   /** The vCPU is closing: a wait must end. */
