@@ -11,13 +11,14 @@ import java.util.List;
  * The multiboot test kernels built from {@code guest-firmware/kernels} (ELF32 files, booted with
  * {@code toykvm run --kernel}). {@code mbtest} checks the multiboot information against fw_cfg,
  * uses pc-testdev and exits through port 0xf4 in QEMU's mode: status 1 on success, 3 on failure;
- * linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss.
+ * linked at 1 MiB, and as {@code mbtest-4m} at 4 MiB, each with 1 MiB of .bss. {@code pcitest}
+ * enumerates PCI bus 0 and checks the chipset (guest-firmware/README.md).
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
-  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m");
+  public static final List<String> NAMES = List.of("mbtest", "mbtest-4m", "pcitest");
 
   /**
    * The bytes of kernel {@code name}.
