@@ -154,6 +154,45 @@ class BarMoveTest {
     }
   }
 
+  @Test
+  void aPlaceTheKernelSideRefusesDecodesNothingUntilTheBarMoves() throws Exception {
+    try (Pipe cmd = Fds.pipe2();
+        Pipe resp = Fds.pipe2();
+        Kvm kvm = Kvm.open();
+        VmFd vm = kvm.createVm()) {
+      // Another device's ioregion at ports 0x3000-0x300f.
+      vm.setIoregion(
+          new dev.toykvm.kvm.KvmIoregion(
+              0x3000,
+              16,
+              1,
+              resp.readFd(),
+              cmd.writeFd(),
+              dev.toykvm.kvm.KvmConstants.KVM_IOREGION_PIO));
+      PciDevice fake = new PciDevice("fake", PciDeviceTest.ID, false, new Bar[] {Bar.io(16)}, 1);
+      IoregionBarRoutes routes =
+          new IoregionBarRoutes(vm, "fake", resp.readFd(), cmd.writeFd(), 0x7, false);
+      fake.listen(routes);
+      fake.writeConfig(PciDevice.COMMAND, 2, PciDevice.COMMAND_IO);
+      fake.writeConfig(0x10, 4, 0x3008); // over the other region: EEXIST, logged
+      assertEquals(0, routes.registered().size());
+      fake.writeConfig(0x10, 4, 0x4000);
+      assertEquals(0x4000, routes.registered().get(0).guestPaddr());
+      assertEquals(0x7, routes.registered().get(0).userData());
+      fake.writeConfig(0x10, 4, 0x3000); // refused again: the region at 0x4000 is gone all the same
+      assertEquals(0, routes.registered().size());
+      // 0x4000 is free again: a region of exactly that place can be assigned.
+      vm.setIoregion(
+          new dev.toykvm.kvm.KvmIoregion(
+              0x4000,
+              16,
+              2,
+              resp.readFd(),
+              cmd.writeFd(),
+              dev.toykvm.kvm.KvmConstants.KVM_IOREGION_PIO));
+    }
+  }
+
   private static List<Integer> toInts(byte[] b) {
     List<Integer> out = new ArrayList<>();
     for (byte x : b) {
