@@ -18,14 +18,15 @@ import java.util.List;
  * in, and sends each an IPI and an NMI (run it with {@code --cpus N}); same exit statuses. {@code
  * echo} echoes each line COM1 receives ("echo: LINE") until a line "quit" (status 1 in QEMU's
  * mode), taking its input through IRQ 4 and the PIC; {@code echo-poll} is the same, polling the
- * UART.
+ * UART. {@code pcitest} enumerates PCI bus 0 and checks the chipset (guest-firmware/README.md).
  */
 public final class TestKernels {
   private TestKernels() {}
 
   /** The kernels there are. */
   public static final List<String> NAMES =
-      List.of("mbtest", "mbtest-4m", "linuxtest", "lapictimer", "smp", "echo", "echo-poll");
+      List.of(
+          "mbtest", "mbtest-4m", "linuxtest", "lapictimer", "smp", "echo", "echo-poll", "pcitest");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");

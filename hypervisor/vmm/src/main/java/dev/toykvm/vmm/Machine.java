@@ -63,6 +63,7 @@ public final class Machine implements AutoCloseable {
   private final OutputStream serialOut;
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private final AtomicBoolean vmOver = new AtomicBoolean(); // a vCPU's exit ended the VM
+  private dev.toykvm.vmm.pci.PcChipset chipset; // --kernel and --bios machines: set by PciSetup
 
   private Machine(
       MachineConfig config,
@@ -92,15 +93,18 @@ public final class Machine implements AutoCloseable {
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
     devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);
     if (firmware != null) {
-      devices.reserve("the ROM's low alias", false, firmware.aliasBase(), firmware.aliasSize());
       devices.reserve("the ROM", false, firmware.highBase(), firmware.size());
       // Writes to the read-only slots exit to the VMM; a PC's ROM drops them.
+      mmio.insert("rom", firmware.highBase(), firmware.size(), new RomWrites(firmware.bytes(), 0));
+    }
+    if (firmware != null && platform == null) {
+      // Without a chipset the alias is plain ROM; with one, its PAM registers decide (PciSetup).
+      devices.reserve("the ROM's low alias", false, firmware.aliasBase(), firmware.aliasSize());
       mmio.insert(
           "rom alias",
           firmware.aliasBase(),
           firmware.aliasSize(),
           new RomWrites(firmware.bytes(), firmware.aliasOffset()));
-      mmio.insert("rom", firmware.highBase(), firmware.size(), new RomWrites(firmware.bytes(), 0));
     }
     if (platform != null) {
       platform.attach(pio, devices);
@@ -145,7 +149,7 @@ public final class Machine implements AutoCloseable {
       rom = firmwareMemory(firmware);
       ram = GuestMemoryFile.create("ram", config.memory());
       vm = kvm.createVm();
-      mapFirmware(vm, rom, firmware);
+      mapFirmware(vm, rom, firmware, true);
       mapRam(vm, ram, config.memory());
       List<VcpuFd> vcpus = createVcpus(vm, config);
       log.debug(
@@ -220,6 +224,9 @@ public final class Machine implements AutoCloseable {
           new Machine(
               config, null, ram, vm, vcpus, serialOut, trace, kernel.debugExit(), platform, null);
       try {
+        machine.chipset =
+            PciSetup.attach(
+                vm, ram, null, null, platform, machine.pio, machine.mmio, machine.devices);
         machine.devices.attachAll(all);
       } catch (RuntimeException e) {
         machine.close();
@@ -280,7 +287,7 @@ public final class Machine implements AutoCloseable {
       rom = firmwareMemory(firmware);
       ram = GuestMemoryFile.create("ram", config.memory());
       vm = kvm.createVm();
-      mapFirmware(vm, rom, firmware);
+      mapFirmware(vm, rom, firmware, false); // the alias is the chipset's (PAM)
       mapRam(vm, ram, config.memory());
       List<VcpuFd> vcpus = createVcpus(vm, config); // in the reset state, as KVM creates them
       log.debug(
@@ -302,6 +309,9 @@ public final class Machine implements AutoCloseable {
           new Machine(
               config, rom, ram, vm, vcpus, serialOut, trace, boot.debugExit(), platform, firmware);
       try {
+        machine.chipset =
+            PciSetup.attach(
+                vm, ram, rom, firmware, platform, machine.pio, machine.mmio, machine.devices);
         machine.devices.attachAll(all);
       } catch (RuntimeException e) {
         machine.close();
@@ -322,9 +332,15 @@ public final class Machine implements AutoCloseable {
     return rom;
   }
 
-  /** One ROM mapping, two read-only slots, as QEMU maps the BIOS and its isa-bios alias. */
-  private static void mapFirmware(VmFd vm, GuestMemoryFile rom, Firmware firmware) {
+  /**
+   * One ROM mapping, two read-only slots, as QEMU maps the BIOS and its isa-bios alias; the alias
+   * only if asked (a machine with a chipset maps it through the PAM registers).
+   */
+  private static void mapFirmware(VmFd vm, GuestMemoryFile rom, Firmware firmware, boolean alias) {
     map(vm, SLOT_ROM_HIGH, true, firmware.highBase(), rom.segment());
+    if (!alias) {
+      return;
+    }
     map(
         vm,
         SLOT_ROM_LOW,
@@ -487,6 +503,11 @@ public final class Machine implements AutoCloseable {
   /** The PIO bus: for a harness that puts a device of its own on it before {@link #run()}. */
   public Bus pioBus() {
     return pio;
+  }
+
+  /** The PCI chipset of a {@code --kernel} or {@code --bios} machine (else null), for harnesses. */
+  public dev.toykvm.vmm.pci.PcChipset chipset() {
+    return chipset;
   }
 
   /** vCPU 0's exit handler, for its counters. */

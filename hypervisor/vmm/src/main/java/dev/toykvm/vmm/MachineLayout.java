@@ -51,6 +51,9 @@ public final class MachineLayout {
   public static final int SLOT_LOW_RAM = 2;
   public static final int SLOT_HIGH_RAM = 3;
 
+  /** The first of the 13 slots of the chipset's PAM map of 0xc0000-0xfffff (PciSetup). */
+  public static final int SLOT_PAM_FIRST = 16;
+
   /**
    * The end of guest-physical space: toykvm's CPU has 36 address bits (64 GiB), as the kernel side
    * maps it. A device must sit below this.

@@ -132,6 +132,11 @@ final class PcPlatform implements AutoCloseable {
     pio.insert(name, port, size, device);
   }
 
+  /** The guest asked for a reset elsewhere (the PIIX3's reset control register, 0xcf9). */
+  void requestReset() {
+    resetRequested.set(true);
+  }
+
   /** Whether the guest asked for a reset (i8042 0xfe, port 0x92 bit 0) since the VM started. */
   boolean resetRequested() {
     return resetRequested.get();
