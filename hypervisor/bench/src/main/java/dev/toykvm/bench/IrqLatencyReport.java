@@ -58,11 +58,26 @@ final class IrqLatencyReport {
             "-",
             WakeupFloors.eventfdWake(cpu, other, warmup, samples),
             "poller on cpu " + cpu + ", writer on cpu " + other));
+    for (LatencyGuest.Wait wait : LatencyGuest.Wait.values()) {
+      lines.add(
+          new Line(
+              "floor: kick() -> run() returns KVM_EXIT_INTR",
+              wait.label,
+              WakeupFloors.kickToExit(wait, cpu, other, warmup, samples),
+              "VMM thread and vCPU engine on cpu " + cpu + ", kicking thread on cpu " + other));
+    }
     lines.add(
         new Line(
             "floor: run() -> out exit -> run() returns (round trip)",
             "-",
             WakeupFloors.exitRoundTrip(cpu, warmup, samples),
+            "VMM thread and vCPU engine on cpu " + cpu));
+    lines.add(
+        new Line(
+            "floor: run() -> KVM_INTERRUPT delivered -> handler's out exit (round trip, no"
+                + " irqchip)",
+            "-",
+            WakeupFloors.deliveryRoundTrip(cpu, warmup, samples),
             "VMM thread and vCPU engine on cpu " + cpu));
     return lines;
   }
@@ -82,10 +97,15 @@ final class IrqLatencyReport {
       progress.accept(
           String.format(
               Locale.ROOT,
-              "irq latency %s, %s: median %.1f us",
+              "irq latency %s, %s: min %.1f p10 %.1f p25 %.1f median %.1f p75 %.1f p90 %.1f us",
               r.source(),
               wait.label,
-              r.ns().getValueAtPercentile(50) / 1e3));
+              r.ns().getMinValue() / 1e3,
+              r.ns().getValueAtPercentile(10) / 1e3,
+              r.ns().getValueAtPercentile(25) / 1e3,
+              r.ns().getValueAtPercentile(50) / 1e3,
+              r.ns().getValueAtPercentile(75) / 1e3,
+              r.ns().getValueAtPercentile(90) / 1e3));
       return new Line(r.source(), wait.label, r.ns(), r.placement());
     }
   }
@@ -101,15 +121,16 @@ final class IrqLatencyReport {
                 + " included); %d samples per row after %d warm-up%n%n",
             samples,
             warmup));
-    b.append("| source | vCPU waits in | median (us) | p99 (us) | max (us) |\n");
-    b.append("|---|---|---|---|---|\n");
+    b.append("| source | vCPU waits in | min (us) | median (us) | p99 (us) | max (us) |\n");
+    b.append("|---|---|---|---|---|---|\n");
     for (Line l : lines) {
       b.append(
           String.format(
               Locale.ROOT,
-              "| %s | %s | %.1f | %.1f | %.0f |%n",
+              "| %s | %s | %.1f | %.1f | %.1f | %.0f |%n",
               l.what(),
               l.waits(),
+              l.ns().getMinValue() / 1e3,
               l.ns().getValueAtPercentile(50) / 1e3,
               l.ns().getValueAtPercentile(99) / 1e3,
               l.ns().getMaxValue() / 1e3));

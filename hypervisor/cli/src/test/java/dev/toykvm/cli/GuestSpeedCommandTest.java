@@ -78,6 +78,8 @@ class GuestSpeedCommandTest {
     assertTrue(o.contains("| floor: eventfd write -> a thread's poll() returns, same CPU |"), o);
     assertTrue(o.contains("| floor: eventfd write -> a thread's poll() returns, across CPUs |"), o);
     assertTrue(o.contains("| floor: run() -> out exit -> run() returns (round trip) |"), o);
+    assertTrue(o.contains("| floor: kick() -> run() returns KVM_EXIT_INTR | hlt |"), o);
+    assertTrue(o.contains("| floor: run() -> KVM_INTERRUPT delivered"), o);
     assertTrue(o.contains("writer: device process pid "), o);
     assertEquals(
         0,
@@ -87,7 +89,7 @@ class GuestSpeedCommandTest {
             .count(),
         "a device process outlived its row");
     assertEquals(
-        13, o.lines().filter(l -> l.matches("\\| (KVM_IRQ_LINE|irqfd|floor).*")).count(), o);
+        16, o.lines().filter(l -> l.matches("\\| (KVM_IRQ_LINE|irqfd|floor).*")).count(), o);
   }
 
   @Test
