@@ -36,7 +36,17 @@ final class DeviceProcessSource implements IrqSource {
     this.level = level;
     this.writerCpu = writerCpu;
     this.fd = Eventfd.create();
-    this.resampleFd = level ? Eventfd.create() : -1;
+    int r = -1;
+    if (level) {
+      try {
+        r = Eventfd.create();
+      } catch (RuntimeException e) {
+        Fds.close(fd);
+        arena.close();
+        throw e;
+      }
+    }
+    this.resampleFd = r;
   }
 
   @Override

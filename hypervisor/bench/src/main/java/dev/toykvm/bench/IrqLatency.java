@@ -11,6 +11,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 
@@ -67,6 +68,7 @@ final class IrqLatency {
         SynchronousQueue<Boolean> armed = new SynchronousQueue<>();
         LinkedBlockingQueue<Long> stamps = new LinkedBlockingQueue<>();
         Semaphore taken = new Semaphore(0);
+        AtomicReference<RuntimeException> failed = new AtomicReference<>();
         Thread trigger =
             Thread.ofPlatform()
                 .name("irq-trigger")
@@ -85,6 +87,7 @@ final class IrqLatency {
                       } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                       } catch (RuntimeException e) {
+                        failed.set(e);
                         stamps.offer(Long.MIN_VALUE);
                         vcpu.kick();
                       }
@@ -95,6 +98,10 @@ final class IrqLatency {
             VcpuExit exit = vcpu.run();
             long t1 = System.nanoTime();
             Long t0 = stamps.poll(LOST_MS, TimeUnit.MILLISECONDS);
+            if (failed.get() != null) {
+              throw new BenchException(
+                  "cannot measure " + source.label() + ": " + failed.get().getMessage());
+            }
             if (!(exit instanceof VcpuExit.IoOut o) || o.port() != LatencyGuest.HANDLER_PORT) {
               throw new BenchException(
                   "cannot measure "
