@@ -55,6 +55,11 @@ final class DeviceProcessSource implements IrqSource {
   }
 
   @Override
+  public boolean level() {
+    return level;
+  }
+
+  @Override
   public void attach(VmFd vm) {
     KvmIrqfd irqfd = KvmIrqfd.ZERO.withFd(fd).withGsi(LatencyGuest.GSI);
     vm.irqfd(level ? irqfd.withResample(resampleFd) : irqfd);

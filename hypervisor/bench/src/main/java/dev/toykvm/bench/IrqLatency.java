@@ -47,13 +47,7 @@ final class IrqLatency {
    * trigger thread and the kernel side's irqfd thread to {@code writerCpu}.
    */
   static Row measure(
-      IrqSource source,
-      LatencyGuest.Wait wait,
-      boolean level,
-      int warmup,
-      int samples,
-      int cpu,
-      int writerCpu)
+      IrqSource source, LatencyGuest.Wait wait, int warmup, int samples, int cpu, int writerCpu)
       throws InterruptedException {
     Affinity.pinThisThread(Affinity.cpu(cpu));
     Histogram ns = Measurement.newHistogram();
@@ -62,7 +56,7 @@ final class IrqLatency {
         VmFd vm = kvm.createVm();
         Arena arena = Arena.ofShared()) {
       vm.createIrqchip();
-      try (VcpuFd vcpu = LatencyGuest.create(vm, arena, wait, level)) {
+      try (VcpuFd vcpu = LatencyGuest.create(vm, arena, wait, source.level())) {
         source.attach(vm);
         String irqfdThread = pinIrqfdThread(source, writerCpu);
         SynchronousQueue<Boolean> armed = new SynchronousQueue<>();

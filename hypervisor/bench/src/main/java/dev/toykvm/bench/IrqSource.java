@@ -20,6 +20,11 @@ interface IrqSource extends AutoCloseable {
   /** Connects the source to {@code vm} (its irqchip exists, no vCPU runs yet). */
   void attach(VmFd vm);
 
+  /** Whether the line is level-triggered (an irqfd with resample; the guest sets the ELCR). */
+  default boolean level() {
+    return false;
+  }
+
   /** Whether the source is an irqfd (the kernel side then has its irqfd thread). */
   default boolean usesIrqfd() {
     return true;
@@ -98,6 +103,11 @@ interface IrqSource extends AutoCloseable {
     @Override
     public String label() {
       return "irqfd " + (level ? "level (resample)" : "edge") + ", thread";
+    }
+
+    @Override
+    public boolean level() {
+      return level;
     }
 
     @Override
