@@ -23,8 +23,10 @@ import picocli.CommandLine.Spec;
           + " in one process pinned to one CPU: a tight add/dec/jnz loop in real mode and a mix"
           + " of loads over 4 MiB, calls, stores and reads of an in-kernel device's port. Prints"
           + " the median and p99 of the runs of each side and the kernel side's speed relative"
-          + " to bare Unicorn (100%: as fast). Then the latency of an interrupt raised with"
-          + " KVM_IRQ_LINE from another thread to the guest handler's first instruction.",
+          + " to bare Unicorn (100%: as fast). Then the latency from an interrupt's signal to the"
+          + " guest handler's first instruction: KVM_IRQ_LINE from another thread, an irqfd"
+          + " written by a thread and by a device process, edge and level (resample), with"
+          + " the vCPU busy and in hlt; and the wake-ups and exit round trip it is made of.",
       ""
     },
     footer = {
@@ -39,7 +41,9 @@ public final class GuestSpeedCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--quick", description = "A smoke run: 2 M iterations, 500 rounds, 3 runs.")
+  @Option(
+      names = "--quick",
+      description = "A smoke run: 2 M iterations, 500 rounds, 3 runs, 50 interrupts per row.")
   boolean quick;
 
   @Option(
@@ -63,7 +67,9 @@ public final class GuestSpeedCommand implements Callable<Integer> {
   @Option(
       names = "--irq-samples",
       paramLabel = "N",
-      description = "Interrupt latency samples (default 2000; --quick 100; 0: none).")
+      description =
+          "Interrupt latency samples per row, after a tenth as many warm-up ones (default 3000;"
+              + " --quick 50; 0: none).")
   Integer irqSamples;
 
   @Option(
@@ -99,6 +105,9 @@ public final class GuestSpeedCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--iterations and --rounds are 1 to 2^32-1, --runs at least 1");
     }
+    if (irqSamples != null && (irqSamples < 0 || irqSamples > 1_000_000)) {
+      throw new ParameterException(spec.commandLine(), "--irq-samples is 0 to 1000000");
+    }
     List<Integer> allowed = Affinity.allowedCpus(); // before this thread is pinned
     int where = cpu != null ? cpu : allowed.getFirst();
     int other = allowed.stream().filter(c -> c != where).findFirst().orElse(where);
@@ -119,23 +128,18 @@ public final class GuestSpeedCommand implements Callable<Integer> {
         results.add(GuestSpeed.measure(w, count, k, where, javaBlockHook, err::println));
       }
       out.print(GuestSpeed.render(results));
-      int samples = irqSamples != null ? irqSamples : quick ? 100 : 2000;
+      int samples = irqSamples != null ? irqSamples : quick ? 50 : 3000;
       if (samples > 0) {
-        double[] micros = IrqLatency.measure(samples, where, other);
-        out.printf(
-            java.util.Locale.ROOT,
-            "%ninterrupt latency (KVM_IRQ_LINE from another thread -> the handler's first"
-                + " instruction, an out that exits to the VMM), %d samples: median %.1f us,"
-                + " p99 %.1f us; VMM and vCPU threads on cpu %d, the raising thread on cpu %d%n",
-            samples,
-            GuestSpeed.percentile(micros, 50),
-            GuestSpeed.percentile(micros, 99),
-            where,
-            other);
+        int warmup = Math.max(10, samples / 10);
+        out.print(
+            IrqLatencyReport.render(
+                IrqLatencyReport.measure(samples, warmup, where, other, err::println),
+                samples,
+                warmup));
       }
       out.flush();
       return ExitCodes.SUCCESS;
-    } catch (BenchException | dev.toykvm.kvm.KvmException e) {
+    } catch (BenchException | dev.toykvm.kvm.KvmException | dev.toykvm.posix.PosixException e) {
       err.println("toykvm: " + e.getMessage());
       return ExitCodes.HYPERVISOR;
     } catch (InterruptedException e) {

@@ -1,108 +1,156 @@
 package dev.toykvm.bench;
 
 import dev.toykvm.kvm.Kvm;
-import dev.toykvm.kvm.KvmDtable;
-import dev.toykvm.kvm.KvmSegment;
-import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Affinity;
+import dev.toykvm.posix.Processes;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
 
 /**
- * Interrupt delivery latency for {@code toykvm bench guest-speed}: another thread raises GSI 1 with
- * {@code KVM_IRQ_LINE} (toykvm has no irqfd yet: this is the in-kernel part of "a device signals
- * its irqfd") while the guest spins with IF=1 in real mode; the handler's first instruction is an
- * {@code out} to port 0xf5, so the time to that exit reaching the VMM thread is the latency, the
- * exit's hand-off to the VMM (a few microseconds) included.
+ * Interrupt delivery latency for {@code toykvm bench guest-speed}: from the moment a source signals
+ * GSI {@value LatencyGuest#GSI} ({@link IrqSource}: {@code KVM_IRQ_LINE}, an irqfd written by a
+ * thread, an irqfd written by a device process) to the guest handler's first instruction, an {@code
+ * out} that exits, as seen by the VMM thread when {@code run()} returns: so the exit's hand-off to
+ * the VMM thread is included ({@link WakeupFloors} measures it apart).
+ *
+ * <p>Per sample: the VMM thread arms the trigger thread and enters {@code run()}; the trigger
+ * thread waits 200 us (the vCPU is back in its busy loop or its {@code hlt} by then), signals, and
+ * hands the signal's time to the VMM thread, which subtracts it from {@link System#nanoTime()}
+ * after {@code run()} returned. Both times are CLOCK_MONOTONIC, also across processes. A lost
+ * interrupt kicks the vCPU after 5 s and fails the row.
  */
 final class IrqLatency {
   private IrqLatency() {}
 
-  private static final int HANDLER_PORT = 0xf5;
+  private static final long SPACING_NS = 200_000;
+  private static final long LOST_MS = 5000;
 
   /**
-   * Real mode: the PICs initialised (vector base 8, only IRQ 1 unmasked), IVT[9] -> 0000:1100, sti,
-   * {@code jmp $}; at 0x1100: {@code out 0xf5, al; mov al, 0x20; out 0x20, al; iret}.
+   * One row: latencies in nanoseconds.
+   *
+   * @param placement where the VMM thread, the vCPU engine, the irqfd thread and the writer ran
    */
-  private static final int[] CODE = {
-    0xb0, 0x11, 0xe6, 0x20, 0xb0, 0x08, 0xe6, 0x21, 0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01, 0xe6, 0x21,
-    0xb0, 0xfd, 0xe6, 0x21, 0xfb, 0xeb, 0xfe
-  };
-
-  private static final int[] HANDLER = {0xe6, HANDLER_PORT, 0xb0, 0x20, 0xe6, 0x20, 0xcf};
+  record Row(String source, LatencyGuest.Wait waits, Histogram ns, String placement) {}
 
   /**
-   * Latencies in microseconds, one per sample: the VMM thread and the vCPU's engine thread pinned
-   * to {@code cpu}, the raising thread (the device's side) to {@code raiserCpu}.
+   * Measures {@code samples} interrupts from {@code source} after {@code warmup} unrecorded ones:
+   * the VMM thread (and so the vCPU's engine thread, which inherits it) pinned to {@code cpu}, the
+   * trigger thread and the kernel side's irqfd thread to {@code writerCpu}.
    */
-  static double[] measure(int samples, int cpu, int raiserCpu) throws InterruptedException {
+  static Row measure(
+      IrqSource source, LatencyGuest.Wait wait, int warmup, int samples, int cpu, int writerCpu)
+      throws InterruptedException {
     Affinity.pinThisThread(Affinity.cpu(cpu));
-    double[] micros = new double[samples];
+    Histogram ns = Measurement.newHistogram();
+    String placement;
     try (Kvm kvm = Kvm.open();
         VmFd vm = kvm.createVm();
         Arena arena = Arena.ofShared()) {
-      MemorySegment ram = arena.allocate(1 << 20, 4096);
-      put(ram, 0x1000, CODE);
-      put(ram, 0x1100, HANDLER);
-      put(ram, 9 * 4, new int[] {0x00, 0x11, 0x00, 0x00});
       vm.createIrqchip();
-      vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(0, 0, 0, ram.byteSize(), ram));
-      try (VcpuFd vcpu = vm.createVcpu(0)) {
-        vcpu.setSregs(
-            vcpu.getSregs()
-                .withCs(KvmSegment.realMode(0, true))
-                .withDataSegments(KvmSegment.realMode(0, false))
-                .withTables(new KvmDtable(0, 0xffff), new KvmDtable(0, 0x3ff)));
-        vcpu.setRegs(vcpu.getRegs().withRip(0x1000).withRsp(0x8000).withRflags(2));
-        SynchronousQueue<Long> armed = new SynchronousQueue<>();
-        AtomicLongArray raisedAt = new AtomicLongArray(samples);
-        Thread raiser =
+      try (VcpuFd vcpu = LatencyGuest.create(vm, arena, wait, source.level())) {
+        source.attach(vm);
+        String irqfdThread = pinIrqfdThread(source, writerCpu);
+        SynchronousQueue<Boolean> armed = new SynchronousQueue<>();
+        LinkedBlockingQueue<Long> stamps = new LinkedBlockingQueue<>();
+        Semaphore taken = new Semaphore(0);
+        AtomicReference<RuntimeException> failed = new AtomicReference<>();
+        Thread trigger =
             Thread.ofPlatform()
-                .name("irq-raiser")
+                .name("irq-trigger")
                 .start(
                     () -> {
-                      Affinity.pinThisThread(Affinity.cpu(raiserCpu));
+                      Affinity.pinThisThread(Affinity.cpu(writerCpu));
                       try {
-                        for (int i = 0; i < samples; i++) {
+                        while (true) {
                           armed.take();
-                          // Let the VMM thread get back into run() and the guest spin.
-                          LockSupport.parkNanos(200_000);
-                          raisedAt.set(i, System.nanoTime());
-                          vm.irqLine(1, 1);
-                          vm.irqLine(1, 0);
+                          LockSupport.parkNanos(SPACING_NS);
+                          stamps.put(source.signal());
+                          if (!taken.tryAcquire(LOST_MS, TimeUnit.MILLISECONDS)) {
+                            vcpu.kick();
+                          }
                         }
                       } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                      } catch (RuntimeException e) {
+                        failed.set(e);
+                        stamps.offer(Long.MIN_VALUE);
+                        vcpu.kick();
                       }
                     });
         try {
-          for (int i = 0; i < samples; i++) {
-            armed.put(1L);
+          for (int i = 0; i < warmup + samples; i++) {
+            armed.put(Boolean.TRUE);
             VcpuExit exit = vcpu.run();
             long t1 = System.nanoTime();
-            if (!(exit instanceof VcpuExit.IoOut o) || o.port() != HANDLER_PORT) {
-              throw new BenchException("the latency guest stopped with " + exit);
+            Long t0 = stamps.poll(LOST_MS, TimeUnit.MILLISECONDS);
+            if (failed.get() != null) {
+              throw new BenchException(
+                  "cannot measure " + source.label() + ": " + failed.get().getMessage());
             }
-            micros[i] = (t1 - raisedAt.get(i)) / 1e3;
+            if (!(exit instanceof VcpuExit.IoOut o) || o.port() != LatencyGuest.HANDLER_PORT) {
+              throw new BenchException(
+                  "cannot measure "
+                      + source.label()
+                      + ": the latency guest stopped with "
+                      + exit
+                      + (exit instanceof VcpuExit.Intr ? " (the interrupt was lost)" : ""));
+            }
+            if (t0 == null || t0 == Long.MIN_VALUE) {
+              throw new BenchException("cannot measure " + source.label() + ": no signal time");
+            }
+            taken.release();
+            if (i >= warmup) {
+              ns.recordValue(Math.max(1, t1 - t0));
+            }
           }
+          placement =
+              "VMM thread and vCPU engine on cpu "
+                  + cpu
+                  + ", irqfd thread "
+                  + irqfdThread
+                  + ", trigger thread on cpu "
+                  + writerCpu
+                  + ", writer: "
+                  + source.writerPlace();
         } finally {
-          raiser.interrupt();
-          raiser.join();
+          trigger.interrupt();
+          trigger.join();
         }
       }
     }
-    return micros;
+    return new Row(source.label(), wait, ns, placement);
   }
 
-  private static void put(MemorySegment ram, long at, int[] bytes) {
-    for (int i = 0; i < bytes.length; i++) {
-      ram.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at + i, (byte) bytes[i]);
+  /**
+   * Pins the kernel side's irqfd thread of this process (at most one lives: one VM at a time) to
+   * {@code writerCpu}, the signalling thread's CPU; "none" when the source makes none. The thread
+   * names itself once it runs, so it is looked for during up to 2 s.
+   */
+  private static String pinIrqfdThread(IrqSource source, int writerCpu)
+      throws InterruptedException {
+    if (!source.usesIrqfd()) {
+      return "none";
     }
+    int pid = Processes.getpid();
+    long deadline = System.nanoTime() + 2_000_000_000L;
+    do {
+      for (Affinity.ThreadPlace t : Affinity.threads(pid)) {
+        if (t.name().endsWith("-irqfd")) {
+          Affinity.schedSetaffinity(t.tid(), Affinity.cpu(writerCpu));
+          return "on cpu " + writerCpu;
+        }
+      }
+      Thread.sleep(1);
+    } while (System.nanoTime() < deadline);
+    throw new BenchException("cannot place the irqfd thread: no thread named vmN-irqfd");
   }
 }
