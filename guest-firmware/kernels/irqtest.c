@@ -4,7 +4,7 @@
  * registers raise its irqfds:
  *
  *   ./toykvm run --kernel irqtest.elf --device testdev,mmio=0xfeb00000,size=0x1000,irq=10,\
- *     edge-irq=11+24,msi=24:0xfee00000:0x61
+ *     edge-irq=11+24+25,msi=24:0xfee00000:0x61+25:0xfee01000:0x62
  *
  * (a) Level: I/O APIC pin 10 level-triggered at vector 0x50; the device raises GSI 10 and holds it
  *     (an irqfd with resample). Each handler checks Remote IRR and the TMR bit, and EOIs; while the
@@ -13,6 +13,7 @@
  * (b) Edge: pin 11 edge-triggered at vector 0x51; one pulse (IRQ_PULSE), one interrupt.
  * (c) MSI: the device pulses GSI 24, which the VMM routes as an MSI (msi=24:0xfee00000:0x61, to
  *     APIC ID 0 at vector 0x61): three pulses, three interrupts, each in the local APIC's ISR.
+ *     GSI 25's MSI names APIC ID 1 (msi=25:0xfee01000:0x62): APIC 0 must not take it.
  *
  * Every wait sleeps in hlt under a local APIC timer watchdog, so a lost interrupt is a FAIL, not a
  * hang. With "nodev" on the command line only the controllers' identity and the redirection
@@ -31,9 +32,11 @@
 #define LEVEL_GSI 10
 #define EDGE_GSI 11
 #define MSI_GSI 24
+#define MSI_ELSEWHERE_GSI 25
 #define LEVEL_VECTOR 0x50
 #define EDGE_VECTOR 0x51
 #define MSI_VECTOR 0x61
+#define MSI_ELSEWHERE_VECTOR 0x62
 #define WATCHDOG_VECTOR 0x40
 #define SPURIOUS_VECTOR 0xff
 #define LEVEL_ROUNDS 3
@@ -46,7 +49,7 @@
 
 static volatile u32 level_count, level_remote_irr, level_tmr, level_in_isr;
 static volatile u32 edge_count, edge_remote_irr, edge_tmr;
-static volatile u32 msi_count, msi_in_isr, msi_tmr;
+static volatile u32 msi_count, msi_in_isr, msi_tmr, msi_elsewhere;
 static volatile u32 timer_fired;
 
 static void dev_write(u32 reg, u32 v) { mmio_write32(TESTDEV + reg, v); }
@@ -78,16 +81,24 @@ void msi_interrupt(void) {
   lapic_eoi();
 }
 
+void msi_elsewhere_interrupt(void) __attribute__((used));
+void msi_elsewhere_interrupt(void) {
+  msi_elsewhere++;
+  lapic_eoi();
+}
+
 void timer_interrupt(void) __attribute__((used));
 void timer_interrupt(void) {
   timer_fired = 1;
   lapic_eoi();
 }
 
-void level_entry(void), edge_entry(void), msi_entry(void), timer_entry(void);
+void level_entry(void), edge_entry(void), msi_entry(void), msi_elsewhere_entry(void);
+void timer_entry(void);
 INTERRUPT_ENTRY(level_entry, level_interrupt);
 INTERRUPT_ENTRY(edge_entry, edge_interrupt);
 INTERRUPT_ENTRY(msi_entry, msi_interrupt);
+INTERRUPT_ENTRY(msi_elsewhere_entry, msi_elsewhere_interrupt);
 INTERRUPT_ENTRY(timer_entry, timer_interrupt);
 
 /* A one-shot local APIC timer interrupt after ms milliseconds. */
@@ -195,6 +206,9 @@ static void msi(void) {
   quiet();
   check(msi_count == MSI_PULSES, "three MSIs counted, no more");
   check(msi_in_isr == MSI_PULSES && msi_tmr == 0, "vector 0x61 in the local APIC's ISR (edge)");
+  dev_write(IRQ_PULSE, MSI_ELSEWHERE_GSI);
+  quiet();
+  check(msi_elsewhere == 0, "an MSI to APIC ID 1 does not reach APIC 0");
 }
 
 void kmain(u32 magic, u32 *info) {
@@ -204,6 +218,7 @@ void kmain(u32 magic, u32 *info) {
   idt_set(LEVEL_VECTOR, level_entry);
   idt_set(EDGE_VECTOR, edge_entry);
   idt_set(MSI_VECTOR, msi_entry);
+  idt_set(MSI_ELSEWHERE_VECTOR, msi_elsewhere_entry);
   idt_set(WATCHDOG_VECTOR, timer_entry);
   idt_set(SPURIOUS_VECTOR, iret_entry);
   pic_init_masked(0x20, 0x28); /* the 8259s out of the way (the firmware may leave IRQ 0 on) */
