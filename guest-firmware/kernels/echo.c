@@ -13,7 +13,7 @@
  *     -display none -device isa-debug-exit,iobase=0xf4,iosize=4
  * (status 1 there: QEMU's isa-debug-exit gives (code << 1) | 1.)
  */
-#include "lib/guest.h"
+#include "lib/intr.h"
 
 #define UART_RBR (COM1 + 0)
 #define UART_DLL (COM1 + 0)
@@ -47,76 +47,17 @@ static void received(u8 b) { ring[ring_head++] = b; }
 
 #ifndef ECHO_POLLED
 
-/* ---- GDT and IDT: flat 32-bit segments of our own, one interrupt gate per vector ---- */
-static const u64 gdt[] = {0, 0x00cf9a000000ffffULL, 0x00cf92000000ffffULL};
-static u64 idt[256];
+/* IRQ 4's entry, and the tables and 8259s through the library (lib/intr.c). */
+void irq4_entry(void);
+INTERRUPT_ENTRY(irq4_entry, uart_interrupt);
 
-struct __attribute__((packed)) table_ptr {
-  u16 limit;
-  u32 base;
-};
-
-extern void unexpected_entry(void);
-extern void irq4_entry(void);
-extern void spurious_entry(void);
-
-__asm__(".text\n"
-        "irq4_entry:\n"
-        "  pusha\n"
-        "  cld\n"
-        "  call uart_interrupt\n"
-        "  popa\n"
-        "  iret\n"
-        "spurious_entry:\n" /* IRQ 7 or 15 with nothing in ISR: no EOI */
-        "  iret\n"
-        "unexpected_entry:\n"
-        "  cld\n"
-        "  call unexpected\n");
-
-static void set_gate(int vector, void (*entry)(void)) {
-  u32 a = (u32)entry;
-  idt[vector] = (u64)(a & 0xffff) | (u64)0x08 << 16 | (u64)0x8e00 << 32 | (u64)(a >> 16) << 48;
-}
-
-static void tables_init(void) {
-  struct table_ptr g = {sizeof gdt - 1, (u32)gdt};
-  __asm__ volatile("lgdt %0\n"
-                   "ljmp $0x08, $1f\n"
-                   "1: mov $0x10, %%ax\n"
-                   "mov %%ax, %%ds\n"
-                   "mov %%ax, %%es\n"
-                   "mov %%ax, %%ss\n"
-                   "mov %%ax, %%fs\n"
-                   "mov %%ax, %%gs\n"
-                   :
-                   : "m"(g)
-                   : "eax", "memory");
-  for (int v = 0; v < 256; v++) set_gate(v, unexpected_entry);
-  set_gate(0x24, irq4_entry);
-  set_gate(0x27, spurious_entry);
-  set_gate(0x2f, spurious_entry);
-  struct table_ptr i = {sizeof idt - 1, (u32)idt};
-  __asm__ volatile("lidt %0" : : "m"(i) : "memory");
-}
-
-/* The 8259 pair: IRQ 0-7 at vectors 0x20-0x27, 8-15 at 0x28-0x2f, all masked but IRQ 4. */
-static void pic_init(void) {
-  outb(0x20, 0x11); /* ICW1: edge, cascade, ICW4 follows */
-  outb(0xa0, 0x11);
-  outb(0x21, 0x20); /* ICW2: vector base */
-  outb(0xa1, 0x28);
-  outb(0x21, 0x04); /* ICW3: slave on IR2 */
-  outb(0xa1, 0x02);
-  outb(0x21, 0x01); /* ICW4: 8086 mode, normal EOI */
-  outb(0xa1, 0x01);
-  outb(0x21, 0xff & ~(1 << 4));
-  outb(0xa1, 0xff);
-}
-
-void unexpected(void) __attribute__((noreturn, used));
-void unexpected(void) {
-  puts("echo: unexpected interrupt or exception\n");
-  debug_exit(3);
+static void tables_and_pic_init(void) {
+  tables_init(); /* every other vector: "unexpected interrupt or exception", status 1 */
+  idt_set(0x24, irq4_entry);
+  idt_set(0x27, iret_entry); /* IRQ 7 or 15 with nothing in ISR: spurious, no EOI */
+  idt_set(0x2f, iret_entry);
+  pic_init_masked(0x20, 0x28); /* IRQ 0-7 at vectors 0x20-0x27, 8-15 at 0x28-0x2f */
+  outb(0x21, 0xff & ~(1 << 4)); /* all masked but IRQ 4 */
 }
 
 /* IRQ 4: drain every source the UART reports, then end the interrupt at the PIC. */
@@ -158,8 +99,7 @@ static u8 next_byte(void) {
 }
 
 static void start(void) {
-  tables_init();
-  pic_init();
+  tables_and_pic_init();
   uart_init();
   outb(UART_IER, 0x05); /* received data (and timeout), line status */
   __asm__ volatile("sti");

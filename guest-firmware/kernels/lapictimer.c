@@ -1,70 +1,29 @@
 /*
  * lapictimer: a multiboot v1 kernel that counts local APIC timer ticks while it sleeps in hlt.
- * Its own GDT and IDT; the 8259s masked (SeaBIOS leaves IRQ 0 unmasked on QEMU); the local APIC
- * software-enabled, its timer periodic at vector 0x40, 10 ms a period (divide by 1: the timer
+ * Its own GDT and IDT (lib/intr.c); the 8259s masked (SeaBIOS leaves IRQ 0 unmasked on QEMU);
+ * the local APIC software-enabled, its timer periodic at vector 0x40, 10 ms a period (divide by 1: the timer
  * counts at 1 GHz on KVM, QEMU and toykvm). The PIT's counter 2 (gated by port 0x61) measures
  * the time of 4 ticks, which must be at least 4 periods (ticks never come early) and at most
  * the counter's range (55 ms; a slower host only sets OUT2). Exits through isa-debug-exit
  * (QEMU's mode): status 1 when every check passed, 3 otherwise.
  */
-#include "lib/guest.h"
+#include "lib/intr.h"
 
-#define LAPIC 0xfee00000u
-#define LAPIC_EOI (LAPIC + 0xb0)
-#define LAPIC_SPIV (LAPIC + 0xf0)
-#define LAPIC_LVT_TIMER (LAPIC + 0x320)
-#define LAPIC_TIMER_INITIAL (LAPIC + 0x380)
-#define LAPIC_TIMER_CURRENT (LAPIC + 0x390)
-#define LAPIC_TIMER_DIVIDE (LAPIC + 0x3e0)
 #define TIMER_VECTOR 0x40
 #define SPURIOUS_VECTOR 0xff
-#define LVT_PERIODIC (1u << 17)
-#define LVT_MASKED (1u << 16)
 #define PERIOD_NS 10000000u /* 10 ms at 1 GHz, divide by 1 */
 #define TICKS 4
 #define PIT_HZ 1193182u
 
 volatile u32 ticks;
 
-/* The ISRs: count and EOI; the spurious vector needs no EOI. */
+/* The timer's ISR: count and EOI. */
 void timer_isr(void);
-void spurious_isr(void);
 __asm__(".globl timer_isr\n"
         "timer_isr:\n"
         "  incl ticks\n"
         "  movl $0, 0xfee000b0\n"
-        "  iret\n"
-        ".globl spurious_isr\n"
-        "spurious_isr:\n"
         "  iret\n");
-
-static u64 gdt[3] = {0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull};
-static u64 idt[256];
-
-struct __attribute__((packed)) table_register {
-  u16 limit;
-  u32 base;
-};
-
-static void set_gate(int vector, void (*handler)(void)) {
-  u32 h = (u32)handler;
-  idt[vector] = (u64)(h & 0xffff) | (u64)0x08 << 16 | (u64)0x8e00 << 32 | (u64)(h >> 16) << 48;
-}
-
-static void load_tables(void) {
-  struct table_register g = {sizeof gdt - 1, (u32)gdt};
-  struct table_register i = {sizeof idt - 1, (u32)idt};
-  __asm__ volatile("lgdt %0\n"
-                   "ljmp $0x08, $1f\n"
-                   "1: mov $0x10, %%ax\n"
-                   "mov %%ax, %%ds\n"
-                   "mov %%ax, %%es\n"
-                   "mov %%ax, %%ss\n"
-                   "lidt %1\n"
-                   :
-                   : "m"(g), "m"(i)
-                   : "eax", "memory");
-}
 
 /* PIT counter 2 from 0xffff, mode 0, gated on by port 0x61 (speaker off). */
 static void pit2_start(void) {
@@ -85,19 +44,19 @@ static int pit2_elapsed(void) {
 
 void kmain(void) {
   puts("lapictimer: local APIC timer ticks in hlt\n");
-  load_tables();
-  set_gate(TIMER_VECTOR, timer_isr);
-  set_gate(SPURIOUS_VECTOR, spurious_isr);
+  tables_init();
+  idt_set(TIMER_VECTOR, timer_isr);
+  idt_set(SPURIOUS_VECTOR, iret_entry); /* the spurious vector needs no EOI */
   outb(0x21, 0xff); /* both 8259s masked */
   outb(0xa1, 0xff);
 
-  mmio_write32(LAPIC_SPIV, 0x100 | SPURIOUS_VECTOR);
-  mmio_write32(LAPIC_TIMER_DIVIDE, 0xb); /* divide by 1 */
-  mmio_write32(LAPIC_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR);
-  check(mmio_read32(LAPIC_LVT_TIMER) == (LVT_PERIODIC | TIMER_VECTOR), "LVT timer periodic, 0x40");
+  lapic_enable(SPURIOUS_VECTOR);
+  lapic_write(LAPIC_TIMER_DIVIDE, 0xb); /* divide by 1 */
+  lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR);
+  check(lapic_read(LAPIC_LVT_TIMER) == (LVT_PERIODIC | TIMER_VECTOR), "LVT timer periodic, 0x40");
   pit2_start();
-  mmio_write32(LAPIC_TIMER_INITIAL, PERIOD_NS);
-  check(mmio_read32(LAPIC_TIMER_CURRENT) <= PERIOD_NS, "current count counts down");
+  lapic_write(LAPIC_TIMER_INITIAL, PERIOD_NS);
+  check(lapic_read(LAPIC_TIMER_CURRENT) <= PERIOD_NS, "current count counts down");
 
   u32 wakeups = 0;
   while (ticks < TICKS) {
@@ -105,7 +64,7 @@ void kmain(void) {
     wakeups++;
   }
   int elapsed = pit2_elapsed();
-  mmio_write32(LAPIC_LVT_TIMER, LVT_MASKED | TIMER_VECTOR);
+  lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | TIMER_VECTOR);
   check(ticks >= TICKS, "4 ticks counted");
   /* At least one tick per wake-up; two if the next one came between the iret and the cli. */
   check(wakeups >= 1 && wakeups <= ticks, "hlt woken only by ticks");

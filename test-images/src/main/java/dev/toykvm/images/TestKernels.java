@@ -19,6 +19,9 @@ import java.util.List;
  * echo} echoes each line COM1 receives ("echo: LINE") until a line "quit" (status 1 in QEMU's
  * mode), taking its input through IRQ 4 and the PIC; {@code echo-poll} is the same, polling the
  * UART. {@code pcitest} enumerates PCI bus 0 and checks the chipset (guest-firmware/README.md).
+ * {@code irqtest} takes the test device's interrupts: a level line with resample and an edge
+ * through the I/O APIC, and an MSI ({@code --device testdev,...,msi=}); "nodev" on its command line
+ * checks only the controllers.
  */
 public final class TestKernels {
   private TestKernels() {}
@@ -26,7 +29,15 @@ public final class TestKernels {
   /** The kernels there are. */
   public static final List<String> NAMES =
       List.of(
-          "mbtest", "mbtest-4m", "linuxtest", "lapictimer", "smp", "echo", "echo-poll", "pcitest");
+          "mbtest",
+          "mbtest-4m",
+          "linuxtest",
+          "lapictimer",
+          "smp",
+          "echo",
+          "echo-poll",
+          "pcitest",
+          "irqtest");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");

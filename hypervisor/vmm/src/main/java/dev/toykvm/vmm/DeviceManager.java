@@ -99,13 +99,15 @@ final class DeviceManager implements AutoCloseable {
   }
 
   /**
-   * Puts every device on the machine by its route, in order, then waits until the device processes
-   * serve.
+   * Installs the devices' MSI routes ({@link GsiRoutes}), puts every device on the machine by its
+   * route, in order, then waits until the device processes serve.
    *
-   * @throws DeviceException if a device overlaps another or the machine, or cannot start; the
-   *     devices started so far are left for {@link #close()}
+   * @throws DeviceException if a device overlaps another or the machine, two devices route one GSI
+   *     as an MSI, or a device cannot start; the devices started so far are left for {@link
+   *     #close()}
    */
   void attachAll(List<DeviceSpec> specs) {
+    GsiRoutes.install(vm, specs, irqchip);
     for (int i = 0; i < specs.size(); i++) {
       attach(specs.get(i), i);
     }
@@ -172,15 +174,6 @@ final class DeviceManager implements AutoCloseable {
     }
   }
 
-  /**
-   * Registers the device's irqfds with the kernel side ({@code KVM_IRQFD}), so that the device
-   * process's interrupts reach the guest with no VMM in the way, whatever the device's route.
-   *
-   * <p>MERGE: {@code VmFd.irqfd} is being built on another branch; once it is there, the loop body
-   * is the one line {@code vm.irqfd(new KvmIrqfd(f.fd(), f.gsi(), f.flags(), f.resampleFd()));}
-   * (its {@code KvmException} then fails the attach, and {@link #close()} releases the device).
-   * Until then the device process writes its irqfds and nothing reads them: the guest polls.
-   */
   /**
    * {@code KVM_IRQFD} for each interrupt line of a device process: the kernel side injects what the
    * device signals, with no VMM thread involved. Without an irqchip ({@code --no-irqchip}) there is

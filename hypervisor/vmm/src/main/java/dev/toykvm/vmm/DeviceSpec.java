@@ -19,19 +19,21 @@ import java.util.regex.Pattern;
  * route=ioregionfd|vmm|in-process}, {@code posted=on|off} (ioregionfd posted writes), {@code
  * name=NAME} (for logs), {@code irq=GSI[+GSI...]|none} (level interrupt lines: an irqfd with a
  * resamplefd each), {@code edge-irq=GSI[+GSI...]} (edge lines: an irqfd without resample, e.g. for
- * an MSI route) and, for a UART, {@code input=stdin|none} (the VMM's stdin is its serial input). A
- * UART at a PC COM port gets that port's IRQ by default (4 for 0x3f8 and 0x3e8, 3 for 0x2f8 and
- * 0x2e8); no other device has lines unless given. Interrupt lines and input need a device process
- * of toykvm's (not {@code exec=}, not {@code route=in-process}). Numbers are decimal or {@code 0x}
- * hex. Ports must fit the 16-bit port space and addresses the 36-bit guest-physical space ({@link
- * MachineLayout#PHYS_LIMIT}): anything the kernel side or the guest could not use is refused here,
- * as a usage error. Examples:
+ * an MSI route), {@code msi=GSI:ADDRESS:DATA[+...]} (an MSI route for one of its edge lines, see
+ * {@link MsiRoute}) and, for a UART, {@code input=stdin|none} (the VMM's stdin is its serial
+ * input). A UART at a PC COM port gets that port's IRQ by default (4 for 0x3f8 and 0x3e8, 3 for
+ * 0x2f8 and 0x2e8); no other device has lines unless given. Interrupt lines and input need a device
+ * process of toykvm's (not {@code exec=}, not {@code route=in-process}). Numbers are decimal or
+ * {@code 0x} hex. Ports must fit the 16-bit port space and addresses the 36-bit guest-physical
+ * space ({@link MachineLayout#PHYS_LIMIT}): anything the kernel side or the guest could not use is
+ * refused here, as a usage error. Examples:
  *
  * <pre>
  * uart,pio=0x3f8
  * testdev,pio=0x1234,size=8,route=ioregionfd
  * testdev,mmio=0xfeb00000,size=0x1000,posted=on
  * testdev,pio=0x1234,size=0x60,irq=5+10,edge-irq=24
+ * testdev,mmio=0xfeb00000,size=0x1000,edge-irq=24,msi=24:0xfee00000:0x61
  * uart,pio=0x2f8,input=stdin
  * exec=/usr/local/bin/mydev,mmio=0xfeb00000,size=0x1000
  * </pre>
@@ -46,6 +48,8 @@ import java.util.regex.Pattern;
  * @param name the device's name in logs and traces
  * @param irqs the GSIs of its level interrupt lines (irqfds with resample)
  * @param edgeIrqs the GSIs of its edge interrupt lines (irqfds without resample)
+ * @param msis the MSI routes of some of its edge lines' GSIs, which the VMM adds to the GSI routing
+ *     table
  * @param stdin whether the VMM's stdin is its serial input (a UART)
  */
 public record DeviceSpec(
@@ -59,6 +63,7 @@ public record DeviceSpec(
     String name,
     List<Integer> irqs,
     List<Integer> edgeIrqs,
+    List<MsiRoute> msis,
     boolean stdin) {
 
   /** The largest GSI accepted (KVM's routing table holds up to 4096 entries). */
@@ -67,6 +72,7 @@ public record DeviceSpec(
   public DeviceSpec {
     irqs = List.copyOf(irqs);
     edgeIrqs = List.copyOf(edgeIrqs);
+    msis = List.copyOf(msis);
   }
 
   /** A device with the default interrupt lines ({@link #defaultIrqs}) and no input. */
@@ -90,12 +96,14 @@ public record DeviceSpec(
         name,
         defaultIrqs(kind, pio, base, route),
         List.of(),
+        List.of(),
         false);
   }
 
   /** The same device, with the VMM's stdin as its serial input or not. */
   public DeviceSpec withStdin(boolean on) {
-    return new DeviceSpec(kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, on);
+    return new DeviceSpec(
+        kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, msis, on);
   }
 
   /**
@@ -133,7 +141,7 @@ public record DeviceSpec(
   }
 
   private static final Set<String> KEYS =
-      Set.of("pio", "mmio", "size", "route", "posted", "name", "irq", "edge-irq", "input");
+      Set.of("pio", "mmio", "size", "route", "posted", "name", "irq", "edge-irq", "msi", "input");
 
   /** The port space: 0..0xffff. */
   private static final long PORT_LIMIT = 0x1_0000;
@@ -196,7 +204,7 @@ public record DeviceSpec(
             spec,
             "unknown key '"
                 + key
-                + "'; keys: pio, mmio, size, route, posted, name, irq, edge-irq, input");
+                + "'; keys: pio, mmio, size, route, posted, name, irq, edge-irq, msi, input");
       }
       if (keys.put(key, p.substring(eq + 1)) != null) {
         throw new SpecException(spec, "'" + key + "' is given twice");
@@ -241,6 +249,7 @@ public record DeviceSpec(
             : defaultIrqs(kind, pio, base, route);
     List<Integer> edgeIrqs =
         keys.containsKey("edge-irq") ? gsis(spec, "edge-irq", keys.get("edge-irq")) : List.of();
+    List<MsiRoute> msis = msis(spec, keys.get("msi"), edgeIrqs);
     boolean stdin = input(spec, keys.getOrDefault("input", "none"));
     if (stdin && kind != DeviceKind.UART) {
       throw new SpecException(spec, "input= is only for uart");
@@ -259,7 +268,34 @@ public record DeviceSpec(
       }
     }
     return new DeviceSpec(
-        kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, stdin);
+        kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, msis, stdin);
+  }
+
+  /** {@code msi=GSI:ADDRESS:DATA[+...]}: each GSI one of the device's edge lines. */
+  private static List<MsiRoute> msis(String spec, String text, List<Integer> edgeIrqs) {
+    if (text == null) {
+      return List.of();
+    }
+    List<MsiRoute> routes;
+    try {
+      routes = MsiRoute.parseAll(text);
+    } catch (IllegalArgumentException e) {
+      throw new SpecException(spec, "msi=" + text + ": " + e.getMessage());
+    }
+    for (MsiRoute r : routes) {
+      if (!edgeIrqs.contains(r.gsi())) {
+        throw new SpecException(
+            spec,
+            "msi="
+                + text
+                + ": GSI "
+                + r.gsi()
+                + " is not one of the device's edge lines (add edge-irq="
+                + r.gsi()
+                + ")");
+      }
+    }
+    return routes;
   }
 
   /** {@code GSI[+GSI...]} or {@code none}: distinct GSIs up to {@link #MAX_GSI}. */

@@ -61,6 +61,17 @@ class DeviceSpecTest {
     assertEquals(java.util.List.of(), DeviceSpec.parse("testdev,pio=0x1234").irqs());
   }
 
+  @Test
+  void msiRoutesOfEdgeLines() {
+    DeviceSpec d =
+        DeviceSpec.parse(
+            "testdev,mmio=0xfeb00000,edge-irq=24+25,msi=24:0xfee01000:0x61+25:4276092928:98");
+    assertEquals(
+        java.util.List.of(new MsiRoute(24, 0xfee01000L, 0x61), new MsiRoute(25, 0xfee00000L, 98)),
+        d.msis());
+    assertEquals(java.util.List.of(), DeviceSpec.parse("testdev,pio=0x1234").msis());
+  }
+
   @ParameterizedTest
   @CsvSource({
     "'uart,pio=0x3f8', 4",
@@ -134,7 +145,14 @@ class DeviceSpecTest {
         "uart,pio=1,input=keyboard|input=keyboard is not stdin or none",
         "exec=/bin/x,pio=1,size=8,irq=5|an exec= device gets no irqfds or input",
         "testdev,pio=1,route=in-process,irq=5|route=in-process has no irqfds or input",
-        "uart,pio=0x3f8,route=in-process,input=stdin|route=in-process has no irqfds or input"
+        "uart,pio=0x3f8,route=in-process,input=stdin|route=in-process has no irqfds or input",
+        "testdev,pio=1,edge-irq=24,msi=24|'24' is not GSI:ADDRESS:DATA",
+        "testdev,pio=1,edge-irq=24,msi=24:0xfee00000:zz|'zz' is not a number",
+        "testdev,pio=1,edge-irq=5,msi=5:0xfee00000:0x61|GSI 5 is not in 24..4095",
+        "testdev,pio=1,edge-irq=24,msi=24:0xfec00000:0x61|not in the MSI window",
+        "testdev,pio=1,edge-irq=24,msi=24:0xfee00000:0x100000000|out of range",
+        "testdev,pio=1,msi=24:0xfee00000:0x61|GSI 24 is not one of the device's edge lines",
+        "testdev,pio=1,edge-irq=24,msi=24:0xfee00000:1+24:0xfee00000:2|GSI 24 is routed twice"
       })
   void rejectsBadSpecsWithTheReason(String spec, String why) {
     DeviceSpec.SpecException e =
