@@ -188,7 +188,8 @@ public interface VmFd extends AutoCloseable {
    * APIC's messages take: destination ID (address bits 19-12) read as an APIC ID or, with bit 2, a
    * logical destination; a redirection hint (bit 3) or delivery mode lowest priority picks one of
    * them; vector, delivery mode and trigger mode from the data (the level bit is taken as asserted,
-   * as KVM does). Only fixed and lowest-priority messages are delivered so far.
+   * as KVM does). Fixed, lowest-priority, NMI and INIT messages are delivered (NMI and INIT to
+   * every APIC addressed, whatever the vector); SMI and ExtINT are dropped.
    *
    * @return as KVM: the number of local APICs that accepted it (&gt; 0), or 0 if none did (no APIC
    *     with that destination, or its APIC is software-disabled, or the vector is 0-15)

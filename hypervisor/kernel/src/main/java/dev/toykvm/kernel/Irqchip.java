@@ -276,11 +276,28 @@ final class Irqchip {
    * accepted it. Any thread, no local APIC lock held.
    */
   int deliverMessage(InterruptRequest m) {
+    if (m.deliveryMode() == DeliveryMode.NMI || m.deliveryMode() == DeliveryMode.INIT) {
+      // As KVM's __apic_accept_irq: every addressed APIC takes it, whatever the vector.
+      int accepted = 0;
+      for (VcpuIrq vcpu : vcpus.values()) {
+        if (vcpu.matches(m.dest(), m.destMode())) {
+          if (m.deliveryMode() == DeliveryMode.NMI) {
+            vcpu.nmi();
+          } else {
+            vcpu.init();
+          }
+          accepted++;
+        }
+      }
+      return accepted;
+    }
     if (m.deliveryMode() != DeliveryMode.FIXED
         && m.deliveryMode() != DeliveryMode.LOWEST_PRIORITY) {
       if (!loggedUnsupportedMode) {
         loggedUnsupportedMode = true;
-        log.info("interrupt message {} dropped: only fixed and lowest priority are delivered", m);
+        log.info(
+            "interrupt message {} dropped: SMI, ExtINT and the reserved modes are not delivered",
+            m);
       }
       return 0;
     }

@@ -39,6 +39,7 @@ class MsiRoutingTest {
   private static final int REDIRECTION_HINT = 1 << 3;
   private static final int LOWEST_PRIORITY = 1 << 8;
   private static final int LEVEL = 1 << 15;
+  private static final int NMI = 4 << 8;
 
   private static void assertErrno(Errno errno, Executable call) {
     KvmException e = assertThrows(KvmException.class, call);
@@ -95,6 +96,18 @@ class MsiRoutingTest {
       assertEquals(0, g.vm.signalMsi(msiTo(0, 0, 0x0e))); // vectors 0-15 are illegal
       g.setLapicRegister(0xf0, 0xff); // SPIV: the APIC software-disabled
       assertEquals(0, g.vm.signalMsi(msiTo(0, 0, 0x58)));
+    }
+  }
+
+  @Test
+  void anNmiMessageRunsTheNmiHandlerWhateverItsVectorAndIf() {
+    try (IrqGuest g = IrqGuest.create().handler(0x02).handler(0x58)) {
+      g.runUntilHalted();
+      assertEquals(0, g.vm.signalMsi(msiTo(1, 0, NMI | 0x58))); // no APIC 1
+      assertEquals(1, g.vm.signalMsi(msiTo(0, 0, NMI | 0x58)));
+      handled(g, 0x02); // vector 2, not 0x58
+      assertEquals(1, g.vm.signalMsi(msiTo(0xff, 0, NMI))); // physical broadcast
+      handled(g, 0x02);
     }
   }
 
