@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
           + " in one process pinned to one CPU: a tight add/dec/jnz loop in real mode and a mix"
           + " of loads over 4 MiB, calls, stores and reads of an in-kernel device's port. Prints"
           + " the median and p99 of the runs of each side and the kernel side's speed relative"
-          + " to bare Unicorn (100%: as fast). Then the latency from an interrupt's signal to the"
+          + " to bare Unicorn (100%%: as fast). Then the latency from an interrupt's signal to the"
           + " guest handler's first instruction: KVM_IRQ_LINE from another thread, an irqfd"
           + " written by a thread and by a device process, edge and level (resample), with"
           + " the vCPU busy and in hlt; and the wake-ups and exit round trip it is made of.",
