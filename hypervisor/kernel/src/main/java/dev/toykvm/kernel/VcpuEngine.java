@@ -68,6 +68,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private CpuState cpu;
   private ExceptionDelivery delivery;
 
+  final GuestCpuid cpuid = new GuestCpuid(); // KVM_SET_CPUID2's table
   private final KickSignal kick = new KickSignal();
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
@@ -645,7 +646,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public boolean cpuid() {
-    return false;
+    return cpuid.answer(uc);
   }
 
   @Override
