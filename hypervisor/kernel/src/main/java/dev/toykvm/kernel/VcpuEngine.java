@@ -73,7 +73,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
   private final EngineMemoryMap memoryMap = new EngineMemoryMap();
-  private final HighAliases aliases = new HighAliases(); // code and data above 36 bits
   private final MmioPieces pieces = new MmioPieces();
   private int pendingVector = -1;
   private boolean pendingSoftware;
@@ -391,7 +390,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     uc = fresh;
     cpu = new CpuState(fresh);
     memoryMap.forget();
-    aliases.forget();
     syncMemory();
     fresh.restoreContext(copy);
     dead.close();
@@ -409,6 +407,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   VcpuExit deliverExternal(int vector) {
     return outcome(delivery.deliverExternal(vector));
   }
+
+  private static final long RFLAGS_IF = 1L << 9;
 
   private VcpuExit outcome(ExceptionDelivery.Outcome outcome) {
     return DeliveryExits.of(id, delivery, outcome);
@@ -459,7 +459,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private void syncMemory() {
     long generation = slots.generation();
     List<MemorySlot> now = slots.snapshot();
-    aliases.unmapAll(uc);
     memoryMap.sync(uc, now);
     mappedSlots = now;
     mappedGeneration = generation;
@@ -475,12 +474,16 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     return true;
   }
 
-  /** The slots the engine may touch now: those mapped while in an exit to the VMM, else none. */
+  /**
+   * The slots the engine may touch before it remaps: those it has mapped while it is stopped inside
+   * an instruction (in an exit to the VMM), none otherwise (a run starts by remapping).
+   */
   List<MemorySlot> slotsInUse() {
     return slotsInUse;
   }
 
-  // Callbacks below: engine thread, inside uc_emu_start.
+  // ---- callbacks (engine thread, inside uc_emu_start) --------------------------------------
+
   @Override
   public void mmioAccess(boolean write, long address, int size, long value) {
     pieces.announced(write, address, size, value, mmio);
@@ -620,7 +623,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   }
 
   private boolean interruptsEnabled() {
-    return (uc.readReg(Uc.X86_REG_RFLAGS) & (1L << 9)) != 0; // IF
+    return (uc.readReg(Uc.X86_REG_RFLAGS) & RFLAGS_IF) != 0;
   }
 
   /** {@code kvm_run}'s if_flag and ready_for_interrupt_injection, at each exit. */
@@ -630,9 +633,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public boolean unmapped(int type, long address, int size, long value) {
-    if (aliases.map(uc, this, cpu.read(), mappedSlots, address)) {
-      return true;
-    }
     if (type != Uc.MEM_FETCH_UNMAPPED) {
       failure =
           String.format(
