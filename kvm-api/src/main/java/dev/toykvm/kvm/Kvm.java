@@ -58,6 +58,16 @@ public interface Kvm extends AutoCloseable {
   VmFd createVm();
 
   /**
+   * {@code KVM_GET_SUPPORTED_CPUID}: the CPUID leaves the vCPUs can give a guest, each with the
+   * features the CPU emulation really implements (toykvm's table: ARCHITECTURE.md, "CPUID"). A VMM
+   * adapts it (APIC IDs, topology, the hypervisor bit) and gives it to each vCPU with {@link
+   * VcpuFd#setCpuid2}. A new list each call, in leaf order.
+   *
+   * @throws KvmException {@code EBADF} if this fd is closed
+   */
+  java.util.List<KvmCpuidEntry2> getSupportedCpuid();
+
+  /**
    * Closes the system fd; VMs already created stay valid, as in Linux (each is released by its own
    * {@link VmFd#close()}). Idempotent; never throws.
    */

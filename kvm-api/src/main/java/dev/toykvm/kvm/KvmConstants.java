@@ -143,6 +143,12 @@ public final class KvmConstants {
    */
   public static final int KVM_MAX_IRQ_ROUTES = 4096;
 
+  /** {@code kvm_cpuid_entry2.flags}: the entry is for one subleaf, {@code index}. */
+  public static final int KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1 << 0;
+
+  /** {@code KVM_MAX_CPUID_ENTRIES}: the most entries {@code KVM_SET_CPUID2} takes. */
+  public static final int KVM_MAX_CPUID_ENTRIES = 256;
+
   // CR0 bits (Intel SDM Vol. 3A, 2.5 "Control Registers").
   /** Protection Enable: protected mode. */
   public static final long X86_CR0_PE = 1L << 0;

@@ -72,6 +72,21 @@ public interface VcpuFd extends AutoCloseable {
   void setSregs(KvmSregs sregs);
 
   /**
+   * {@code KVM_SET_CPUID2}: the table the guest's {@code CPUID} answers from from now on: the first
+   * entry that {@link KvmCpuidEntry2#matches} the leaf and subleaf, all zeros if none does. Before
+   * the first call, toykvm passes the CPU emulation's own answer through (KVM would answer from an
+   * empty table).
+   *
+   * @throws KvmException {@code EFAULT}: {@code entries} or one of them is null; {@code E2BIG}:
+   *     more than {@link KvmConstants#KVM_MAX_CPUID_ENTRIES} entries; {@code EINVAL}: a flag other
+   *     than {@link KvmConstants#KVM_CPUID_FLAG_SIGNIFCANT_INDEX}, leaf 0x80000008's physical
+   *     address width outside 32-63 (KVM's check), or, once the vCPU has run, a table that differs
+   *     from the one it ran with (as KVM since Linux 5.16); {@code EBADF}: closed; {@code EBUSY}:
+   *     another thread is in an ioctl on this vCPU
+   */
+  void setCpuid2(java.util.List<KvmCpuidEntry2> entries);
+
+  /**
    * {@code KVM_GET_LAPIC}: the local APIC's register page ({@code struct kvm_lapic_state}, {@code
    * KVM_APIC_REG_SIZE} bytes, little-endian, each register at its MMIO offset).
    *

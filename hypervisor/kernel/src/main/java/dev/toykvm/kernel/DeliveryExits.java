@@ -37,4 +37,16 @@ final class DeliveryExits {
         KVM_INTERNAL_ERROR_EMULATION,
         String.format("%s at RIP 0x%x (%s)", what, rip, UcEngine.strerror(err)));
   }
+
+  /**
+   * {@code uc_emu_start} returned normally with no stop toykvm asked for and no {@code hlt} before
+   * RIP: an emulator stop toykvm cannot explain, reported rather than taken for a {@code hlt}.
+   */
+  static VcpuExit unexplainedStop(long rip) {
+    return new VcpuExit.InternalError(
+        KVM_INTERNAL_ERROR_EMULATION,
+        String.format(
+            "the emulator stopped at RIP 0x%x with no hlt there and no reason toykvm knows of",
+            rip));
+  }
 }

@@ -34,6 +34,9 @@ final class Requests {
 
   record GetMpState() implements Request {}
 
+  /** {@code KVM_SET_CPUID2}, checked by the caller ({@link GuestCpuid#checked}). */
+  record SetCpuid(java.util.List<dev.toykvm.kvm.KvmCpuidEntry2> entries) implements Request {}
+
   /** {@code KVM_INTERRUPT}, checked by the caller (vector 0-255, no in-kernel irqchip). */
   record Interrupt(int vector) implements Request {}
 

@@ -54,6 +54,12 @@ public final class ToyKvm implements Kvm {
     return extension(capability);
   }
 
+  @Override
+  public java.util.List<dev.toykvm.kvm.KvmCpuidEntry2> getSupportedCpuid() {
+    checkOpen("KVM_GET_SUPPORTED_CPUID");
+    return SupportedCpuid.table();
+  }
+
   static int extension(int capability) {
     return switch (capability) {
       case KvmConstants.KVM_CAP_NR_VCPUS, KvmConstants.KVM_CAP_MAX_VCPUS -> ToyVm.MAX_VCPUS;

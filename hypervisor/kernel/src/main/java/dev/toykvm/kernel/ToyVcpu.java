@@ -151,6 +151,11 @@ final class ToyVcpu implements VcpuFd {
   }
 
   @Override
+  public void setCpuid2(java.util.List<dev.toykvm.kvm.KvmCpuidEntry2> entries) {
+    call("KVM_SET_CPUID2", new Requests.SetCpuid(GuestCpuid.checked(entries)));
+  }
+
+  @Override
   public byte[] getLapic() {
     needIrqchip("KVM_GET_LAPIC");
     return (byte[]) call("KVM_GET_LAPIC", new Requests.GetLapic());

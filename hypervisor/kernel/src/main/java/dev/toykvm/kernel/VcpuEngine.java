@@ -68,6 +68,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private CpuState cpu;
   private ExceptionDelivery delivery;
 
+  final GuestCpuid cpuid = new GuestCpuid(); // KVM_SET_CPUID2's table
   private final KickSignal kick = new KickSignal();
   private Stop stop = Stop.NONE;
   private long mappedGeneration = -1;
@@ -225,8 +226,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   /** Tests only: every vCPU creation fails with it once its engine, thread and fds exist. */
   static volatile KvmException failInitForTests;
 
-  // ---- running the guest -----------------------------------------------------------------
-
   private VcpuExit runGuest() {
     while (true) {
       VcpuExit waited = mp.untilRunnable();
@@ -283,6 +282,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           return new VcpuExit.InternalError(KVM_INTERNAL_ERROR_EMULATION, failure);
         }
         case EXCEPTION -> {
+          cpu.endException(); // else QEMU makes the guest's next #PF a double or triple fault
           VcpuExit exit =
               outcome(delivery.deliver(pendingVector, pendingSoftware, pendingErrorCode));
           if (exit != null) {
@@ -326,6 +326,9 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
               return exit;
             }
           }
+          if (!GuestCode.hltBefore(this, cpu.read(), rip())) {
+            return DeliveryExits.unexplainedStop(rip()); // never a hlt that was not one
+          }
           if (irq != null) {
             // KVM_CAP_TOYKVM_HLT_IF0_EXIT: a hlt with IF=0 is reported (the vCPU stays halted).
             VcpuExit exit =
@@ -357,9 +360,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     }
   }
 
-  // ---- code the translator cannot take (see Untranslatable) -------------------------------
-
-  private final UntranslatableRecovery untranslatable;
+  private final UntranslatableRecovery untranslatable; // code the translator cannot take
 
   @Override
   public long rip() {
@@ -453,8 +454,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     completion = value;
     completed = true;
   }
-
-  // ---- memory ----------------------------------------------------------------------------
 
   /** Maps the VM's slots as they are now (see {@link EngineMemoryMap}). */
   private void syncMemory() {
@@ -647,7 +646,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
 
   @Override
   public boolean cpuid() {
-    return false;
+    return cpuid.answer(uc);
   }
 
   @Override

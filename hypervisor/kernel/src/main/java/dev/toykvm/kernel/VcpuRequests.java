@@ -18,7 +18,14 @@ final class VcpuRequests {
     try {
       return switch (request) {
         case Requests.Init i -> e.init();
-        case Requests.Run r -> e.run(r.held());
+        case Requests.Run r -> {
+          e.cpuid.ran();
+          yield e.run(r.held());
+        }
+        case Requests.SetCpuid s -> {
+          e.cpuid.set(s.entries());
+          yield new Done();
+        }
         case Requests.Interrupt i -> {
           e.queueInterrupt(i.vector());
           yield new Done();

@@ -151,7 +151,7 @@ public final class Machine implements AutoCloseable {
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware, true);
       mapRam(vm, ram, config.memory());
-      List<VcpuFd> vcpus = createVcpus(vm, config);
+      List<VcpuFd> vcpus = createVcpus(kvm, vm, config);
       log.debug(
           "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
           image.name(),
@@ -201,7 +201,7 @@ public final class Machine implements AutoCloseable {
       }
       vm = kvm.createVm();
       mapRam(vm, ram, config.memory());
-      List<VcpuFd> vcpus = createVcpus(vm, config);
+      List<VcpuFd> vcpus = createVcpus(kvm, vm, config);
       VcpuFd vcpu = vcpus.get(0);
       vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan()));
       vcpu.setRegs(EntryState.regs(kernel.plan()));
@@ -289,7 +289,7 @@ public final class Machine implements AutoCloseable {
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware, false); // the alias is the chipset's (PAM)
       mapRam(vm, ram, config.memory());
-      List<VcpuFd> vcpus = createVcpus(vm, config); // in the reset state, as KVM creates them
+      List<VcpuFd> vcpus = createVcpus(kvm, vm, config); // in the reset state, as KVM creates them
       log.debug(
           "machine: firmware {} ({} KiB), {} MiB RAM",
           firmware.name(),
@@ -352,9 +352,9 @@ public final class Machine implements AutoCloseable {
   /**
    * The vCPUs ({@code --cpus}), after the irqchip and the PIT unless {@code --no-irqchip} ({@link
    * PcInterrupts}), each local APIC's LINT0/LINT1 wired as on a PC; vCPU 0 boots, the others wait
-   * for INIT and SIPI.
+   * for INIT and SIPI. Each gets its CPUID ({@link CpuidSetup}).
    */
-  private static List<VcpuFd> createVcpus(VmFd vm, MachineConfig config) {
+  private static List<VcpuFd> createVcpus(Kvm kvm, VmFd vm, MachineConfig config) {
     if (config.irqchip()) {
       PcInterrupts.create(vm);
     }
@@ -362,6 +362,7 @@ public final class Machine implements AutoCloseable {
     for (int i = 0; i < config.cpus(); i++) {
       VcpuFd vcpu = vm.createVcpu(i);
       vcpus.add(vcpu);
+      vcpu.setCpuid2(CpuidSetup.forVcpu(kvm.getSupportedCpuid(), i, config.cpus()));
       if (config.irqchip()) {
         PcInterrupts.wireLapic(vcpu);
       }

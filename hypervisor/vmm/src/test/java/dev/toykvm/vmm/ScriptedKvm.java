@@ -57,6 +57,14 @@ final class ScriptedKvm implements Kvm {
     return 0;
   }
 
+  @Override
+  public List<dev.toykvm.kvm.KvmCpuidEntry2> getSupportedCpuid() {
+    return List.of();
+  }
+
+  /** The CPUID tables the VMM set, by vCPU in creation order. */
+  final List<List<dev.toykvm.kvm.KvmCpuidEntry2>> cpuids = new java.util.ArrayList<>();
+
   /** The ioregions the VMM registered, in order. */
   final List<dev.toykvm.kvm.KvmIoregion> ioregions = new java.util.ArrayList<>();
 
@@ -214,6 +222,11 @@ final class ScriptedKvm implements Kvm {
     @Override
     public int getMpState() {
       return 0;
+    }
+
+    @Override
+    public void setCpuid2(List<dev.toykvm.kvm.KvmCpuidEntry2> entries) {
+      cpuids.add(entries);
     }
 
     @Override

@@ -45,7 +45,10 @@ public final class CpuState {
   private static final long EFER = 560;
   // QEMU's env->error_code: the error code of the last exception raised (measured, verifyLayout).
   private static final long ERROR_CODE = 5352;
-  private static final long MIN_SIZE = ERROR_CODE + 4;
+  // QEMU's env->old_exception ("exception in flight"), after error_code, exception_is_int,
+  // exception_next_eip, dr[8] and the four breakpoint pointers.
+  private static final long OLD_EXCEPTION = 5464;
+  private static final long MIN_SIZE = OLD_EXCEPTION + 4;
 
   // QEMU's hflags bits.
   private static final int HF_CPL_MASK = 3;
@@ -165,6 +168,28 @@ public final class CpuState {
   public int errorCode() {
     engine.saveContext(context);
     return state.get(JAVA_INT, ERROR_CODE);
+  }
+
+  /**
+   * Ends the exception QEMU raised last, as its own delivery does ({@code env->old_exception =
+   * -1}). QEMU turns a #PF or contributory exception raised while {@code old_exception} still names
+   * one into a double fault, and a fault while it names #DF into a triple fault (a silent stop of
+   * {@code uc_emu_start}); since Unicorn never delivers, the field would otherwise keep the first
+   * exception for ever, and the guest's second page fault would stop the vCPU. toykvm's own
+   * delivery decides double and triple faults ({@link ExceptionDelivery}).
+   */
+  public void endException() {
+    engine.saveContext(context);
+    if (state.get(JAVA_INT, OLD_EXCEPTION) != -1) {
+      state.set(JAVA_INT, OLD_EXCEPTION, -1);
+      engine.restoreContext(context);
+    }
+  }
+
+  /** QEMU's {@code env->old_exception}, for tests and checks. */
+  public int exceptionInFlight() {
+    engine.saveContext(context);
+    return state.get(JAVA_INT, OLD_EXCEPTION);
   }
 
   /** CR2, the last page-fault address. */
@@ -313,6 +338,7 @@ public final class CpuState {
     probe.start(page, page + 6);
     CpuState cpu = new CpuState(probe);
     expect(cpu.errorCode(), 0x1234, "error code of #GP(0x1234)");
+    expect(cpu.exceptionInFlight(), 13, "old_exception after #GP");
     probe.unmap(page, 0x1000);
   }
 

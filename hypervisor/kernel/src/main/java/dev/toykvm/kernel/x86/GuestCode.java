@@ -60,4 +60,14 @@ public final class GuestCode {
         || (vector == 3 && (two[1] & 0xff) == 0xcc)
         || (vector == 4 && (two[1] & 0xff) == 0xce);
   }
+
+  /**
+   * Whether the byte before {@code rip} is a {@code hlt} (0xf4): after a {@code hlt} Unicorn
+   * returns normally with RIP past it. A prefixed {@code hlt} (meaningless, but legal) still ends
+   * in 0xf4.
+   */
+  public static boolean hltBefore(GuestCpu cpu, KvmSregs s, long rip) {
+    byte[] one = read(cpu, s, linearRip(s, rip - 1), 1);
+    return one != null && (one[0] & 0xff) == 0xf4;
+  }
 }
