@@ -62,6 +62,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
   private StringIo stringIo;
+  private final FarReturnRepair farReturns = new FarReturnRepair(this); // Unicorn's real-mode retf
   // The native block hook: records each block (for rep ins/outs), calls block() only when raised.
   private final BlockGate gate = new BlockGate();
   private UcEngine uc;
@@ -582,6 +583,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   @Override
   public void hookedRead(long address, int size) {
     readOnly.restoreAll();
+  }
+
+  @Override
+  public long farReturn(long prevAddress, int prevSize) {
+    return farReturns.check(prevAddress, prevSize);
   }
 
   @Override

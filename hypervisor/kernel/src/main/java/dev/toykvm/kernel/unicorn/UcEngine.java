@@ -31,6 +31,12 @@ public final class UcEngine implements AutoCloseable {
   private final UcCallbacks callbacks;
   private final Upcalls upcalls;
   private BlockGate gate;
+  // The live CPUX86State while the far-return watch is on (FarReturnWatch), else null.
+  private MemorySegment env;
+  private long repairedEip = -1; // set by the far-return upcall that stopped the engine
+  private long javaMemoPrev = -1; // the Java hook's pair found not to be a far return
+  private long javaMemoAddress = -1;
+  private long javaMemoEip = -1;
   private final java.util.List<MemorySegment> contexts = new java.util.ArrayList<>();
   private boolean closed;
 
@@ -238,8 +244,19 @@ public final class UcEngine implements AutoCloseable {
     hook(Uc.HOOK_INSN, upcalls.cpuid, 1, 0, Uc.X86_INS_CPUID);
     hook(Uc.HOOK_INTR, upcalls.intr, 1, 0, 0);
     this.gate = gate;
+    env = FarReturnWatch.locate(this);
+    if (env == null) {
+      org.slf4j.LoggerFactory.getLogger(UcEngine.class)
+          .warn(
+              "libunicorn's CPU state is not where this build expects it: real-mode retf is not"
+                  + " repaired (a retf may leave EIP at its own linear address)");
+    }
     if (nativeGate && UcAbortGuard.BLOCK_GATE_HOOK != null) {
+      gate.watchFarReturns(env != null ? env : MemorySegment.NULL, upcalls.farReturn);
       hook(Uc.HOOK_BLOCK, UcAbortGuard.BLOCK_GATE_HOOK, gate.bind(upcalls.block), 1, 0, 0);
+      if (env != null) {
+        hook(Uc.HOOK_EDGE_GENERATED, UcAbortGuard.BLOCK_GATE_TRANSLATED, gate.userData(), 1, 0, 0);
+      }
     } else {
       hook(Uc.HOOK_BLOCK, upcalls.block, 1, 0, 0);
     }
@@ -301,6 +318,46 @@ public final class UcEngine implements AutoCloseable {
    * throwing, since a guest fault is not a toykvm failure.
    */
   public int start(long begin, long until) {
+    long at = begin;
+    while (true) {
+      int r = startOnce(at, until);
+      if (r == ABORTED) {
+        return r;
+      }
+      long eip = repairedEip;
+      repairedEip = -1;
+      if (eip < 0 && (r == Uc.ERR_FETCH_UNMAPPED || r == Uc.ERR_FETCH_PROT)) {
+        // The wrong block could not even be translated, so its hook never ran.
+        eip = farReturnAfterStop();
+      }
+      if (eip >= 0) {
+        writeReg(Uc.X86_REG_RIP, eip); // the retf's EIP (FarReturnWatch): run on from there
+        at = eip;
+        forgetBlock();
+        continue;
+      }
+      forgetBlock();
+      return r;
+    }
+  }
+
+  /** The EIP a far return must have when the run stopped right after it, or -1. */
+  private long farReturnAfterStop() {
+    if (env == null || gate == null || gate.blockSize() == 0) {
+      return -1;
+    }
+    long eip = callbacks.farReturn(gate.blockAddress(), gate.blockSize());
+    return eip >= 0 && eip != FarReturnWatch.eip(env) ? eip : -1;
+  }
+
+  private void forgetBlock() {
+    if (gate != null) {
+      gate.forgetBlock();
+    }
+    javaMemoPrev = -1;
+  }
+
+  private int startOnce(long begin, long until) {
     if (aborted) {
       throw new IllegalStateException("this engine aborted in an earlier uc_emu_start");
     }
@@ -424,8 +481,15 @@ public final class UcEngine implements AutoCloseable {
     final MemorySegment block;
     final MemorySegment unmapped;
     final MemorySegment hookedRead;
+    final MemorySegment farReturn;
 
     Upcalls(UcEngine engine, Arena arena) {
+      farReturn =
+          stub(
+              engine,
+              arena,
+              "onFarReturn",
+              FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
       mmioRead =
           stub(
               engine,
@@ -561,12 +625,61 @@ public final class UcEngine implements AutoCloseable {
   private void onBlock(MemorySegment engine, long address, int size, MemorySegment user) {
     try {
       if (user.address() == 0 && gate != null) {
-        gate.record(address, size); // no native gate: this upcall is the hook itself
+        // No native gate: this upcall is the hook itself, far-return watch included.
+        long prev = gate.blockAddress();
+        int prevSize = gate.blockSize();
+        gate.record(address, size);
+        if (env != null && javaFarReturn(prev, prevSize, address)) {
+          return;
+        }
       }
       callbacks.block(address, size);
     } catch (Throwable t) {
       fail(t);
     }
+  }
+
+  /** The native gate's far-return watch in Java; true if the engine stopped to repair EIP. */
+  private boolean javaFarReturn(long prev, int prevSize, long address) {
+    long eip = FarReturnWatch.eip(env);
+    if ((prev == javaMemoPrev && address == javaMemoAddress && eip == javaMemoEip)
+        || !FarReturnWatch.suspect(env, prev, prevSize, address)) {
+      return false;
+    }
+    int answer = farReturnAnswer(prev, prevSize);
+    if (answer == FAR_RETURN_NOT) {
+      javaMemoPrev = prev;
+      javaMemoAddress = address;
+      javaMemoEip = eip;
+    }
+    return answer == FAR_RETURN_REPAIRED;
+  }
+
+  // What the far-return upcall answers ucblock.c (its FAR_RETURN_* values).
+  private static final int FAR_RETURN_NOT = 0;
+  private static final int FAR_RETURN_REPAIRED = 1;
+  private static final int FAR_RETURN_KEEP = 2;
+
+  private int onFarReturn(MemorySegment engine, long prev, int prevSize, MemorySegment user) {
+    try {
+      return farReturnAnswer(prev, prevSize);
+    } catch (Throwable t) {
+      fail(t);
+      return FAR_RETURN_KEEP;
+    }
+  }
+
+  private int farReturnAnswer(long prev, int prevSize) {
+    long eip = callbacks.farReturn(prev, prevSize);
+    if (eip == UcCallbacks.NOT_A_FAR_RETURN) {
+      return FAR_RETURN_NOT;
+    }
+    if (eip < 0 || eip == FarReturnWatch.eip(env)) {
+      return FAR_RETURN_KEEP;
+    }
+    repairedEip = eip;
+    stop(); // before this block: exact (see AsyncStop); start() sets EIP and runs on
+    return FAR_RETURN_REPAIRED;
   }
 
   private void onHookedRead(
