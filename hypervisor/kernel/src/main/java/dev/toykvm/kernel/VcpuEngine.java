@@ -591,6 +591,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   }
 
   @Override
+  public boolean repairFarReturn() {
+    return uc.repairFarReturnAfterAbort();
+  }
+
+  @Override
   public void block(long address, int size) {
     gate.clear();
     if (readOnly.blockStarts(address, size)) {

@@ -204,6 +204,22 @@ class FarReturnTest {
   }
 
   @Test
+  void wrongTargetThatLibunicornCannotTranslate() {
+    // Where the bug would go (2000:(linear of the retf) = 0x30006) lies a far call through a
+    // register, which makes libunicorn abort while translating: that block is never the guest's.
+    try (TestVm t = new TestVm()) {
+      t.load(
+          0x10000, 0x68, 0x00, 0x20, // push 0x2000
+          0x68, 0x10, 0x00, // push 0x0010
+          0xcb); // retf (at linear 0x10006)
+      t.load(0x30006, 0xff, 0xd8); // call far eax: libunicorn aborts on it
+      t.load(0x20010, mark(0x1c));
+      t.realMode(0x1000, 0);
+      assertMarkThenHlt(t, 0x1c, 0x2000, 0x15, 0x8000);
+    }
+  }
+
+  @Test
   void protectedModeRetfIsUnaffected() {
     try (TestVm t = new TestVm()) {
       t.load(

@@ -43,6 +43,14 @@ final class FarReturnWatch {
   private static final long ENV_BYTES = 4096;
 
   /**
+   * Whether engines watch for the bug: the "module parameter" {@code toykvm.kernel.retfrepair}
+   * (true by default; false for comparisons, as {@code toykvm.kernel.blockgate}).
+   */
+  static boolean enabled() {
+    return !"false".equals(System.getProperty("toykvm.kernel.retfrepair"));
+  }
+
+  /**
    * The engine's live {@code CPUX86State}, found through {@code uc->cpu->env_ptr} and checked (an
    * EIP written through the API must show there), or null if this build's layout differs.
    */

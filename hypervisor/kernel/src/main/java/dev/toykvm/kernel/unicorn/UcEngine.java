@@ -244,8 +244,8 @@ public final class UcEngine implements AutoCloseable {
     hook(Uc.HOOK_INSN, upcalls.cpuid, 1, 0, Uc.X86_INS_CPUID);
     hook(Uc.HOOK_INTR, upcalls.intr, 1, 0, 0);
     this.gate = gate;
-    env = FarReturnWatch.locate(this);
-    if (env == null) {
+    env = FarReturnWatch.enabled() ? FarReturnWatch.locate(this) : null;
+    if (env == null && FarReturnWatch.enabled()) {
       org.slf4j.LoggerFactory.getLogger(UcEngine.class)
           .warn(
               "libunicorn's CPU state is not where this build expects it: real-mode retf is not"
@@ -339,6 +339,21 @@ public final class UcEngine implements AutoCloseable {
       forgetBlock();
       return r;
     }
+  }
+
+  /**
+   * After {@link #ABORTED}, on the engine that replaced the aborted one (same {@link BlockGate}):
+   * if the block being translated was only reached through libunicorn's real-mode retf bug ({@link
+   * FarReturnWatch}), sets EIP to what the retf popped; true if it did.
+   */
+  public boolean repairFarReturnAfterAbort() {
+    long eip = farReturnAfterStop();
+    if (eip < 0) {
+      return false;
+    }
+    writeReg(Uc.X86_REG_RIP, eip);
+    forgetBlock();
+    return true;
   }
 
   /** The EIP a far return must have when the run stopped right after it, or -1. */
