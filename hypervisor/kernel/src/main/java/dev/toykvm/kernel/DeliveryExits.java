@@ -31,6 +31,19 @@ final class DeliveryExits {
     };
   }
 
+  /** The emulation failure for an error of {@code uc_emu_start} toykvm has no remedy for. */
+  static VcpuExit emulatorError(long rip, int err) {
+    String what =
+        switch (err) {
+          case dev.toykvm.kernel.unicorn.Uc.ERR_FETCH_UNMAPPED,
+              dev.toykvm.kernel.unicorn.Uc.ERR_FETCH_PROT ->
+              "instruction fetch from an address that is not RAM";
+          case dev.toykvm.kernel.unicorn.Uc.ERR_WRITE_PROT -> "write to read-only memory";
+          default -> "the emulator stopped";
+        };
+    return emulationFailure(rip, err, what);
+  }
+
   /** {@code KVM_EXIT_INTERNAL_ERROR} (emulation) for Unicorn's error {@code err} at {@code rip}. */
   static VcpuExit emulationFailure(long rip, int err, String what) {
     return new VcpuExit.InternalError(

@@ -30,6 +30,12 @@ final class UntranslatableRecovery {
 
     /** Drops the engine's cached translations of {@code [begin, end)}. */
     void removeTranslations(long begin, long end);
+
+    /**
+     * If the block being translated was only reached through libunicorn's real-mode retf bug
+     * ({@link FarReturnRepair}), sets EIP to what the retf popped; true if it did.
+     */
+    boolean repairFarReturn();
   }
 
   /** {@link #afterStop}'s "run on". */
@@ -63,6 +69,9 @@ final class UntranslatableRecovery {
    */
   VcpuExit afterAbort() {
     vcpu.replaceEngine();
+    if (vcpu.repairFarReturn()) {
+      return null; // the aborting block was never the guest's: run on from the right EIP
+    }
     KvmSregs s = vcpu.sregs();
     long block = GuestCode.linearRip(s, vcpu.rip());
     byte[] code = GuestCode.readUpTo(vcpu, s, block, 4096 + 2 * Untranslatable.MAX_INSN);

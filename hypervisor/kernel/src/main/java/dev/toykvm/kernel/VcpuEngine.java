@@ -62,8 +62,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private PostedWrites posted;
   private ReadOnlyRestores readOnly;
   private StringIo stringIo;
-  // The native block hook: records each block (for rep ins/outs), calls block() only when raised.
-  private final BlockGate gate = new BlockGate();
+  private final FarReturnRepair farReturns = new FarReturnRepair(this); // Unicorn's real-mode retf
+  private final BlockGate gate = new BlockGate(); // the native block hook (records, calls block())
   private UcEngine uc;
   private CpuState cpu;
   private ExceptionDelivery delivery;
@@ -330,9 +330,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
             return DeliveryExits.unexplainedStop(rip()); // never a hlt that was not one
           }
           if (irq != null) {
-            // KVM_CAP_TOYKVM_HLT_IF0_EXIT: a hlt with IF=0 is reported (the vCPU stays halted).
-            VcpuExit exit =
-                irq.chip().hltIf0Exit() && !interruptsEnabled() ? mp.haltReported() : mp.halt();
+            VcpuExit exit = mp.hlt(interruptsEnabled());
             if (exit != null) {
               return exit;
             }
@@ -346,15 +344,8 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
             return exit;
           }
         }
-        case Uc.ERR_FETCH_UNMAPPED, Uc.ERR_FETCH_PROT -> {
-          return DeliveryExits.emulationFailure(
-              rip(), err, "instruction fetch from an address that is not RAM");
-        }
-        case Uc.ERR_WRITE_PROT -> {
-          return DeliveryExits.emulationFailure(rip(), err, "write to read-only memory");
-        }
         default -> {
-          return DeliveryExits.emulationFailure(rip(), err, "the emulator stopped");
+          return DeliveryExits.emulatorError(rip(), err);
         }
       }
     }
@@ -581,6 +572,16 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   @Override
   public void hookedRead(long address, int size) {
     readOnly.restoreAll();
+  }
+
+  @Override
+  public long farReturn(long prevAddress, int prevSize) {
+    return farReturns.check(prevAddress, prevSize);
+  }
+
+  @Override
+  public boolean repairFarReturn() {
+    return uc.repairFarReturnAfterAbort();
   }
 
   @Override

@@ -119,6 +119,14 @@ final class VcpuMp {
     return new VcpuExit.Hlt();
   }
 
+  /**
+   * A {@code hlt} with an irqchip: waits ({@link #halt}), or with IF=0 under {@code
+   * KVM_CAP_TOYKVM_HLT_IF0_EXIT} is reported ({@link #haltReported}).
+   */
+  VcpuExit hlt(boolean interruptsEnabled) {
+    return irq.chip().hltIf0Exit() && !interruptsEnabled ? haltReported() : halt();
+  }
+
   /** {@code hlt} with an irqchip: see {@link #waitInHalt}. */
   VcpuExit halt() {
     state = KVM_MP_STATE_HALTED;

@@ -83,6 +83,12 @@ final class TestVm implements AutoCloseable {
     vcpu.setRegs(vcpu.getRegs().withRip(rip).withRsp(0x8000).withRflags(2));
   }
 
+  /** Real mode at {@code cs}:{@code ip}, data segments 0, SS:SP = 0000:8000. */
+  void realMode(int cs, long ip) {
+    realMode(ip);
+    vcpu.setSregs(vcpu.getSregs().withCs(KvmSegment.realMode(cs, true)));
+  }
+
   /** 32-bit flat protected mode without paging, with the given IDT. */
   void protectedMode(long rip, KvmDtable idt) {
     KvmSregs s = vcpu.getSregs();

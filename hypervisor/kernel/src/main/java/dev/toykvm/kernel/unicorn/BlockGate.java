@@ -20,11 +20,14 @@ import java.lang.invoke.VarHandle;
  * whatever another thread sets after the clear raises the gate again.
  */
 public final class BlockGate {
-  static final long SIZE = 24;
+  static final long SIZE = 72;
   private static final long ATTENTION = 0;
   private static final long BLOCK_SIZE = 4;
   private static final long BLOCK_ADDRESS = 8;
   private static final long UPCALL = 16;
+  private static final long ENV = 24;
+  private static final long FAR_RETURN_UPCALL = 32;
+  private static final long MEMO_SIZE = 64;
   private static final VarHandle ATTENTION_WORD = JAVA_INT.varHandle();
 
   private final MemorySegment memory = Arena.ofAuto().allocate(SIZE, 8);
@@ -54,6 +57,21 @@ public final class BlockGate {
     return memory.get(JAVA_INT, BLOCK_SIZE);
   }
 
+  /**
+   * Forgets the last block: the next block start has no known predecessor (after every return of
+   * {@code uc_emu_start}: the recorded block may not have run, or the VMM may have changed the
+   * CPU), and forgets the pair remembered as "not a far return".
+   */
+  public void forgetBlock() {
+    memory.set(JAVA_INT, BLOCK_SIZE, 0);
+    forgetPair();
+  }
+
+  /** Forgets the block pair remembered as "not a far return" (code may have changed). */
+  void forgetPair() {
+    memory.set(JAVA_INT, MEMO_SIZE, 0);
+  }
+
   /** Records a block start (the Java hook does it itself when the native gate is missing). */
   void record(long address, int size) {
     memory.set(JAVA_LONG, BLOCK_ADDRESS, address);
@@ -63,6 +81,22 @@ public final class BlockGate {
   /** Points the gate at an engine's block upcall stub; returns the hook's user data. */
   MemorySegment bind(MemorySegment upcall) {
     memory.set(ADDRESS, UPCALL, upcall);
+    return memory;
+  }
+
+  /**
+   * Watches for the real-mode far return bug ({@link FarReturnWatch}) on the engine whose live CPU
+   * state is {@code env}, calling {@code upcall} when the native hook suspects it; a NULL {@code
+   * env} stops watching.
+   */
+  void watchFarReturns(MemorySegment env, MemorySegment upcall) {
+    memory.set(ADDRESS, FAR_RETURN_UPCALL, upcall);
+    memory.set(ADDRESS, ENV, env);
+    forgetPair();
+  }
+
+  /** The hook's user data (for the hooks other than the block hook). */
+  MemorySegment userData() {
     return memory;
   }
 }

@@ -41,6 +41,7 @@ public final class Uc {
   public static final int HOOK_MEM_FETCH_PROT = 1 << 9;
   public static final int HOOK_MEM_READ = 1 << 10;
   public static final int HOOK_MEM_WRITE = 1 << 11;
+  public static final int HOOK_EDGE_GENERATED = 1 << 15; // a block translated after another
 
   // uc_mem_type
   public static final int MEM_READ = 16;

@@ -29,10 +29,14 @@ final class UcAbortGuard {
   /** The native block gate hook ({@code ucblock.c}), or null if the library did not load. */
   static final MemorySegment BLOCK_GATE_HOOK;
 
+  /** The gate's {@code UC_HOOK_EDGE_GENERATED} hook ({@code ucblock.c}), or null. */
+  static final MemorySegment BLOCK_GATE_TRANSLATED;
+
   static {
     String error = null;
     MethodHandle start = null;
     MemorySegment gateHook = null;
+    MemorySegment translated = null;
     try {
       java.net.URL url = UcEngine.class.getResource(RESOURCE);
       if (url == null) {
@@ -53,6 +57,7 @@ final class UcAbortGuard {
                     JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                     ADDRESS));
         gateHook = lookup.findOrThrow("toykvm_block_gate_hook");
+        translated = lookup.findOrThrow("toykvm_block_gate_translated");
         if ((int) ready.invokeExact() == 0) {
           error = "sigaction(SIGABRT) failed";
         }
@@ -67,6 +72,7 @@ final class UcAbortGuard {
     ERROR = error;
     START = start;
     BLOCK_GATE_HOOK = error == null ? gateHook : null;
+    BLOCK_GATE_TRANSLATED = error == null ? translated : null;
     if (error != null) {
       org.slf4j.LoggerFactory.getLogger(UcEngine.class)
           .warn(

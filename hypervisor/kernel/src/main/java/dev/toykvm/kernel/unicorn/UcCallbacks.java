@@ -45,6 +45,24 @@ public interface UcCallbacks {
   /** {@code cpuid}: return true if handled (registers set), false to let Unicorn answer. */
   boolean cpuid();
 
+  /**
+   * The block hook suspects that the block of {@code prevSize} bytes at linear {@code prevAddress}
+   * ended with a real-mode or vm86 {@code retf} whose EIP libunicorn overwrote with the retf's own
+   * linear address ({@link FarReturnWatch}); the CPU state is right after that block. Returns the
+   * EIP the retf popped if EIP must be set to it (the engine then stops before the next block, sets
+   * it and runs on), {@link #NOT_A_FAR_RETURN} if the block did not end with a retf at EIP, or
+   * {@link #NO_REPAIR}.
+   */
+  default long farReturn(long prevAddress, int prevSize) {
+    return NO_REPAIR;
+  }
+
+  /** {@link #farReturn}: the block's last instruction is not a retf at EIP. */
+  long NOT_A_FAR_RETURN = -1;
+
+  /** {@link #farReturn}: nothing to repair this time (not remembered). */
+  long NO_REPAIR = -2;
+
   /** A callback threw; the engine has already asked Unicorn to stop. */
   void upcallFailed(Throwable failure);
 }

@@ -31,6 +31,7 @@ public final class UcEngine implements AutoCloseable {
   private final UcCallbacks callbacks;
   private final Upcalls upcalls;
   private BlockGate gate;
+  private final FarReturnRepairs farReturns; // libunicorn's real-mode retf bug (FarReturnWatch)
   private final java.util.List<MemorySegment> contexts = new java.util.ArrayList<>();
   private boolean closed;
 
@@ -43,6 +44,7 @@ public final class UcEngine implements AutoCloseable {
   public UcEngine(UcCallbacks callbacks) {
     UcLibrary.check();
     this.callbacks = callbacks;
+    this.farReturns = new FarReturnRepairs(callbacks, this::stop);
     MemorySegment handle = arena.allocate(ADDRESS);
     check(
         "uc_open",
@@ -238,8 +240,20 @@ public final class UcEngine implements AutoCloseable {
     hook(Uc.HOOK_INSN, upcalls.cpuid, 1, 0, Uc.X86_INS_CPUID);
     hook(Uc.HOOK_INTR, upcalls.intr, 1, 0, 0);
     this.gate = gate;
+    MemorySegment env = FarReturnWatch.enabled() ? FarReturnWatch.locate(this) : null;
+    farReturns.watch(env);
+    if (env == null && FarReturnWatch.enabled()) {
+      org.slf4j.LoggerFactory.getLogger(UcEngine.class)
+          .warn(
+              "libunicorn's CPU state is not where this build expects it: real-mode retf is not"
+                  + " repaired (a retf may leave EIP at its own linear address)");
+    }
     if (nativeGate && UcAbortGuard.BLOCK_GATE_HOOK != null) {
+      gate.watchFarReturns(env != null ? env : MemorySegment.NULL, upcalls.farReturn);
       hook(Uc.HOOK_BLOCK, UcAbortGuard.BLOCK_GATE_HOOK, gate.bind(upcalls.block), 1, 0, 0);
+      if (env != null) {
+        hook(Uc.HOOK_EDGE_GENERATED, UcAbortGuard.BLOCK_GATE_TRANSLATED, gate.userData(), 1, 0, 0);
+      }
     } else {
       hook(Uc.HOOK_BLOCK, upcalls.block, 1, 0, 0);
     }
@@ -301,6 +315,51 @@ public final class UcEngine implements AutoCloseable {
    * throwing, since a guest fault is not a toykvm failure.
    */
   public int start(long begin, long until) {
+    long at = begin;
+    while (true) {
+      int r = startOnce(at, until);
+      if (r == ABORTED) {
+        return r;
+      }
+      long eip = farReturns.takeRepairedEip();
+      if (eip < 0 && (r == Uc.ERR_FETCH_UNMAPPED || r == Uc.ERR_FETCH_PROT)) {
+        // The wrong block could not even be translated, so its hook never ran.
+        eip = farReturns.afterStop(gate);
+      }
+      if (eip >= 0) {
+        writeReg(Uc.X86_REG_RIP, eip); // the retf's EIP (FarReturnWatch): run on from there
+        at = eip;
+        forgetBlock();
+        continue;
+      }
+      forgetBlock();
+      return r;
+    }
+  }
+
+  /**
+   * After {@link #ABORTED}, on the engine that replaced the aborted one (same {@link BlockGate}):
+   * if the block being translated was only reached through libunicorn's real-mode retf bug ({@link
+   * FarReturnWatch}), sets EIP to what the retf popped; true if it did.
+   */
+  public boolean repairFarReturnAfterAbort() {
+    long eip = farReturns.afterStop(gate);
+    if (eip < 0) {
+      return false;
+    }
+    writeReg(Uc.X86_REG_RIP, eip);
+    forgetBlock();
+    return true;
+  }
+
+  private void forgetBlock() {
+    if (gate != null) {
+      gate.forgetBlock();
+    }
+    farReturns.forget();
+  }
+
+  private int startOnce(long begin, long until) {
     if (aborted) {
       throw new IllegalStateException("this engine aborted in an earlier uc_emu_start");
     }
@@ -424,8 +483,15 @@ public final class UcEngine implements AutoCloseable {
     final MemorySegment block;
     final MemorySegment unmapped;
     final MemorySegment hookedRead;
+    final MemorySegment farReturn;
 
     Upcalls(UcEngine engine, Arena arena) {
+      farReturn =
+          stub(
+              engine,
+              arena,
+              "onFarReturn",
+              FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
       mmioRead =
           stub(
               engine,
@@ -561,11 +627,26 @@ public final class UcEngine implements AutoCloseable {
   private void onBlock(MemorySegment engine, long address, int size, MemorySegment user) {
     try {
       if (user.address() == 0 && gate != null) {
-        gate.record(address, size); // no native gate: this upcall is the hook itself
+        // No native gate: this upcall is the hook itself, far-return watch included.
+        long prev = gate.blockAddress();
+        int prevSize = gate.blockSize();
+        gate.record(address, size);
+        if (farReturns.watching() && farReturns.inJava(prev, prevSize, address)) {
+          return;
+        }
       }
       callbacks.block(address, size);
     } catch (Throwable t) {
       fail(t);
+    }
+  }
+
+  private int onFarReturn(MemorySegment engine, long prev, int prevSize, MemorySegment user) {
+    try {
+      return farReturns.answer(prev, prevSize);
+    } catch (Throwable t) {
+      fail(t);
+      return FarReturnRepairs.KEEP;
     }
   }
 
