@@ -210,29 +210,14 @@ public final class Machine implements AutoCloseable {
           kernel.name(),
           Long.toHexString(kernel.plan().entry()),
           config.memory() >> 20);
-      List<DeviceSpec> all = withPcTestdev(config.allDevices());
-      PcPlatform platform =
-          new PcPlatform(
-              ram.segment(),
-              kernel.memoryMap(),
-              config.memory(),
-              kernel.debugcon(),
-              debugconAtE9(all),
-              new VmIrqLines(vm),
-              config.cpus());
-      Machine machine =
-          new Machine(
-              config, null, ram, vm, vcpus, serialOut, trace, kernel.debugExit(), platform, null);
-      try {
-        machine.chipset =
-            PciSetup.attach(
-                vm, ram, null, null, platform, machine.pio, machine.mmio, machine.devices);
-        machine.devices.attachAll(all);
-      } catch (RuntimeException e) {
-        machine.close();
-        throw e;
-      }
-      return machine;
+      return assemblePc(
+          new PcParts(config, null, ram, vm, vcpus, null),
+          withPcTestdev(config.allDevices()),
+          kernel.memoryMap(),
+          kernel.debugcon(),
+          kernel.debugExit(),
+          serialOut,
+          trace);
     } catch (IOException | RuntimeException e) {
       closeQuietly(vm, ram);
       throw e;
@@ -295,33 +280,80 @@ public final class Machine implements AutoCloseable {
           firmware.name(),
           firmware.size() >> 10,
           config.memory() >> 20);
-      List<DeviceSpec> all = config.allDevices();
-      PcPlatform platform =
-          new PcPlatform(
-              ram.segment(),
-              PcMemoryMap.of(config.memory()),
-              config.memory(),
-              boot.debugcon(),
-              debugconAtE9(all),
-              new VmIrqLines(vm),
-              config.cpus());
-      Machine machine =
-          new Machine(
-              config, rom, ram, vm, vcpus, serialOut, trace, boot.debugExit(), platform, firmware);
-      try {
-        machine.chipset =
-            PciSetup.attach(
-                vm, ram, rom, firmware, platform, machine.pio, machine.mmio, machine.devices);
-        machine.devices.attachAll(all);
-      } catch (RuntimeException e) {
-        machine.close();
-        throw e;
-      }
-      return machine;
+      return assemblePc(
+          new PcParts(config, rom, ram, vm, vcpus, firmware),
+          config.allDevices(),
+          PcMemoryMap.of(config.memory()),
+          boot.debugcon(),
+          boot.debugExit(),
+          serialOut,
+          trace);
     } catch (IOException | RuntimeException e) {
       closeQuietly(vm, ram, rom);
       throw e;
     }
+  }
+
+  /** What a PC machine is made of before its devices: a {@code --kernel} one has no ROM. */
+  private record PcParts(
+      MachineConfig config,
+      GuestMemoryFile rom,
+      GuestMemoryFile ram,
+      VmFd vm,
+      List<VcpuFd> vcpus,
+      Firmware firmware) {}
+
+  /**
+   * The part the {@code --kernel} and {@code --bios} machines share: the PC platform devices, the
+   * machine, its PCI chipset and the devices; a failure closes the machine (and what it owns).
+   */
+  private static Machine assemblePc(
+      PcParts pc,
+      List<DeviceSpec> all,
+      List<dev.toykvm.vmm.boot.E820Entry> memoryMap,
+      OutputStream debugcon,
+      DebugExitPort.Mode debugExit,
+      OutputStream serialOut,
+      PrintStream trace) {
+    MachineConfig config = pc.config();
+    PcPlatform platform =
+        new PcPlatform(
+            pc.ram().segment(),
+            memoryMap,
+            config.memory(),
+            debugcon,
+            debugconAtE9(all),
+            new VmIrqLines(pc.vm()),
+            config.cpus());
+    Machine machine =
+        new Machine(
+            config,
+            pc.rom(),
+            pc.ram(),
+            pc.vm(),
+            pc.vcpus(),
+            serialOut,
+            trace,
+            debugExit,
+            platform,
+            pc.firmware());
+    try {
+      machine.chipset =
+          PciSetup.attach(
+              pc.vm(),
+              pc.ram(),
+              pc.rom(),
+              pc.firmware(),
+              platform,
+              machine.pio,
+              machine.mmio,
+              machine.devices);
+      machine.devices.attachAll(all);
+    } catch (RuntimeException e) {
+      machine.close();
+      throw e;
+    }
+    return machine;
   }
 
   /** The firmware's bytes in a memory file of their own, which both ROM slots map. */
