@@ -215,6 +215,31 @@ public final class Fds {
     }
   }
 
+  /** {@code O_RDWR}, for {@link #open}. */
+  public static final int O_RDWR = 2;
+
+  /**
+   * {@code open(path, flags | O_CLOEXEC)}: a plain fd for a file, e.g. to hand to a child process
+   * as an inherited fd (the child's copy, made by the spawn, is not close-on-exec).
+   *
+   * @throws PosixException if it cannot be opened ({@code ENOENT}, {@code EACCES}, ...)
+   */
+  public static int open(String path, int flags) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment errno = errnoSegment();
+      int r;
+      try {
+        r = (int) OPEN.invokeExact(errno, arena.allocateFrom(path), flags | O_CLOEXEC);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+      if (r < 0) {
+        throw new PosixException("open(" + path + ")", errno(errno));
+      }
+      return r;
+    }
+  }
+
   /** Whether {@code fd} is open in this process: {@code fcntl(fd, F_GETFD)} fails with EBADF. */
   public static boolean isOpen(int fd) {
     MemorySegment errno = errnoSegment();

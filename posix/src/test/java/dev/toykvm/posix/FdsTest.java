@@ -115,4 +115,19 @@ class FdsTest extends FdLeakCheckedTest {
     assertEquals(
         Errnos.ENOENT, assertThrows(PosixException.class, () -> Fds.reopen(fd, 0)).errno());
   }
+
+  @Test
+  void openGivesAPlainFdForAFileAndSaysWhyItCannot() {
+    int fd = Fds.open("/dev/zero", Fds.O_RDWR);
+    try {
+      buf.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 7);
+      assertEquals(3, Fds.read(fd, buf, 3));
+      assertEquals(0, buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+    } finally {
+      Fds.close(fd);
+    }
+    PosixException e =
+        assertThrows(PosixException.class, () -> Fds.open("/nonexistent/toykvm", Fds.O_RDWR));
+    assertEquals(Errnos.ENOENT, e.errno());
+  }
 }

@@ -1,6 +1,8 @@
 package dev.toykvm.vmm;
 
 import dev.toykvm.kvm.KvmConstants;
+import dev.toykvm.posix.Fds;
+import dev.toykvm.posix.PosixException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,9 +17,10 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>The file is created under {@code /dev/shm} (or {@code java.io.tmpdir} when that is missing),
  * mapped read-write and shared with an {@link Arena} this object owns, and its name is unlinked at
- * once: nothing is left behind even if the JVM dies. The channel stays open, so that a later
- * version can hand its file descriptor to a device process. Closing this object unmaps the memory
- * and closes the channel; the VM using the memory must be closed first.
+ * once: nothing is left behind even if the JVM dies. A plain fd for the same file ({@link #fd()},
+ * opened before the unlink) is kept open for handing guest memory to a device process that does DMA
+ * (its launcher passes it as an inherited fd). Closing this object unmaps the memory and closes the
+ * channel and the fd; the VM using the memory, and the device processes, must be closed first.
  */
 public final class GuestMemoryFile implements AutoCloseable {
   private static final Path SHM = Path.of("/dev/shm");
@@ -26,12 +29,16 @@ public final class GuestMemoryFile implements AutoCloseable {
   private final FileChannel channel;
   private final MemorySegment segment;
   private final Path createdAs;
+  private final int fd;
+  private boolean fdClosed;
 
-  private GuestMemoryFile(Arena arena, FileChannel channel, MemorySegment segment, Path path) {
+  private GuestMemoryFile(
+      Arena arena, FileChannel channel, MemorySegment segment, Path path, int fd) {
     this.arena = arena;
     this.channel = channel;
     this.segment = segment;
     this.createdAs = path;
+    this.fd = fd;
   }
 
   /**
@@ -53,17 +60,26 @@ public final class GuestMemoryFile implements AutoCloseable {
             : Path.of(System.getProperty("java.io.tmpdir"));
     Path path = Files.createTempFile(dir, "toykvm-" + purpose + "-", ".mem");
     FileChannel channel = null;
+    int fd = -1;
     Arena arena = Arena.ofShared();
     try {
       channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
       // Mapping past the end of the file extends it (sparsely): the memory starts zeroed.
       MemorySegment segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+      fd = Fds.open(path.toString(), Fds.O_RDWR);
       Files.delete(path);
-      return new GuestMemoryFile(arena, channel, segment, path);
+      return new GuestMemoryFile(arena, channel, segment, path, fd);
     } catch (IOException | RuntimeException e) {
       arena.close();
       if (channel != null) {
         channel.close();
+      }
+      if (fd >= 0) {
+        Fds.close(fd);
+      }
+      if (e instanceof PosixException p) {
+        Files.deleteIfExists(path);
+        throw new IOException("cannot open guest memory " + path + ": " + p.getMessage(), p);
       }
       Files.deleteIfExists(path);
       throw e;
@@ -85,6 +101,14 @@ public final class GuestMemoryFile implements AutoCloseable {
     return channel;
   }
 
+  /**
+   * A plain fd for the file (read-write, close-on-exec), valid until {@link #close()}: what a
+   * device launcher passes to a device process that maps guest memory for DMA.
+   */
+  public int fd() {
+    return fd;
+  }
+
   /** The name the file had before it was unlinked, for messages. */
   public Path createdAs() {
     return createdAs;
@@ -97,5 +121,11 @@ public final class GuestMemoryFile implements AutoCloseable {
       arena.close();
     }
     channel.close();
+    synchronized (this) {
+      if (!fdClosed) {
+        fdClosed = true;
+        Fds.close(fd);
+      }
+    }
   }
 }
