@@ -1,5 +1,6 @@
 package dev.toykvm.devices;
 
+import dev.toykvm.devices.pci.PciStatePipe;
 import dev.toykvm.ioregionfd.SideEvents;
 import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.PosixException;
@@ -12,8 +13,14 @@ import java.util.function.LongSupplier;
 
 /**
  * What a device process waits for besides its commands ({@link SideEvents}): the resamplefds of its
- * level irqfds ({@link IrqfdLines#resampled}), and for a UART its serial input and its character
- * timeout.
+ * level irqfds ({@link IrqfdLines#resampled}), for a UART its serial input and its character
+ * timeout, and for a PCI function its PCI state pipe ({@link PciStatePipe}).
+ *
+ * <p>The state pipe is ordered with the commands ({@link #ordered()}): the VMM writes a state
+ * message before it completes the guest's configuration write, so the server reads pending messages
+ * after each read of commands and before serving them; no access the guest made after the change is
+ * served with the old state. (Commands the guest made before it but read in the same batch may see
+ * the new state early, which the contract allows.)
  *
  * <p>The input is read with back-pressure, as a terminal with RTS/CTS flow control sends: only
  * while the guest asserts RTS and the UART's receiver has room ({@link Uart16550#sendWindow()}),
@@ -33,6 +40,7 @@ final class DeviceEvents implements SideEvents {
   private final LongSupplier clock;
   private final PrintStream log;
   private final MemorySegment buffer = Arena.ofAuto().allocate(INPUT_CHUNK);
+  private final PciStatePipe state;
   private int inputFd;
   private long inputBytes;
 
@@ -50,6 +58,20 @@ final class DeviceEvents implements SideEvents {
       int inputFd,
       LongSupplier clock,
       PrintStream log) {
+    this(name, irqs, uart, inputFd, clock, log, null);
+  }
+
+  /**
+   * @param state a PCI function's state pipe, or null
+   */
+  DeviceEvents(
+      String name,
+      IrqfdLines irqs,
+      Uart16550 uart,
+      int inputFd,
+      LongSupplier clock,
+      PrintStream log,
+      PciStatePipe state) {
     if (inputFd >= 0 && uart == null) {
       throw new IllegalArgumentException("cannot take serial input: " + name + " is not a uart");
     }
@@ -60,11 +82,17 @@ final class DeviceEvents implements SideEvents {
     this.inputFd = inputFd;
     this.clock = clock;
     this.log = log;
+    this.state = state;
   }
 
   /** Whether there is anything to wait for besides commands. */
   boolean any() {
-    return resampleFds.length > 0 || uart != null;
+    return resampleFds.length > 0 || uart != null || state != null;
+  }
+
+  @Override
+  public boolean ordered() {
+    return state != null;
   }
 
   /** Bytes of input handed to the UART so far. */
@@ -74,8 +102,11 @@ final class DeviceEvents implements SideEvents {
 
   @Override
   public int[] fds() {
-    int[] fds = java.util.Arrays.copyOf(resampleFds, resampleFds.length + 1);
+    int[] fds = java.util.Arrays.copyOf(resampleFds, resampleFds.length + (state == null ? 1 : 2));
     fds[resampleFds.length] = inputFd >= 0 && uart.sendWindow() > 0 ? inputFd : -1;
+    if (state != null) {
+      fds[resampleFds.length + 1] = state.fd();
+    }
     return fds;
   }
 
@@ -83,6 +114,10 @@ final class DeviceEvents implements SideEvents {
   public void ready(int index, int revents) {
     if (index < resampleFds.length) {
       irqs.resampled(resampleFds[index]);
+      return;
+    }
+    if (index == resampleFds.length + 1) {
+      state.drain(); // a garbage message throws: the server stops, nothing applied
       return;
     }
     int room = uart.sendWindow();

@@ -26,6 +26,12 @@ public enum DeviceKind {
    * stderr, in a device process).
    */
   PC_TESTDEV("pc-testdev", PcTestdev.PIO_SIZE),
+  /**
+   * An NVMe controller on PCI ({@code dev.toykvm.devices.nvme}), its BAR0 (registers and doorbells,
+   * 16 KiB) served by the model; it needs its disk, guest RAM for DMA and its PCI state, so it is
+   * made by {@link NvmeHost}, not by {@link #create}.
+   */
+  NVME("nvme", NvmeHost.BAR0_SIZE),
   /** A program of the user's: no model here, no default size. */
   EXEC("exec", 0);
 
@@ -50,6 +56,14 @@ public enum DeviceKind {
   /** Whether toykvm has the device model (everything but {@link #EXEC}). */
   public boolean isModel() {
     return this != EXEC;
+  }
+
+  /**
+   * Whether the device is a PCI function: its configuration space lives in the VMM, its BARs are
+   * placed by firmware or the VMM, it gets its PCI state on a pipe and does DMA into guest RAM.
+   */
+  public boolean isPci() {
+    return this == NVME;
   }
 
   /** Whether the device has an output stream besides the bus (the UART's transmitter). */
@@ -94,6 +108,9 @@ public enum DeviceKind {
                       System.err.printf(
                           "pc-testdev: IRQ %d %s (not delivered: the device has no irqfd)%n",
                           line, level ? "raised" : "lowered"));
+      case NVME ->
+          throw new IllegalStateException(
+              "an nvme device needs its disk, guest RAM and PCI state: NvmeHost makes it");
       case EXEC -> throw new IllegalStateException("an exec device has no model in toykvm");
     };
   }

@@ -22,7 +22,14 @@ import picocli.CommandLine.Parameters;
  * java --enable-native-access=ALL-UNNAMED -cp ... dev.toykvm.devices.DeviceMain testdev
  * java --enable-native-access=ALL-UNNAMED -cp ... dev.toykvm.devices.DeviceMain uart --output FILE
  * java ... dev.toykvm.devices.DeviceMain uart --output /dev/fd/3 --input 4 --irqfd 4:5:6
+ * java ... dev.toykvm.devices.DeviceMain nvme --disk FILE --queues 4 --guest-ram 3:0:0xa0000:0+...
+ *     --pci-state 4 --irqfd 24:5 ... --intx 10:10:11
  * </pre>
+ *
+ * <p>{@code nvme} takes its own options ({@link NvmeHost}): {@code --disk FILE}, {@code --disk-size
+ * BYTES}, {@code --queues N}, {@code --guest-ram FD:GPA:SIZE:OFFSET[+...]} (the guest memory file
+ * and its layout, for DMA), {@code --pci-state FD} (the VMM's {@code PciState} messages), {@code
+ * --irqfd GSI:FD} once per MSI-X vector in vector order, and {@code --intx GSI:FD:RESAMPLEFD}.
  *
  * <p>{@code --irqfd GSI:FD[:RESAMPLEFD]} (repeatable) gives the device an irqfd the VMM registers
  * on GSI (with {@code KVM_IRQFD_FLAG_RESAMPLE} when a resamplefd is given): the device's interrupt
@@ -65,6 +72,36 @@ public final class DeviceMain implements Callable<Integer> {
       paramLabel = "GSI:FD[:RESAMPLEFD]",
       description = "an irqfd the device's interrupt lines drive (repeatable)")
   java.util.List<String> irqfds = new java.util.ArrayList<>();
+
+  @Option(names = "--disk", paramLabel = "FILE", description = "nvme: the disk image")
+  String disk;
+
+  @Option(
+      names = "--disk-size",
+      paramLabel = "BYTES",
+      description = "nvme: the disk's size (created at it if absent; must match if present)")
+  Long diskSize;
+
+  @Option(names = "--queues", paramLabel = "N", description = "nvme: I/O queue pairs (1-16)")
+  Integer queues;
+
+  @Option(
+      names = "--guest-ram",
+      paramLabel = "FD:GPA:SIZE:OFFSET[+...]",
+      description = "nvme: the guest memory file and where guest RAM is in it (DMA)")
+  String guestRam;
+
+  @Option(
+      names = "--pci-state",
+      paramLabel = "FD",
+      description = "nvme: the pipe the VMM writes PCI state messages on")
+  Integer pciState;
+
+  @Option(
+      names = "--intx",
+      paramLabel = "GSI:FD:RESAMPLEFD",
+      description = "nvme: the level irqfd of the function's INTx pin")
+  String intx;
 
   private final PrintStream log;
 
@@ -118,12 +155,70 @@ public final class DeviceMain implements Callable<Integer> {
           main.input = Integer.parseInt(value);
         }
         case "--irqfd" -> main.irqfds.add(value);
+        case "--disk" -> {
+          if (main.disk != null) {
+            return null;
+          }
+          main.disk = value;
+        }
+        case "--disk-size" -> {
+          if (main.diskSize != null || !value.matches("[0-9]{1,18}")) {
+            return null;
+          }
+          main.diskSize = Long.parseLong(value);
+        }
+        case "--queues" -> {
+          if (main.queues != null || !value.matches("[0-9]{1,9}")) {
+            return null;
+          }
+          main.queues = Integer.parseInt(value);
+        }
+        case "--guest-ram" -> {
+          if (main.guestRam != null) {
+            return null;
+          }
+          main.guestRam = value;
+        }
+        case "--pci-state" -> {
+          if (main.pciState != null || !value.matches("[0-9]{1,9}")) {
+            return null;
+          }
+          main.pciState = Integer.parseInt(value);
+        }
+        case "--intx" -> {
+          if (main.intx != null) {
+            return null;
+          }
+          main.intx = value;
+        }
         default -> {
           return null;
         }
       }
     }
     return main;
+  }
+
+  /** The nvme device: its options checked, then {@link NvmeHost#serve}. */
+  private int nvme() {
+    if (output != null || input != null) {
+      log.println(device + ": --output and --input are for uart");
+      return 2;
+    }
+    if (disk == null || queues == null || guestRam == null || pciState == null) {
+      log.println(device + ": needs --disk, --queues, --guest-ram and --pci-state");
+      return 2;
+    }
+    return NvmeHost.serve(
+        new NvmeHost.Options(
+            java.nio.file.Path.of(disk),
+            diskSize == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(diskSize),
+            queues,
+            guestRam,
+            pciState,
+            irqfds,
+            intx),
+        log);
   }
 
   /**
@@ -168,6 +263,22 @@ public final class DeviceMain implements Callable<Integer> {
       DeviceKind kind = DeviceKind.byLabel(device).filter(DeviceKind::isModel).orElse(null);
       if (kind == null) {
         log.println(device + ": cannot host it: unknown device (" + DeviceKind.modelLabels() + ")");
+        return 2;
+      }
+      boolean nvmeOptions =
+          disk != null
+              || diskSize != null
+              || queues != null
+              || guestRam != null
+              || pciState != null
+              || intx != null;
+      if (kind == DeviceKind.NVME) {
+        return nvme();
+      }
+      if (nvmeOptions) {
+        log.println(
+            device
+                + ": --disk, --disk-size, --queues, --guest-ram, --pci-state, --intx are for nvme");
         return 2;
       }
       if (output != null && !kind.hasOutput()) {

@@ -16,7 +16,7 @@ class DeviceKindTest {
       assertEquals(Optional.of(k), DeviceKind.byLabel(k.label()));
     }
     assertEquals(Optional.empty(), DeviceKind.byLabel("UART"));
-    assertEquals("uart, testdev, pc-testdev", DeviceKind.modelLabels());
+    assertEquals("uart, testdev, pc-testdev, nvme", DeviceKind.modelLabels());
   }
 
   @Test
@@ -25,6 +25,10 @@ class DeviceKindTest {
     assertInstanceOf(Uart16550.class, DeviceKind.UART.create(out));
     assertInstanceOf(TestDevice.class, DeviceKind.TESTDEV.create(null));
     assertThrows(IllegalStateException.class, () -> DeviceKind.EXEC.create(out));
+    assertThrows(IllegalStateException.class, () -> DeviceKind.NVME.create(out));
+    assertEquals(OptionalLong.of(0x4000), DeviceKind.NVME.defaultSize(), "BAR0");
+    assertEquals(true, DeviceKind.NVME.isPci());
+    assertEquals(false, DeviceKind.UART.isPci());
     assertEquals(OptionalLong.of(8), DeviceKind.UART.defaultSize());
     assertEquals(OptionalLong.empty(), DeviceKind.EXEC.defaultSize());
   }

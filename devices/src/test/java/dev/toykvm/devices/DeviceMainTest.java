@@ -168,11 +168,24 @@ class DeviceMainTest {
 
   @Test
   void anUnknownDeviceIsAUsageError() {
-    try (DeviceProcess dev = startDevice("nvme")) {
+    try (DeviceProcess dev = startDevice("virtio-blk")) {
       assertEquals(2, dev.waitFor(TIMEOUT).orElseThrow().exitCode());
       String err = dev.awaitStderrEof(TIMEOUT);
       assertTrue(err.contains("unknown device"), err);
       assertTrue(dev.awaitResponseEof(TIMEOUT));
+    }
+  }
+
+  @Test
+  void nvmeWithoutItsOptionsIsAUsageError() {
+    try (DeviceProcess dev = startDevice("nvme")) {
+      assertEquals(2, dev.waitFor(TIMEOUT).orElseThrow().exitCode());
+      String err = dev.awaitStderrEof(TIMEOUT);
+      assertTrue(err.contains("nvme: needs --disk, --queues, --guest-ram and --pci-state"), err);
+    }
+    try (DeviceProcess dev = startDevice("testdev", "--disk", "/tmp/x")) {
+      assertEquals(2, dev.waitFor(TIMEOUT).orElseThrow().exitCode());
+      assertTrue(dev.awaitStderrEof(TIMEOUT).contains("are for nvme"));
     }
   }
 

@@ -114,6 +114,9 @@ public final class IoregionServer {
               pollfds = awaitCommands(arena, pollfds);
             }
             n = Fds.read(commandFd, buffer.asSlice(filled), READ_BUFFER - filled);
+            if (n > 0 && side != null && side.ordered()) {
+              pollfds = drainSide(arena, pollfds);
+            }
           } catch (SideFailure e) {
             int status = fail(EXIT_HANDLER_FAILED, "the device failed: " + e.getCause());
             e.getCause().printStackTrace(log);
@@ -216,6 +219,39 @@ public final class IoregionServer {
         return pollfds;
       }
     }
+  }
+
+  /**
+   * Hands every side fd that is ready now to the side, without waiting: messages ordered with the
+   * commands that were written before the commands just read ({@link SideEvents#ordered()}).
+   */
+  private MemorySegment drainSide(Arena arena, MemorySegment pollfds) {
+    int[] fds;
+    try {
+      fds = side.fds();
+    } catch (RuntimeException e) {
+      throw new SideFailure(e);
+    }
+    if (pollfds == null || pollfds.byteSize() < (fds.length + 1) * Poll.POLLFD_BYTES) {
+      pollfds = arena.allocate((fds.length + 1 + 8) * Poll.POLLFD_BYTES, 8);
+    }
+    for (int i = 0; i < fds.length; i++) {
+      Poll.setPollfd(pollfds, i, fds[i], Poll.POLLIN);
+    }
+    if (Poll.poll(pollfds, fds.length, 0) <= 0) {
+      return pollfds;
+    }
+    try {
+      for (int i = 0; i < fds.length; i++) {
+        int revents = Poll.revents(pollfds, i);
+        if (fds[i] >= 0 && revents != 0) {
+          side.ready(i, revents);
+        }
+      }
+    } catch (RuntimeException e) {
+      throw new SideFailure(e);
+    }
+    return pollfds;
   }
 
   /** A side event's handler threw: the device failed, as when a handler throws. */

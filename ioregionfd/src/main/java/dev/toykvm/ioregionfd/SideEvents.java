@@ -26,4 +26,15 @@ public interface SideEvents {
 
   /** Called after every wait (whatever woke it): a deadline that passed is handled here. */
   void tick();
+
+  /**
+   * Whether the fds carry messages ordered with the commands (a PCI function's state: written
+   * before the guest's next access): then the server also looks at them, without waiting, after
+   * each read of commands and before serving those commands, so a message written before a command
+   * is applied before it even when both arrived during one wait. Costs one {@code poll(2)} per read
+   * of commands.
+   */
+  default boolean ordered() {
+    return false;
+  }
 }
