@@ -40,10 +40,60 @@ final class DeviceIrqfds implements AutoCloseable {
   }
 
   private final List<InterruptFd> fds;
+  private final boolean pci;
   private boolean closed;
 
   private DeviceIrqfds(List<InterruptFd> fds) {
+    this(fds, false);
+  }
+
+  private DeviceIrqfds(List<InterruptFd> fds, boolean pci) {
     this.fds = List.copyOf(fds);
+    this.pci = pci;
+  }
+
+  /**
+   * The irqfds of a PCI function: an edge irqfd per MSI-X vector, in vector order, then the INTx
+   * level irqfd with its resamplefd. Where they are registered is the VMM's PCI interrupt routing
+   * (the guest's MSI-X table, the PIIX3's PIRQ routes), not {@code KVM_IRQFD} at start.
+   *
+   * @param vectorGsis the GSI allocated to each vector
+   * @param intxGsi the GSI the function's INTx pin is routed to now
+   * @throws dev.toykvm.posix.PosixException if the process is out of fds (those made are closed)
+   */
+  static DeviceIrqfds forPci(List<Integer> vectorGsis, int intxGsi) {
+    List<InterruptFd> made = new ArrayList<>();
+    try {
+      for (int gsi : vectorGsis) {
+        made.add(new InterruptFd(gsi, Eventfd.create(), -1));
+      }
+      int fd = Eventfd.create();
+      try {
+        made.add(new InterruptFd(intxGsi, fd, Eventfd.create()));
+      } catch (RuntimeException e) {
+        Fds.close(fd);
+        throw e;
+      }
+    } catch (RuntimeException e) {
+      new DeviceIrqfds(made).close();
+      throw e;
+    }
+    return new DeviceIrqfds(made, true);
+  }
+
+  /** Whether these are a PCI function's ({@link #forPci}). */
+  boolean pci() {
+    return pci;
+  }
+
+  /** A PCI function's MSI-X vector irqfds, in vector order (none for other devices). */
+  List<InterruptFd> vectors() {
+    return pci ? fds.subList(0, fds.size() - 1) : List.of();
+  }
+
+  /** A PCI function's INTx irqfd, or null. */
+  InterruptFd intx() {
+    return pci ? fds.getLast() : null;
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.toykvm.vmm;
 
 import dev.toykvm.devices.DeviceKind;
 import dev.toykvm.devices.DeviceMain;
+import dev.toykvm.devices.GuestRam;
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Pipe;
@@ -32,6 +33,12 @@ import org.slf4j.LoggerFactory;
  * <p>A device's fds beyond 0-2 are, in order: a UART's output pipe (fd 3), a duplicate of the VMM's
  * stdin for {@code input=stdin}, then its irqfds and resamplefds ({@link DeviceIrqfds}); its
  * command line names each ({@code --output /dev/fd/3 --input N --irqfd GSI:N:M}).
+ *
+ * <p>A PCI function (nvme) gets instead: the guest memory file ({@code --guest-ram
+ * FD:GPA:SIZE:OFFSET[+...]}, the machine's RAM ranges, for DMA), the read end of its PCI state pipe
+ * ({@code --pci-state FD}; the VMM keeps a non-blocking write end), an edge irqfd per MSI-X vector
+ * ({@code --irqfd GSI:FD}, in vector order) and its INTx irqfd and resamplefd ({@code --intx
+ * GSI:FD:RESAMPLEFD}), besides {@code --disk FILE [--disk-size BYTES] --queues N}.
  */
 final class DeviceLauncher {
   private static final Logger log = LoggerFactory.getLogger(DeviceLauncher.class);
@@ -51,7 +58,8 @@ final class DeviceLauncher {
    * @param irqfds the eventfds it raises interrupts with (none for most devices); owned by the
    *     caller, to close with the device
    */
-  record Started(DeviceProcess process, Pipe output, CountDownLatch ready, DeviceIrqfds irqfds) {
+  record Started(
+      DeviceProcess process, Pipe output, CountDownLatch ready, DeviceIrqfds irqfds, int stateFd) {
 
     /**
      * The irqfds the VMM registers for this device, one {@code VmFd.irqfd(new KvmIrqfd(f.fd(),
@@ -63,17 +71,52 @@ final class DeviceLauncher {
   }
 
   /**
+   * What a PCI function's process gets besides its pipes.
+   *
+   * @param guestRamFd the guest memory file ({@code GuestMemoryFile.fd()})
+   * @param layout where guest RAM is in it
+   * @param vectorGsis the GSI allocated to each MSI-X vector, in vector order
+   * @param intxGsi the GSI its INTx pin is routed to now
+   */
+  record PciStart(
+      int guestRamFd, List<GuestRam.Range> layout, List<Integer> vectorGsis, int intxGsi) {}
+
+  /**
    * Starts the process for {@code spec}.
    *
    * @throws DeviceException if it cannot be started
    */
   static Started start(DeviceSpec spec) {
+    return start(spec, null);
+  }
+
+  /**
+   * Starts the process for {@code spec}, a PCI function's with {@code pci}.
+   *
+   * @param pci what a PCI function gets (required for one, else null)
+   * @throws DeviceException if it cannot be started
+   */
+  static Started start(DeviceSpec spec, PciStart pci) {
+    if (spec.pci() != (pci != null)) {
+      throw new IllegalArgumentException("cannot start " + spec.name() + ": PCI plumbing mismatch");
+    }
     Pipe output = null;
     DeviceIrqfds irqfds = null;
     int stdinCopy = -1;
+    Pipe state = null;
+    int stateWriter = -1;
     try {
       output = spec.kind().hasOutput() ? Fds.pipe2() : null;
-      irqfds = DeviceIrqfds.create(spec);
+      irqfds =
+          pci == null
+              ? DeviceIrqfds.create(spec)
+              : DeviceIrqfds.forPci(pci.vectorGsis(), pci.intxGsi());
+      if (pci != null) {
+        state = Fds.pipe2();
+        // The VMM's writer never blocks: a device that stopped reading fails its next access.
+        stateWriter = Fds.reopen(state.writeFd(), Fds.O_WRONLY | Fds.O_NONBLOCK);
+        state.closeWriteEnd();
+      }
       // A copy numbered above 2: the child's fd 0 is its command pipe, dup2'ed before this one.
       // A VMM started with stdin closed gives the device no input rather than failing.
       if (spec.stdin() && Fds.isOpen(0)) {
@@ -83,6 +126,7 @@ final class DeviceLauncher {
       }
     } catch (RuntimeException e) {
       release(output, irqfds, stdinCopy);
+      closeState(state, stateWriter);
       throw new DeviceException("cannot start device " + spec.name() + ": " + e.getMessage());
     }
     // The child's fds 3, 4, ... and the arguments that name them.
@@ -96,6 +140,15 @@ final class DeviceLauncher {
       fdArgs.addAll(List.of("--input", Integer.toString(3 + extraFds.size())));
       extraFds.add(stdinCopy);
     }
+    if (pci != null) {
+      fdArgs.addAll(nvmeArgs(spec.nvme()));
+      fdArgs.addAll(
+          List.of(
+              "--guest-ram", (3 + extraFds.size()) + ":" + GuestRam.formatLayout(pci.layout())));
+      extraFds.add(pci.guestRamFd());
+      fdArgs.addAll(List.of("--pci-state", Integer.toString(3 + extraFds.size())));
+      extraFds.add(state.readFd());
+    }
     for (DeviceIrqfds.InterruptFd f : irqfds.interruptFds()) {
       int childFd = 3 + extraFds.size();
       extraFds.add(f.fd());
@@ -104,7 +157,8 @@ final class DeviceLauncher {
         childResample = 3 + extraFds.size();
         extraFds.add(f.resampleFd());
       }
-      fdArgs.addAll(List.of("--irqfd", f.argument(childFd, childResample)));
+      boolean intx = irqfds.pci() && f == irqfds.intx();
+      fdArgs.addAll(List.of(intx ? "--intx" : "--irqfd", f.argument(childFd, childResample)));
     }
     // A device JVM says when it serves; any other program is taken as serving at once.
     CountDownLatch ready = new CountDownLatch(spec.kind().isModel() ? 1 : 0);
@@ -114,6 +168,7 @@ final class DeviceLauncher {
       argv = argv(spec, fdArgs);
     } catch (RuntimeException e) {
       release(output, irqfds, stdinCopy);
+      closeState(state, stateWriter);
       throw e;
     }
     int[] childFds = extraFds.stream().mapToInt(Integer::intValue).toArray();
@@ -136,10 +191,12 @@ final class DeviceLauncher {
         output.closeWriteEnd(); // the child has its copy; EOF comes when it exits
       }
       release(null, null, stdinCopy); // the child has its copy of the VMM's stdin
+      closeState(state, -1); // the child has its read end
       log.debug("device {}: pid {}, {}", spec.name(), process.pid(), String.join(" ", argv));
-      return new Started(process, output, ready, irqfds);
+      return new Started(process, output, ready, irqfds, stateWriter);
     } catch (ExecutionException e) {
       release(output, irqfds, stdinCopy);
+      closeState(state, stateWriter);
       throw new DeviceException(
           "cannot start device "
               + spec.name()
@@ -149,6 +206,7 @@ final class DeviceLauncher {
               + e.getCause().getMessage());
     } catch (InterruptedException e) {
       release(output, irqfds, stdinCopy);
+      closeState(state, stateWriter);
       Thread.currentThread().interrupt();
       throw new DeviceException("cannot start device " + spec.name() + ": interrupted");
     }
@@ -165,6 +223,25 @@ final class DeviceLauncher {
     if (stdinCopy >= 0) {
       Fds.close(stdinCopy);
     }
+  }
+
+  private static void closeState(Pipe state, int writer) {
+    if (state != null) {
+      state.close();
+    }
+    if (writer >= 0) {
+      Fds.close(writer);
+    }
+  }
+
+  /** An NVMe controller's own arguments: its disk and queues. */
+  static List<String> nvmeArgs(NvmeSpec nvme) {
+    List<String> args = new ArrayList<>(List.of("--disk", nvme.disk().toString()));
+    if (nvme.size().isPresent()) {
+      args.addAll(List.of("--disk-size", Long.toString(nvme.size().getAsLong())));
+    }
+    args.addAll(List.of("--queues", Integer.toString(nvme.queues())));
+    return args;
   }
 
   /** Waits until the device serves; a device that dies or never gets there is an error. */

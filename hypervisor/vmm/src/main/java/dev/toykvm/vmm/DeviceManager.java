@@ -3,8 +3,12 @@ package dev.toykvm.vmm;
 import dev.toykvm.devices.BusDevice;
 import dev.toykvm.devices.BusDeviceHandler;
 import dev.toykvm.devices.DeviceKind;
+import dev.toykvm.devices.GuestRam;
+import dev.toykvm.devices.NvmeHost;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
+import dev.toykvm.devices.pci.PciModel;
+import dev.toykvm.devices.pci.PciState;
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmIoregion;
@@ -12,6 +16,12 @@ import dev.toykvm.kvm.KvmIrqfd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
+import dev.toykvm.posix.PosixException;
+import dev.toykvm.vmm.pci.BarListener;
+import dev.toykvm.vmm.pci.BusBarRoutes;
+import dev.toykvm.vmm.pci.IoregionBarRoutes;
+import dev.toykvm.vmm.pci.NvmeFunction;
+import dev.toykvm.vmm.pci.PciBus;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
@@ -32,6 +42,13 @@ import org.slf4j.LoggerFactory;
  * the device process and registers an ioregion for it ({@code KVM_SET_IOREGIONFD}); {@code vmm}
  * starts it and puts a {@link RemoteDevice} proxy on the VMM's bus. Every device gets a {@code
  * user_data}, its index in the machine's device list, which both process routes send.
+ *
+ * <p>A PCI function ({@code nvme}) goes on the machine's PCI bus ({@link #pci}) at the first free
+ * device number from 3, with its configuration space here ({@link NvmeFunction}); its BAR0 follows
+ * the guest by route ({@link IoregionBarRoutes} with posted writes, {@link BusBarRoutes} to a
+ * {@link RemoteDevice}, or to the model itself in the VMM); its MSI-X vectors get GSIs from {@link
+ * #FIRST_MSIX_GSI} up that no {@code --device} names; BAR4 and the interrupts' routing are the
+ * {@link PciInterruptWiring}'s.
  *
  * <p>One overlap check covers every route and what the machine itself occupies ({@link #reserve}):
  * the kernel side only sees ioregions, the VMM's buses only the rest.
@@ -69,6 +86,54 @@ final class DeviceManager implements AutoCloseable {
   private final List<Launched> launched = new ArrayList<>();
   private Uart16550 com1;
   private boolean closed;
+  private PciBus pciBus;
+  private GuestRamShare guestRam;
+  private PciInterruptWiring wiring = PciInterruptWiring.NONE;
+  private final List<PciAttached> pciFunctions = new ArrayList<>();
+  private final List<PciModel> pciModels = new ArrayList<>();
+  private int nextMsixGsi = FIRST_MSIX_GSI;
+
+  /** The first GSI given to an MSI-X vector: above the I/O APIC's 24 pins. */
+  static final int FIRST_MSIX_GSI = 24;
+
+  /** The first device number a PCI function may take (00:00.0 i440FX, 00:01.0 PIIX3). */
+  static final int FIRST_PCI_DEVICE = 3;
+
+  /** SeaBIOS's (and the VMM's firmware set-up's) PIRQA-D routes: IRQ 10, 10, 11, 11. */
+  private static final int[] PIRQ_IRQS = {10, 10, 11, 11};
+
+  /**
+   * Guest RAM as a device doing DMA gets it: the machine's guest memory file (its fd for a device
+   * process, its mapping for a model in the VMM) and where RAM is in it.
+   */
+  record GuestRamShare(int fd, MemorySegment file, List<GuestRam.Range> layout) {}
+
+  /**
+   * A PCI function the manager put on the bus, with its irqfds (none for {@code route=in-process}).
+   *
+   * @param slot its device number on bus 0
+   * @param vectors its MSI-X vectors' irqfds, in vector order
+   * @param intx its INTx irqfd, or null
+   */
+  record PciAttached(
+      DeviceSpec spec,
+      NvmeFunction function,
+      int slot,
+      List<DeviceIrqfds.InterruptFd> vectors,
+      DeviceIrqfds.InterruptFd intx) {}
+
+  /**
+   * HOOK for the lead (engineer D's MSI-X table and INTx routing): called once per PCI function
+   * before it goes on the bus; returns the listener of its BAR4 (the MSI-X table and PBA, served by
+   * the VMM) and takes over its interrupts: the vectors' irqfds are registered while the guest's
+   * table entry is enabled and unmasked, INTx's on the GSI the PIIX3 routes the pin to. {@link
+   * #NONE} leaves BAR4 unrouted and the irqfds unregistered (the device's interrupts go nowhere).
+   */
+  interface PciInterruptWiring {
+    BarListener attach(VmFd vm, PciAttached function);
+
+    PciInterruptWiring NONE = (vm, function) -> BarListener.NONE;
+  }
 
   /**
    * @param serialOut where COM1's (and any UART's) output goes
@@ -98,6 +163,26 @@ final class DeviceManager implements AutoCloseable {
     placed.add(new Placed(what, onPio, base, size));
   }
 
+  /** The machine's PCI bus: PCI functions ({@code nvme}) go there; without one they are refused. */
+  void pci(PciBus bus) {
+    this.pciBus = bus;
+  }
+
+  /** Guest RAM for devices that do DMA. */
+  void guestRam(GuestRamShare share) {
+    this.guestRam = share;
+  }
+
+  /** Where PCI functions' MSI-X tables and interrupts go (the lead connects D's routing here). */
+  void pciInterruptWiring(PciInterruptWiring wiring) {
+    this.wiring = wiring;
+  }
+
+  /** The PCI functions attached, in order. */
+  List<PciAttached> pciFunctions() {
+    return List.copyOf(pciFunctions);
+  }
+
   /**
    * Installs the devices' MSI routes ({@link GsiRoutes}), puts every device on the machine by its
    * route, in order, then waits until the device processes serve.
@@ -108,6 +193,11 @@ final class DeviceManager implements AutoCloseable {
    */
   void attachAll(List<DeviceSpec> specs) {
     GsiRoutes.install(vm, specs, irqchip);
+    for (DeviceSpec s : specs) {
+      namedGsis.addAll(s.irqs());
+      namedGsis.addAll(s.edgeIrqs());
+      s.msis().forEach(m -> namedGsis.add(m.gsi()));
+    }
     for (int i = 0; i < specs.size(); i++) {
       attach(specs.get(i), i);
     }
@@ -117,6 +207,10 @@ final class DeviceManager implements AutoCloseable {
   }
 
   private void attach(DeviceSpec spec, long userData) {
+    if (spec.pci()) {
+      attachPci(spec, userData);
+      return;
+    }
     checkFree(spec);
     Bus bus = spec.pio() ? pio : mmio;
     if (spec.route() == DeviceSpec.Route.IN_PROCESS) {
@@ -172,6 +266,121 @@ final class DeviceManager implements AutoCloseable {
               w.pio() ? KvmConstants.KVM_IOREGION_PIO : 0));
       placed.add(new Placed("device " + spec.name(), w.pio(), w.base(), w.size()));
     }
+  }
+
+  /**
+   * Puts a PCI function on the bus: its model started by route, its configuration space here, BAR0
+   * routed by route, BAR4 and interrupts to the {@link PciInterruptWiring}.
+   */
+  private void attachPci(DeviceSpec spec, long userData) {
+    if (pciBus == null) {
+      throw new DeviceException(
+          "cannot place device "
+              + spec.name()
+              + ": an nvme controller is a PCI device, and this machine has no PCI (boot a"
+              + " --kernel or --bios machine)");
+    }
+    if (guestRam == null) {
+      throw new DeviceException("cannot place device " + spec.name() + ": no guest RAM for DMA");
+    }
+    int slot = freeSlot(spec);
+    NvmeSpec nvme = spec.nvme();
+    NvmeFunction function;
+    BarListener registers;
+    List<DeviceIrqfds.InterruptFd> vectors = List.of();
+    DeviceIrqfds.InterruptFd intx = null;
+    if (spec.route() == DeviceSpec.Route.IN_PROCESS) {
+      PciModel model;
+      try {
+        model =
+            NvmeHost.open(
+                nvme.disk(),
+                nvme.size(),
+                nvme.queues(),
+                GuestRam.over(guestRam.file(), guestRam.layout()),
+                dev.toykvm.devices.pci.PciInterrupts.NONE); // HOOK: D's in-VMM MSI-X/INTx
+      } catch (java.io.IOException e) {
+        throw new DeviceException("cannot start device " + spec.name() + ": " + e.getMessage());
+      }
+      pciModels.add(model);
+      function = new NvmeFunction(spec.name(), nvme.vectors(), model::pciState);
+      registers = new BusBarRoutes(spec.name(), pio, mmio, new BusDevice[] {model});
+    } else {
+      List<Integer> gsis = new ArrayList<>();
+      for (int v = 0; v < nvme.vectors(); v++) {
+        gsis.add(allocateGsi());
+      }
+      int intxGsi = PIRQ_IRQS[slot & 3]; // PIRQ (slot + pin - 1) & 3, pin INTA = 1
+      DeviceLauncher.Started started =
+          DeviceLauncher.start(
+              spec, new DeviceLauncher.PciStart(guestRam.fd(), guestRam.layout(), gsis, intxGsi));
+      RemoteDevice remote =
+          spec.route() == DeviceSpec.Route.VMM
+              ? new RemoteDevice(spec, userData, started.process(), deviceTimeout, wakeFd)
+              : null;
+      launched.add(new Launched(spec, started, null, remote));
+      vectors = started.irqfds().vectors();
+      intx = started.irqfds().intx();
+      function = new NvmeFunction(spec.name(), nvme.vectors(), s -> sendState(spec, started, s));
+      registers =
+          remote != null
+              ? new BusBarRoutes(spec.name(), pio, mmio, new BusDevice[] {remote})
+              : new IoregionBarRoutes(
+                  vm,
+                  spec.name(),
+                  started.process().responseFd(),
+                  started.process().commandFd(),
+                  userData,
+                  true);
+    }
+    PciAttached attached = new PciAttached(spec, function, slot, vectors, intx);
+    function.listen(NvmeFunction.routes(registers, wiring.attach(vm, attached)));
+    pciBus.add(slot, 0, function);
+    pciFunctions.add(attached);
+    log.debug("devices: {} at PCI 00:{}.0, {}", spec.name(), Integer.toHexString(slot), spec);
+  }
+
+  /** The first free device number from {@link #FIRST_PCI_DEVICE}. */
+  private int freeSlot(DeviceSpec spec) {
+    for (int d = FIRST_PCI_DEVICE; d < PciBus.DEVICES; d++) {
+      if (pciBus.function(d << 3) == null) {
+        return d;
+      }
+    }
+    throw new DeviceException("cannot place device " + spec.name() + ": PCI bus 0 is full");
+  }
+
+  /** The next GSI from {@link #FIRST_MSIX_GSI} that no {@code --device} names. */
+  private int allocateGsi() {
+    while (namedGsis.contains(nextMsixGsi)) {
+      nextMsixGsi++;
+    }
+    if (nextMsixGsi > DeviceSpec.MAX_GSI) {
+      throw new DeviceException("cannot allocate a GSI for an MSI-X vector: all are taken");
+    }
+    return nextMsixGsi++;
+  }
+
+  private final java.util.Set<Integer> namedGsis = new java.util.HashSet<>();
+
+  /**
+   * Writes the new state on the device's state pipe, before the guest's configuration write
+   * completes. A device that died or stopped reading is not the guest's doing: logged (its next
+   * access fails and ends the VM).
+   */
+  private static void sendState(DeviceSpec spec, DeviceLauncher.Started started, PciState s) {
+    byte[] message = s.encode();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(message.length);
+      MemorySegment.copy(MemorySegment.ofArray(message), 0, buf, 0, message.length);
+      long n = Fds.write(started.stateFd(), buf, message.length);
+      if (n != message.length) {
+        log.warn("devices: {}: the PCI state {} was cut short ({} bytes)", spec.name(), s, n);
+      }
+    } catch (PosixException e) {
+      log.warn("devices: {}: cannot send the PCI state {}: {}", spec.name(), s, e.getMessage());
+    }
+    log.debug("devices: {}: PCI state {}", spec.name(), s);
   }
 
   /**
@@ -274,11 +483,25 @@ final class DeviceManager implements AutoCloseable {
   /** Which device process covers the address, and the end of what it said on stderr; or "". */
   String describe(boolean onPio, long address) {
     for (Launched l : launched) {
-      if (l.spec().covers(onPio, address)) {
+      if (l.spec().covers(onPio, address) || barCovers(l.spec(), onPio, address)) {
         return describe(l);
       }
     }
     return "";
+  }
+
+  /** Whether a PCI function's BAR0 is decoded at the address now. */
+  private boolean barCovers(DeviceSpec spec, boolean onPio, long address) {
+    for (PciAttached p : pciFunctions) {
+      var m = p.spec() == spec ? p.function().decoded(NvmeFunction.REGISTERS_BAR) : null;
+      if (m != null
+          && m.io() == onPio
+          && address >= m.address()
+          && address - m.address() < m.size()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String describe(Launched l) {
@@ -346,8 +569,19 @@ final class DeviceManager implements AutoCloseable {
         l.started().output().close();
       }
       l.started().irqfds().close(); // the VM is closed: nothing in the kernel side holds them
+      if (l.started().stateFd() >= 0) {
+        Fds.close(l.started().stateFd());
+      }
     }
     launched.clear();
+    for (PciModel m : pciModels) {
+      try {
+        m.close();
+      } catch (RuntimeException e) {
+        log.debug("devices: closing a PCI model failed", e);
+      }
+    }
+    pciModels.clear();
     Fds.close(wakeFd);
   }
 }

@@ -13,6 +13,10 @@ import java.util.regex.Pattern;
  * One {@code --device} argument: which device, where it sits on which bus, and how its accesses
  * reach it.
  *
+ * <p>An NVMe controller ({@code nvme,disk=FILE[,size=][,queues=][,route=][,name=]}) is a PCI
+ * function with a grammar of its own ({@link NvmeSpec}); its {@code base} is 0 and {@code size} its
+ * BAR0's, since firmware or the VMM places the BAR.
+ *
  * <p>Grammar: {@code KIND[,key=value]...} where KIND is {@code uart}, {@code testdev} or {@code
  * exec=PATH} (any program that speaks the ioregionfd wire protocol on its stdin and stdout), and
  * the keys are {@code pio=PORT} or {@code mmio=ADDRESS} (exactly one), {@code size=BYTES}, {@code
@@ -51,6 +55,7 @@ import java.util.regex.Pattern;
  * @param msis the MSI routes of some of its edge lines' GSIs, which the VMM adds to the GSI routing
  *     table
  * @param stdin whether the VMM's stdin is its serial input (a UART)
+ * @param nvme an NVMe controller's disk and queues, else null
  */
 public record DeviceSpec(
     DeviceKind kind,
@@ -64,7 +69,8 @@ public record DeviceSpec(
     List<Integer> irqs,
     List<Integer> edgeIrqs,
     List<MsiRoute> msis,
-    boolean stdin) {
+    boolean stdin,
+    NvmeSpec nvme) {
 
   /** The largest GSI accepted (KVM's routing table holds up to 4096 entries). */
   public static final int MAX_GSI = 4095;
@@ -73,6 +79,26 @@ public record DeviceSpec(
     irqs = List.copyOf(irqs);
     edgeIrqs = List.copyOf(edgeIrqs);
     msis = List.copyOf(msis);
+    if ((kind == DeviceKind.NVME) != (nvme != null)) {
+      throw new IllegalArgumentException("cannot describe device " + name + ": nvme= mismatch");
+    }
+  }
+
+  /** A device that is not an NVMe controller. */
+  public DeviceSpec(
+      DeviceKind kind,
+      Path program,
+      boolean pio,
+      long base,
+      long size,
+      Route route,
+      boolean posted,
+      String name,
+      List<Integer> irqs,
+      List<Integer> edgeIrqs,
+      List<MsiRoute> msis,
+      boolean stdin) {
+    this(kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, msis, stdin, null);
   }
 
   /** A device with the default interrupt lines ({@link #defaultIrqs}) and no input. */
@@ -103,7 +129,7 @@ public record DeviceSpec(
   /** The same device, with the VMM's stdin as its serial input or not. */
   public DeviceSpec withStdin(boolean on) {
     return new DeviceSpec(
-        kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, msis, on);
+        kind, program, pio, base, size, route, posted, name, irqs, edgeIrqs, msis, on, nvme);
   }
 
   /**
@@ -123,7 +149,12 @@ public record DeviceSpec(
 
   /** Whether the device process gets irqfds or input. */
   public boolean hasInterruptsOrInput() {
-    return !irqs.isEmpty() || !edgeIrqs.isEmpty() || stdin;
+    return !irqs.isEmpty() || !edgeIrqs.isEmpty() || stdin || nvme != null;
+  }
+
+  /** Whether it is a PCI function (its BARs placed by firmware or the VMM, not by the spec). */
+  public boolean pci() {
+    return kind.isPci();
   }
 
   /** How a device's accesses reach it. */
@@ -177,6 +208,8 @@ public record DeviceSpec(
         throw new SpecException(spec, "exec= needs the path of a program");
       }
       program = Path.of(path);
+    } else if (first.equals(DeviceKind.NVME.label())) {
+      return NvmeSpec.parse(spec, parts);
     } else {
       kind =
           DeviceKind.byLabel(first)
@@ -190,6 +223,7 @@ public record DeviceSpec(
                               + "'; known: "
                               + DeviceKind.modelLabels()
                               + ", exec=PATH"));
+      // (nvme, a PCI function, is parsed above by NvmeSpec)
     }
     Map<String, String> keys = new LinkedHashMap<>();
     for (int i = 1; i < parts.length; i++) {
@@ -371,7 +405,7 @@ public record DeviceSpec(
    * A decimal or 0x hex number of at most 64 bits; an {@code address} (a port or MMIO base) may use
    * all 64 (it is unsigned, and checked against its space), anything else must be below 2^63.
    */
-  private static long number(String spec, String key, String text, boolean address) {
+  static long number(String spec, String key, String text, boolean address) {
     String t = text.trim().toLowerCase(Locale.ROOT);
     if (t.startsWith("-")) {
       throw new SpecException(spec, key + "=" + text + " is negative");
@@ -394,7 +428,7 @@ public record DeviceSpec(
     return value;
   }
 
-  private static Route route(String spec, String text) {
+  static Route route(String spec, String text) {
     for (Route r : Route.values()) {
       if (r.label().equals(text)) {
         return r;
@@ -411,8 +445,11 @@ public record DeviceSpec(
     };
   }
 
-  /** Whether {@code address} (a port or guest-physical address on this bus) is in the device. */
+  /**
+   * Whether {@code address} (a port or guest-physical address on this bus) is in the device; never
+   * for a PCI function, whose BARs move ({@link DeviceManager} asks where they are).
+   */
   boolean covers(boolean onPio, long address) {
-    return onPio == pio && address >= base && address - base < size;
+    return !pci() && onPio == pio && address >= base && address - base < size;
   }
 }

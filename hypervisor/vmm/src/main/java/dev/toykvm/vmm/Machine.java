@@ -92,6 +92,8 @@ public final class Machine implements AutoCloseable {
     devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
     devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);
+    devices.guestRam(
+        new DeviceManager.GuestRamShare(ram.fd(), ram.segment(), ramLayout(config.memory())));
     if (firmware != null) {
       devices.reserve("the ROM", false, firmware.highBase(), firmware.size());
       // Writes to the read-only slots exit to the VMM; a PC's ROM drops them.
@@ -348,6 +350,7 @@ public final class Machine implements AutoCloseable {
               machine.pio,
               machine.mmio,
               machine.devices);
+      machine.devices.pci(machine.chipset.bus());
       machine.devices.attachAll(all);
     } catch (RuntimeException e) {
       machine.close();
@@ -414,6 +417,18 @@ public final class Machine implements AutoCloseable {
         false,
         HIGH_RAM_BASE,
         ram.segment().asSlice(HIGH_RAM_BASE, size - HIGH_RAM_BASE));
+  }
+
+  /**
+   * Where RAM is in the guest memory file, as a device doing DMA sees it: the two slots of {@link
+   * #mapRam} (file offset = address), without the hole at 0xa0000-0xfffff (shadow RAM there is the
+   * firmware's, not a device's to reach).
+   */
+  static List<dev.toykvm.devices.GuestRam.Range> ramLayout(long memory) {
+    return List.of(
+        new dev.toykvm.devices.GuestRam.Range(0, LOW_RAM_SIZE, 0),
+        new dev.toykvm.devices.GuestRam.Range(
+            HIGH_RAM_BASE, memory - HIGH_RAM_BASE, HIGH_RAM_BASE));
   }
 
   private static void map(VmFd vm, int slot, boolean readOnly, long gpa, MemorySegment memory) {

@@ -72,7 +72,7 @@ class DeviceLauncherTest {
     DeviceProcess process =
         DeviceProcess.start(List.of("sh", "-c", "echo 'no such option' >&2; exit 3"));
     try {
-      var started = new DeviceLauncher.Started(process, null, new CountDownLatch(1), null);
+      var started = new DeviceLauncher.Started(process, null, new CountDownLatch(1), null, -1);
       DeviceException e =
           assertThrows(DeviceException.class, () -> DeviceLauncher.awaitReady(spec, started));
       assertTrue(e.getMessage().startsWith("device doomed ended ("), e.getMessage());

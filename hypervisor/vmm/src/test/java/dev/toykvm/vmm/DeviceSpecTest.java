@@ -52,6 +52,32 @@ class DeviceSpecTest {
   }
 
   @Test
+  void nvmeTakesItsDiskSizeQueuesRouteAndName() {
+    DeviceSpec d = DeviceSpec.parse("nvme,disk=/tmp/d.img");
+    assertEquals(DeviceKind.NVME, d.kind());
+    assertEquals(new NvmeSpec(Path.of("/tmp/d.img"), java.util.OptionalLong.empty(), 4), d.nvme());
+    assertEquals(5, d.nvme().vectors());
+    assertEquals(64L << 20, d.nvme().createSize());
+    assertEquals(DeviceSpec.Route.IOREGIONFD, d.route());
+    assertEquals(true, d.posted(), "doorbells are posted writes");
+    assertEquals(0x4000, d.size(), "BAR0");
+    assertEquals("nvme@d.img", d.name());
+    assertEquals(true, d.pci());
+    assertEquals(false, d.covers(false, 0), "a BAR moves: the spec covers nothing");
+
+    DeviceSpec e =
+        DeviceSpec.parse("nvme,disk=boot.img,size=0x100000,queues=16,route=vmm,name=boot");
+    assertEquals(
+        new NvmeSpec(Path.of("boot.img"), java.util.OptionalLong.of(0x100000), 16), e.nvme());
+    assertEquals(DeviceSpec.Route.VMM, e.route());
+    assertEquals(false, e.posted());
+    assertEquals("boot", e.name());
+    assertEquals(
+        DeviceSpec.Route.IN_PROCESS,
+        DeviceSpec.parse("nvme,disk=x,route=in-process,queues=1").route());
+  }
+
+  @Test
   void interruptLinesAndInput() {
     DeviceSpec d = DeviceSpec.parse("testdev,pio=0x1234,size=0x60,irq=5+10,edge-irq=24");
     assertEquals(java.util.List.of(5, 10), d.irqs());
@@ -113,7 +139,22 @@ class DeviceSpecTest {
       delimiter = '|',
       value = {
         "''|empty",
-        "nvme,pio=1|unknown device 'nvme'",
+        "virtio,pio=1|unknown device 'virtio'",
+        "nvme|nvme needs disk=FILE",
+        "nvme,disk=|nvme needs disk=FILE",
+        "nvme,disk=d.img,pio=0x1000|pio= is not for nvme: it is a PCI function",
+        "nvme,disk=d.img,mmio=0xfeb00000|mmio= is not for nvme",
+        "nvme,disk=d.img,size=1000|size=1000 is not a positive multiple of 512",
+        "nvme,disk=d.img,size=0|size=0 is not a positive multiple of 512",
+        "nvme,disk=d.img,size=big|size=big is not a number",
+        "nvme,disk=d.img,queues=0|queues=0 is not 1-16",
+        "nvme,disk=d.img,queues=17|queues=17 is not 1-16",
+        "nvme,disk=d.img,queues=four|queues=four is not 1-16",
+        "nvme,disk=d.img,irq=5|unknown key 'irq' for nvme",
+        "nvme,disk=d.img,posted=on|unknown key 'posted' for nvme",
+        "nvme,disk=d.img,route=fast|route=fast is not one of ioregionfd, vmm, in-process",
+        "nvme,disk=a,disk=b|'disk' is given twice",
+        "nvme,disk=d.img,name=|name= needs a name",
         "testdev|give exactly one of pio=PORT or mmio=ADDRESS",
         "testdev,pio=1,mmio=2|give exactly one of pio=PORT or mmio=ADDRESS",
         "testdev,pio=0x1234,pio=5|'pio' is given twice",
