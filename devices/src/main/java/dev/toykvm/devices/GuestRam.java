@@ -187,6 +187,28 @@ public final class GuestRam implements GuestMemory, AutoCloseable {
     return checkLayout(ranges);
   }
 
+  /**
+   * Maps the guest RAM a device's {@code --guest-ram FD:GPA:SIZE:OFFSET[+GPA:SIZE:OFFSET...]}
+   * names: an inherited fd and the layout.
+   *
+   * @throws IllegalArgumentException if the argument is not that
+   * @throws IOException if it cannot be mapped
+   */
+  public static GuestRam fromArgument(String argument) throws IOException {
+    int colon = argument.indexOf(':');
+    if (colon <= 0 || !argument.substring(0, colon).matches("[0-9]{1,9}")) {
+      throw new IllegalArgumentException(
+          "--guest-ram " + argument + " is not FD:GPA:SIZE:OFFSET[+GPA:SIZE:OFFSET...]");
+    }
+    List<Range> layout;
+    try {
+      layout = parseLayout(argument.substring(colon + 1));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--guest-ram: " + e.getMessage());
+    }
+    return map(Integer.parseInt(argument.substring(0, colon)), layout);
+  }
+
   /** The layout as {@link #parseLayout} reads it. */
   public static String formatLayout(List<Range> layout) {
     return String.join("+", layout.stream().map(Range::toString).toList());

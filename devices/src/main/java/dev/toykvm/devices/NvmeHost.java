@@ -104,7 +104,7 @@ public final class NvmeHost {
           throw new IllegalArgumentException("cannot use irqfd " + i + ": not open eventfds");
         }
       }
-      ram = guestRam(o.guestRam());
+      ram = GuestRam.fromArgument(o.guestRam());
     } catch (IllegalArgumentException e) {
       log.println(name + ": " + e.getMessage());
       return 2;
@@ -136,27 +136,5 @@ public final class NvmeHost {
       log.println(name + ": " + e.getMessage());
       return 1;
     }
-  }
-
-  /**
-   * {@code FD:GPA:SIZE:OFFSET[+GPA:SIZE:OFFSET...]}, mapped.
-   *
-   * @throws IllegalArgumentException if it is not that
-   * @throws IOException if it cannot be mapped
-   */
-  static GuestRam guestRam(String spec) throws IOException {
-    int colon = spec.indexOf(':');
-    if (colon <= 0 || !spec.substring(0, colon).matches("[0-9]{1,9}")) {
-      throw new IllegalArgumentException(
-          "--guest-ram " + spec + " is not FD:GPA:SIZE:OFFSET[+GPA:SIZE:OFFSET...]");
-    }
-    int fd = Integer.parseInt(spec.substring(0, colon));
-    List<GuestRam.Range> layout;
-    try {
-      layout = GuestRam.parseLayout(spec.substring(colon + 1));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--guest-ram: " + e.getMessage());
-    }
-    return GuestRam.map(fd, layout);
   }
 }

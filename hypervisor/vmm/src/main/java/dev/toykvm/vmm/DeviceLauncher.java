@@ -129,37 +129,15 @@ final class DeviceLauncher {
       closeState(state, stateWriter);
       throw new DeviceException("cannot start device " + spec.name() + ": " + e.getMessage());
     }
-    // The child's fds 3, 4, ... and the arguments that name them.
-    List<Integer> extraFds = new ArrayList<>();
-    List<String> fdArgs = new ArrayList<>();
-    if (output != null) {
-      fdArgs.addAll(List.of("--output", "/dev/fd/" + (3 + extraFds.size())));
-      extraFds.add(output.writeFd());
-    }
-    if (stdinCopy >= 0) {
-      fdArgs.addAll(List.of("--input", Integer.toString(3 + extraFds.size())));
-      extraFds.add(stdinCopy);
-    }
-    if (pci != null) {
-      fdArgs.addAll(nvmeArgs(spec.nvme()));
-      fdArgs.addAll(
-          List.of(
-              "--guest-ram", (3 + extraFds.size()) + ":" + GuestRam.formatLayout(pci.layout())));
-      extraFds.add(pci.guestRamFd());
-      fdArgs.addAll(List.of("--pci-state", Integer.toString(3 + extraFds.size())));
-      extraFds.add(state.readFd());
-    }
-    for (DeviceIrqfds.InterruptFd f : irqfds.interruptFds()) {
-      int childFd = 3 + extraFds.size();
-      extraFds.add(f.fd());
-      int childResample = -1;
-      if (f.resampleFd() >= 0) {
-        childResample = 3 + extraFds.size();
-        extraFds.add(f.resampleFd());
-      }
-      boolean intx = irqfds.pci() && f == irqfds.intx();
-      fdArgs.addAll(List.of(intx ? "--intx" : "--irqfd", f.argument(childFd, childResample)));
-    }
+    FdPlan plan =
+        FdPlan.of(
+            spec,
+            output == null ? -1 : output.writeFd(),
+            stdinCopy,
+            pci,
+            state == null ? -1 : state.readFd(),
+            irqfds);
+    List<String> fdArgs = plan.args();
     // A device JVM says when it serves; any other program is taken as serving at once.
     CountDownLatch ready = new CountDownLatch(spec.kind().isModel() ? 1 : 0);
     Logger deviceLog = LoggerFactory.getLogger("toykvm.device." + spec.name());
@@ -171,7 +149,7 @@ final class DeviceLauncher {
       closeState(state, stateWriter);
       throw e;
     }
-    int[] childFds = extraFds.stream().mapToInt(Integer::intValue).toArray();
+    int[] childFds = plan.fds().stream().mapToInt(Integer::intValue).toArray();
     try {
       DeviceProcess process =
           SPAWNER
@@ -222,6 +200,62 @@ final class DeviceLauncher {
     }
     if (stdinCopy >= 0) {
       Fds.close(stdinCopy);
+    }
+  }
+
+  /**
+   * A device's fds beyond 0-2, in the order it gets them (its fds 3, 4, ...), and the arguments
+   * that name them.
+   *
+   * @param fds the VMM's fds, the child's 3, 4, ... in order
+   * @param args the device's arguments naming them
+   */
+  record FdPlan(List<Integer> fds, List<String> args) {
+
+    /**
+     * @param outputFd a UART's output pipe's write end, or -1
+     * @param stdinCopy a copy of the VMM's stdin, or -1
+     * @param pci a PCI function's plumbing, or null
+     * @param stateReadFd the read end of its state pipe (with {@code pci})
+     */
+    static FdPlan of(
+        DeviceSpec spec,
+        int outputFd,
+        int stdinCopy,
+        PciStart pci,
+        int stateReadFd,
+        DeviceIrqfds irqfds) {
+      List<Integer> extraFds = new ArrayList<>();
+      List<String> fdArgs = new ArrayList<>();
+      if (outputFd >= 0) {
+        fdArgs.addAll(List.of("--output", "/dev/fd/" + (3 + extraFds.size())));
+        extraFds.add(outputFd);
+      }
+      if (stdinCopy >= 0) {
+        fdArgs.addAll(List.of("--input", Integer.toString(3 + extraFds.size())));
+        extraFds.add(stdinCopy);
+      }
+      if (pci != null) {
+        fdArgs.addAll(nvmeArgs(spec.nvme()));
+        fdArgs.addAll(
+            List.of(
+                "--guest-ram", (3 + extraFds.size()) + ":" + GuestRam.formatLayout(pci.layout())));
+        extraFds.add(pci.guestRamFd());
+        fdArgs.addAll(List.of("--pci-state", Integer.toString(3 + extraFds.size())));
+        extraFds.add(stateReadFd);
+      }
+      for (DeviceIrqfds.InterruptFd f : irqfds.interruptFds()) {
+        int childFd = 3 + extraFds.size();
+        extraFds.add(f.fd());
+        int childResample = -1;
+        if (f.resampleFd() >= 0) {
+          childResample = 3 + extraFds.size();
+          extraFds.add(f.resampleFd());
+        }
+        boolean intx = irqfds.pci() && f == irqfds.intx();
+        fdArgs.addAll(List.of(intx ? "--intx" : "--irqfd", f.argument(childFd, childResample)));
+      }
+      return new FdPlan(List.copyOf(extraFds), List.copyOf(fdArgs));
     }
   }
 
