@@ -21,7 +21,8 @@ import java.util.List;
  * UART. {@code pcitest} enumerates PCI bus 0 and checks the chipset (guest-firmware/README.md).
  * {@code irqtest} takes the test device's interrupts: a level line with resample and an edge
  * through the I/O APIC, and an MSI ({@code --device testdev,...,msi=}); "nodev" on its command line
- * checks only the controllers.
+ * checks only the controllers. {@code nvmeregs} finds the NVMe controller ({@code --device nvme}),
+ * places its BAR0 if nothing did, and reads CAP and VS through it.
  */
 public final class TestKernels {
   private TestKernels() {}
@@ -37,7 +38,8 @@ public final class TestKernels {
           "echo",
           "echo-poll",
           "pcitest",
-          "irqtest");
+          "irqtest",
+          "nvmeregs");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");
