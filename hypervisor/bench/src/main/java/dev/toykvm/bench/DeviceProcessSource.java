@@ -1,10 +1,8 @@
 package dev.toykvm.bench;
 
 import dev.toykvm.ioregionfd.DeviceProcess;
-import dev.toykvm.kvm.KvmIrqfd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Affinity;
-import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Poll;
 import java.lang.foreign.Arena;
@@ -24,55 +22,45 @@ final class DeviceProcessSource implements IrqSource {
   private static final ValueLayout.OfLong U64 =
       ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-  private final boolean level;
   private final int writerCpu;
-  private final int fd;
-  private final int resampleFd;
+  private final Irqfd irqfd;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment buf = arena.allocate(8);
   private DeviceProcess process;
 
   DeviceProcessSource(boolean level, int writerCpu) {
-    this.level = level;
     this.writerCpu = writerCpu;
-    this.fd = Eventfd.create();
-    int r = -1;
-    if (level) {
-      try {
-        r = Eventfd.create();
-      } catch (RuntimeException e) {
-        Fds.close(fd);
-        arena.close();
-        throw e;
-      }
+    try {
+      this.irqfd = Irqfd.create(level);
+    } catch (RuntimeException e) {
+      arena.close();
+      throw e;
     }
-    this.resampleFd = r;
   }
 
   @Override
   public String label() {
-    return "irqfd " + (level ? "level (resample)" : "edge") + ", device process";
+    return irqfd.label("device process");
   }
 
   @Override
   public boolean level() {
-    return level;
+    return irqfd.level();
   }
 
   @Override
   public void attach(VmFd vm) {
-    KvmIrqfd irqfd = KvmIrqfd.ZERO.withFd(fd).withGsi(LatencyGuest.GSI);
-    vm.irqfd(level ? irqfd.withResample(resampleFd) : irqfd);
+    irqfd.register(vm);
     List<String> argv = new ArrayList<>();
     argv.add(ProcessHandle.current().info().command().orElse("java"));
     argv.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m"));
     argv.addAll(List.of("-cp", System.getProperty("java.class.path")));
     argv.add(IrqDeviceMain.class.getName());
-    argv.add(level ? "level" : "edge");
+    argv.add(irqfd.level() ? "level" : "edge");
     process =
-        level
-            ? DeviceProcess.start(argv, line -> {}, fd, resampleFd)
-            : DeviceProcess.start(argv, line -> {}, fd);
+        irqfd.level()
+            ? DeviceProcess.start(argv, line -> {}, irqfd.fd(), irqfd.resampleFd())
+            : DeviceProcess.start(argv, line -> {}, irqfd.fd());
     readStamp(30_000); // ready
     Affinity.pinProcess(process.pid(), Affinity.cpu(writerCpu));
   }
@@ -105,10 +93,7 @@ final class DeviceProcessSource implements IrqSource {
         process.close();
       }
     } finally {
-      Fds.close(fd);
-      if (resampleFd >= 0) {
-        Fds.close(resampleFd);
-      }
+      irqfd.close();
       arena.close();
     }
   }

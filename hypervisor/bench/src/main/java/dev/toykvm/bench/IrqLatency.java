@@ -7,12 +7,8 @@ import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Affinity;
 import dev.toykvm.posix.Processes;
 import java.lang.foreign.Arena;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -59,44 +55,27 @@ final class IrqLatency {
       try (VcpuFd vcpu = LatencyGuest.create(vm, arena, wait, source.level())) {
         source.attach(vm);
         String irqfdThread = pinIrqfdThread(source, writerCpu);
-        SynchronousQueue<Boolean> armed = new SynchronousQueue<>();
-        LinkedBlockingQueue<Long> stamps = new LinkedBlockingQueue<>();
         Semaphore taken = new Semaphore(0);
-        AtomicReference<RuntimeException> failed = new AtomicReference<>();
-        Thread trigger =
-            Thread.ofPlatform()
-                .name("irq-trigger")
-                .start(
-                    () -> {
-                      Affinity.pinThisThread(Affinity.cpu(writerCpu));
-                      try {
-                        while (true) {
-                          armed.take();
-                          LockSupport.parkNanos(SPACING_NS);
-                          stamps.put(source.signal());
-                          if (!taken.tryAcquire(LOST_MS, TimeUnit.MILLISECONDS)) {
-                            vcpu.kick();
-                          }
-                        }
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                      } catch (RuntimeException e) {
-                        failed.set(e);
-                        stamps.offer(Long.MIN_VALUE);
-                        vcpu.kick();
-                      }
-                    });
-        try {
+        try (Trigger trigger =
+            new Trigger(
+                source.label(),
+                "irq-trigger",
+                writerCpu,
+                SPACING_NS,
+                source::signal,
+                () -> {
+                  if (!taken.tryAcquire(LOST_MS, TimeUnit.MILLISECONDS)) {
+                    vcpu.kick();
+                  }
+                  return 0;
+                },
+                vcpu::kick)) {
           for (int i = 0; i < warmup + samples; i++) {
-            armed.put(Boolean.TRUE);
+            trigger.arm();
             VcpuExit exit = vcpu.run();
             long t1 = System.nanoTime();
-            Long t0 = stamps.poll(LOST_MS, TimeUnit.MILLISECONDS);
-            if (failed.get() != null) {
-              throw new BenchException(
-                  "cannot measure " + source.label() + ": " + failed.get().getMessage());
-            }
-            if (!(exit instanceof VcpuExit.IoOut o) || o.port() != LatencyGuest.HANDLER_PORT) {
+            if (!trigger.failed()
+                && (!(exit instanceof VcpuExit.IoOut o) || o.port() != LatencyGuest.HANDLER_PORT)) {
               throw new BenchException(
                   "cannot measure "
                       + source.label()
@@ -104,9 +83,7 @@ final class IrqLatency {
                       + exit
                       + (exit instanceof VcpuExit.Intr ? " (the interrupt was lost)" : ""));
             }
-            if (t0 == null || t0 == Long.MIN_VALUE) {
-              throw new BenchException("cannot measure " + source.label() + ": no signal time");
-            }
+            long t0 = trigger.take(LOST_MS);
             taken.release();
             if (i >= warmup) {
               ns.recordValue(Math.max(1, t1 - t0));
@@ -121,9 +98,6 @@ final class IrqLatency {
                   + writerCpu
                   + ", writer: "
                   + source.writerPlace();
-        } finally {
-          trigger.interrupt();
-          trigger.join();
         }
       }
     }

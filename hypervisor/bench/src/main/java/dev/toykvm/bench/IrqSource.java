@@ -1,9 +1,7 @@
 package dev.toykvm.bench;
 
-import dev.toykvm.kvm.KvmIrqfd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Eventfd;
-import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Poll;
 
 /**
@@ -81,51 +79,38 @@ interface IrqSource extends AutoCloseable {
    * guest's EOI), as a device does.
    */
   final class ThreadEventfd implements IrqSource {
-    private final boolean level;
-    private final int fd = Eventfd.create();
-    private final int resampleFd;
+    private final Irqfd irqfd;
     private boolean asserted;
 
     ThreadEventfd(boolean level) {
-      this.level = level;
-      int r = -1;
-      if (level) {
-        try {
-          r = Eventfd.create();
-        } catch (RuntimeException e) {
-          Fds.close(fd);
-          throw e;
-        }
-      }
-      this.resampleFd = r;
+      this.irqfd = Irqfd.create(level);
     }
 
     @Override
     public String label() {
-      return "irqfd " + (level ? "level (resample)" : "edge") + ", thread";
+      return irqfd.label("thread");
     }
 
     @Override
     public boolean level() {
-      return level;
+      return irqfd.level();
     }
 
     @Override
     public void attach(VmFd vm) {
-      KvmIrqfd irqfd = KvmIrqfd.ZERO.withFd(fd).withGsi(LatencyGuest.GSI);
-      vm.irqfd(level ? irqfd.withResample(resampleFd) : irqfd);
+      irqfd.register(vm);
     }
 
     @Override
     public long signal() {
-      if (level && asserted) {
-        if (!Poll.poll(resampleFd, 5000).readable()) {
+      if (irqfd.level() && asserted) {
+        if (!Poll.poll(irqfd.resampleFd(), 5000).readable()) {
           throw new BenchException("cannot measure: no resample within 5 s of the guest's EOI");
         }
-        Eventfd.drain(resampleFd);
+        Eventfd.drain(irqfd.resampleFd());
       }
       long t = System.nanoTime();
-      Eventfd.signal(fd);
+      Eventfd.signal(irqfd.fd());
       asserted = true;
       return t;
     }
@@ -137,10 +122,7 @@ interface IrqSource extends AutoCloseable {
 
     @Override
     public void close() {
-      Fds.close(fd);
-      if (resampleFd >= 0) {
-        Fds.close(resampleFd);
-      }
+      irqfd.close();
     }
   }
 }

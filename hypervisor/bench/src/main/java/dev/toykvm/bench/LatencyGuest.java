@@ -88,15 +88,8 @@ final class LatencyGuest {
     put(ram, at, wait == Wait.BUSY ? BUSY : HALT);
     put(ram, 0x1100, HANDLER);
     put(ram, (8 + GSI) * 4, new int[] {0x00, 0x11, 0x00, 0x00});
-    vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(0, 0, 0, ram.byteSize(), ram));
-    VcpuFd vcpu = vm.createVcpu(0);
+    VcpuFd vcpu = realModeVcpu(vm, ram);
     try {
-      vcpu.setSregs(
-          vcpu.getSregs()
-              .withCs(KvmSegment.realMode(0, true))
-              .withDataSegments(KvmSegment.realMode(0, false))
-              .withTables(new KvmDtable(0, 0xffff), new KvmDtable(0, 0x3ff)));
-      vcpu.setRegs(vcpu.getRegs().withRip(0x1000).withRsp(0x8000).withRflags(2));
       VcpuExit exit = vcpu.run();
       if (!(exit instanceof VcpuExit.IoOut o) || o.port() != READY_PORT) {
         throw new BenchException("the latency guest stopped with " + exit + " before it was ready");
@@ -108,7 +101,29 @@ final class LatencyGuest {
     }
   }
 
-  private static long put(MemorySegment ram, long at, int[] bytes) {
+  /**
+   * Maps {@code ram} at guest-physical 0 and makes vCPU 0 in real mode at 0000:1000, its stack at
+   * 0x8000 and its IVT at 0: where every small benchmark guest starts.
+   */
+  static VcpuFd realModeVcpu(VmFd vm, MemorySegment ram) {
+    vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(0, 0, 0, ram.byteSize(), ram));
+    VcpuFd vcpu = vm.createVcpu(0);
+    try {
+      vcpu.setSregs(
+          vcpu.getSregs()
+              .withCs(KvmSegment.realMode(0, true))
+              .withDataSegments(KvmSegment.realMode(0, false))
+              .withTables(new KvmDtable(0, 0xffff), new KvmDtable(0, 0x3ff)));
+      vcpu.setRegs(vcpu.getRegs().withRip(0x1000).withRsp(0x8000).withRflags(2));
+      return vcpu;
+    } catch (RuntimeException e) {
+      vcpu.close();
+      throw e;
+    }
+  }
+
+  /** Copies {@code bytes} (each 0-255) to {@code ram} at {@code at}; returns the end. */
+  static long put(MemorySegment ram, long at, int[] bytes) {
     for (int i = 0; i < bytes.length; i++) {
       ram.set(ValueLayout.JAVA_BYTE, at + i, (byte) bytes[i]);
     }

@@ -1,9 +1,6 @@
 package dev.toykvm.bench;
 
 import dev.toykvm.kvm.Kvm;
-import dev.toykvm.kvm.KvmDtable;
-import dev.toykvm.kvm.KvmSegment;
-import dev.toykvm.kvm.KvmUserspaceMemoryRegion;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
@@ -13,11 +10,6 @@ import dev.toykvm.posix.Fds;
 import dev.toykvm.posix.Poll;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -27,6 +19,9 @@ import org.HdrHistogram.Histogram;
  */
 final class WakeupFloors {
   private WakeupFloors() {}
+
+  /** How long a trigger waits after being armed: the waiting side is back in its wait by then. */
+  private static final long SPACING_NS = 200_000;
 
   /**
    * A thread pinned to {@code pollerCpu} waits in {@code poll} on an eventfd; another, pinned to
@@ -38,46 +33,28 @@ final class WakeupFloors {
     Affinity.pinThisThread(Affinity.cpu(pollerCpu));
     Histogram ns = Measurement.newHistogram();
     int fd = Eventfd.create();
-    try {
-      SynchronousQueue<Boolean> armed = new SynchronousQueue<>();
-      LinkedBlockingQueue<Long> stamps = new LinkedBlockingQueue<>();
-      Thread writer =
-          Thread.ofPlatform()
-              .name("eventfd-writer")
-              .start(
-                  () -> {
-                    Affinity.pinThisThread(Affinity.cpu(writerCpu));
-                    try {
-                      while (true) {
-                        armed.take();
-                        LockSupport.parkNanos(200_000);
-                        long t = System.nanoTime();
-                        Eventfd.signal(fd);
-                        stamps.put(t);
-                      }
-                    } catch (InterruptedException e) {
-                      Thread.currentThread().interrupt();
-                    }
-                  });
-      try {
-        for (int i = 0; i < warmup + samples; i++) {
-          armed.put(Boolean.TRUE);
-          if (!Poll.poll(fd, 5000).readable()) {
-            throw new BenchException("cannot measure the eventfd wake-up: no write within 5 s");
-          }
-          long t1 = System.nanoTime();
-          Eventfd.drain(fd);
-          Long t0 = stamps.poll(5, TimeUnit.SECONDS);
-          if (t0 == null) {
-            throw new BenchException("cannot measure the eventfd wake-up: no write time");
-          }
-          if (i >= warmup) {
-            ns.recordValue(Math.max(1, t1 - t0));
-          }
+    try (Trigger writer =
+        new Trigger(
+            "the eventfd wake-up",
+            "eventfd-writer",
+            writerCpu,
+            SPACING_NS,
+            () -> {
+              long t = System.nanoTime();
+              Eventfd.signal(fd);
+              return t;
+            })) {
+      for (int i = 0; i < warmup + samples; i++) {
+        writer.arm();
+        if (!Poll.poll(fd, 5000).readable()) {
+          throw new BenchException("cannot measure the eventfd wake-up: no write within 5 s");
         }
-      } finally {
-        writer.interrupt();
-        writer.join();
+        long t1 = System.nanoTime();
+        Eventfd.drain(fd);
+        long t0 = writer.take(5000);
+        if (i >= warmup) {
+          ns.recordValue(Math.max(1, t1 - t0));
+        }
       }
     } finally {
       Fds.close(fd);
@@ -98,18 +75,9 @@ final class WakeupFloors {
         Arena arena = Arena.ofShared()) {
       vm.createIrqchip();
       MemorySegment ram = arena.allocate(1 << 16, 4096);
-      byte[] code = {(byte) 0xe6, (byte) LatencyGuest.HANDLER_PORT, (byte) 0xeb, (byte) 0xfc};
-      for (int i = 0; i < code.length; i++) {
-        ram.set(ValueLayout.JAVA_BYTE, 0x1000 + i, code[i]);
-      }
-      vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(0, 0, 0, ram.byteSize(), ram));
-      try (VcpuFd vcpu = vm.createVcpu(0)) {
-        vcpu.setSregs(
-            vcpu.getSregs()
-                .withCs(KvmSegment.realMode(0, true))
-                .withDataSegments(KvmSegment.realMode(0, false))
-                .withTables(new KvmDtable(0, 0xffff), new KvmDtable(0, 0x3ff)));
-        vcpu.setRegs(vcpu.getRegs().withRip(0x1000).withRsp(0x8000).withRflags(2));
+      // l: out %al,$0xf5; jmp l
+      LatencyGuest.put(ram, 0x1000, new int[] {0xe6, LatencyGuest.HANDLER_PORT, 0xeb, 0xfc});
+      try (VcpuFd vcpu = LatencyGuest.realModeVcpu(vm, ram)) {
         for (int i = 0; i < warmup + samples; i++) {
           long t0 = System.nanoTime();
           VcpuExit exit = vcpu.run();
@@ -142,42 +110,29 @@ final class WakeupFloors {
         Arena arena = Arena.ofShared()) {
       vm.createIrqchip();
       try (VcpuFd vcpu = LatencyGuest.create(vm, arena, wait, false)) {
-        SynchronousQueue<Boolean> armed = new SynchronousQueue<>();
-        LinkedBlockingQueue<Long> stamps = new LinkedBlockingQueue<>();
-        Thread kicker =
-            Thread.ofPlatform()
-                .name("kicker")
-                .start(
-                    () -> {
-                      Affinity.pinThisThread(Affinity.cpu(writerCpu));
-                      try {
-                        while (true) {
-                          armed.take();
-                          LockSupport.parkNanos(200_000);
-                          long t = System.nanoTime();
-                          vcpu.kick();
-                          stamps.put(t);
-                        }
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                      }
-                    });
-        try {
+        try (Trigger kicker =
+            new Trigger(
+                "the kick",
+                "kicker",
+                writerCpu,
+                SPACING_NS,
+                () -> {
+                  long t = System.nanoTime();
+                  vcpu.kick();
+                  return t;
+                })) {
           for (int i = 0; i < warmup + samples; i++) {
-            armed.put(Boolean.TRUE);
+            kicker.arm();
             VcpuExit exit = vcpu.run();
             long t1 = System.nanoTime();
-            Long t0 = stamps.poll(5, TimeUnit.SECONDS);
-            if (!(exit instanceof VcpuExit.Intr) || t0 == null) {
+            if (!(exit instanceof VcpuExit.Intr)) {
               throw new BenchException("the kick guest stopped with " + exit);
             }
+            long t0 = kicker.take(5000);
             if (i >= warmup) {
               ns.recordValue(Math.max(1, t1 - t0));
             }
           }
-        } finally {
-          kicker.interrupt();
-          kicker.join();
         }
       }
     }
@@ -197,26 +152,10 @@ final class WakeupFloors {
         VmFd vm = kvm.createVm();
         Arena arena = Arena.ofShared()) {
       MemorySegment ram = arena.allocate(1 << 16, 4096);
-      int[] main = {0xfb, 0xe6, 0xf7, 0xeb, 0xfc};
-      int[] handler = {0xe6, LatencyGuest.HANDLER_PORT, 0xcf};
-      int[] vector = {0x00, 0x11, 0x00, 0x00};
-      for (int i = 0; i < main.length; i++) {
-        ram.set(ValueLayout.JAVA_BYTE, 0x1000 + i, (byte) main[i]);
-      }
-      for (int i = 0; i < handler.length; i++) {
-        ram.set(ValueLayout.JAVA_BYTE, 0x1100 + i, (byte) handler[i]);
-      }
-      for (int i = 0; i < vector.length; i++) {
-        ram.set(ValueLayout.JAVA_BYTE, 0x20 * 4 + i, (byte) vector[i]);
-      }
-      vm.setUserMemoryRegion(new KvmUserspaceMemoryRegion(0, 0, 0, ram.byteSize(), ram));
-      try (VcpuFd vcpu = vm.createVcpu(0)) {
-        vcpu.setSregs(
-            vcpu.getSregs()
-                .withCs(KvmSegment.realMode(0, true))
-                .withDataSegments(KvmSegment.realMode(0, false))
-                .withTables(new KvmDtable(0, 0xffff), new KvmDtable(0, 0x3ff)));
-        vcpu.setRegs(vcpu.getRegs().withRip(0x1000).withRsp(0x8000).withRflags(2));
+      LatencyGuest.put(ram, 0x1000, new int[] {0xfb, 0xe6, 0xf7, 0xeb, 0xfc});
+      LatencyGuest.put(ram, 0x1100, new int[] {0xe6, LatencyGuest.HANDLER_PORT, 0xcf});
+      LatencyGuest.put(ram, 0x20 * 4, new int[] {0x00, 0x11, 0x00, 0x00});
+      try (VcpuFd vcpu = LatencyGuest.realModeVcpu(vm, ram)) {
         expect(vcpu.run(), 0xf7);
         for (int i = 0; i < warmup + samples; i++) {
           vcpu.interrupt(0x20);

@@ -60,8 +60,13 @@ import org.slf4j.LoggerFactory;
 final class DeviceManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DeviceManager.class);
 
-  /** How long a device may take to exit on EOF at teardown before its group is killed. */
-  private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
+  /**
+   * How long a device may take to exit on EOF at teardown before its group is killed: 2 s, or the
+   * milliseconds in {@code toykvm.device.exit.grace.ms} (scripts/aot-train gives a device JVM that
+   * writes its AOT training record more time).
+   */
+  private static final Duration EXIT_GRACE =
+      Duration.ofMillis(Long.getLong("toykvm.device.exit.grace.ms", 2000));
 
   /** What occupies a range: a device, or a part of the machine. */
   private record Placed(String what, boolean pio, long base, long size) {
