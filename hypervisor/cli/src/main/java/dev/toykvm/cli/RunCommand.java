@@ -195,6 +195,11 @@ final class RunCommand implements Callable<Integer> {
             + " (default ioregionfd), posted=on|off, name=NAME, irq=GSI[+GSI..]|none (level"
             + " irqfds), edge-irq=GSI[+GSI..], input=stdin|none (a uart's serial input).",
         "Examples: testdev,pio=0x1234,size=8   testdev,mmio=0xfeb00000,size=0x1000,route=vmm",
+        "An NVMe controller on PCI (--kernel and --bios machines):"
+            + " nvme,disk=FILE[,size=BYTES][,queues=N][,route=...][,name=NAME]: the disk is"
+            + " created at size= (a multiple of 512; 64 MiB by default) if absent, an existing"
+            + " file's size is used; queues= I/O queue pairs 1-16 (default 4); no pio=/mmio="
+            + " (firmware or the VMM places its BARs).",
         "A device at port 0x3f8 replaces the default COM1 (which is on IRQ 4 and reads stdin)."
       })
   List<DeviceSpec> devices = new ArrayList<>();

@@ -216,4 +216,20 @@ class DeviceManagerTest {
     assertEquals("old line\n".repeat(42) + "the last words", DeviceManager.lastWords(lines));
     assertEquals("..." + "x".repeat(400), DeviceManager.lastWords("x".repeat(65536)));
   }
+
+  @Test
+  void anNvmeControllerNeedsAMachineWithPci() {
+    ScriptedKvm kvm = new ScriptedKvm();
+    MachineConfig config =
+        config(null, Duration.ofSeconds(5), "nvme,disk=" + dir.resolve("d.img") + ",size=4096");
+    DeviceException e =
+        assertThrows(
+            DeviceException.class,
+            () -> Machine.create(kvm, config, image(), new ByteArrayOutputStream(), null));
+    assertEquals(
+        "cannot place device nvme@d.img: an nvme controller is a PCI device, and this machine has"
+            + " no PCI (boot a --kernel or --bios machine)",
+        e.getMessage());
+    assertEquals(false, Files.exists(dir.resolve("d.img")), "nothing was started or created");
+  }
 }
