@@ -44,6 +44,8 @@ public final class NvmeFunction extends PciDevice {
   private final int vectors;
   private final Consumer<PciState> stateSink;
   private PciState sent = PciState.RESET;
+  private final java.util.List<Runnable> afterWrite =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /**
    * @param name the function's name in messages
@@ -91,6 +93,14 @@ public final class NvmeFunction extends PciDevice {
         (control & MsixCapability.CONTROL_FUNCTION_MASK) != 0);
   }
 
+  /**
+   * Runs {@code r} after every configuration write, once the state is sent: for the MSI-X vectors'
+   * routing, which reads the enable and mask bits then (e.g. {@code MsixVectors::configChanged}).
+   */
+  public void afterConfigWrite(Runnable r) {
+    afterWrite.add(r);
+  }
+
   @Override
   protected void configWritten(int offset, int size) {
     PciState now = current();
@@ -98,6 +108,7 @@ public final class NvmeFunction extends PciDevice {
       sent = now;
       stateSink.accept(now);
     }
+    afterWrite.forEach(Runnable::run);
   }
 
   /**

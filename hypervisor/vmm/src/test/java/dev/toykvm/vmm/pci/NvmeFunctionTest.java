@@ -87,6 +87,15 @@ class NvmeFunctionTest {
   }
 
   @Test
+  void listenersRunAfterEveryWriteOnceTheStateIsSent() {
+    List<Integer> seen = new ArrayList<>();
+    f.afterConfigWrite(() -> seen.add(sent.size()));
+    f.writeConfig(PciDevice.CACHE_LINE_SIZE, 1, 0x10);
+    f.writeConfig(PciDevice.COMMAND, 2, PciDevice.COMMAND_BUS_MASTER);
+    assertEquals(List.of(0, 1), seen);
+  }
+
+  @Test
   void bar0AndBar4GoToTheirOwnListeners() {
     f.listen(NvmeFunction.routes(recorder("model", bars), recorder("msix", bars)));
     f.writeConfig(0x10, 4, 0xe000_0000);
