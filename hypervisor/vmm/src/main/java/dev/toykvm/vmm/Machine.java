@@ -558,6 +558,11 @@ public final class Machine implements AutoCloseable {
     return chipset;
   }
 
+  /** The devices, for tests (the PCI functions attached). */
+  DeviceManager devices() {
+    return devices;
+  }
+
   /** vCPU 0's exit handler, for its counters. */
   public ExitHandler exits() {
     return exits.get(0);
