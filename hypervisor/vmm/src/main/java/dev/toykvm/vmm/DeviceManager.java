@@ -8,7 +8,6 @@ import dev.toykvm.devices.NvmeHost;
 import dev.toykvm.devices.Uart16550;
 import dev.toykvm.devices.bus.Bus;
 import dev.toykvm.devices.pci.PciModel;
-import dev.toykvm.devices.pci.PciState;
 import dev.toykvm.ioregionfd.DeviceProcess;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmIoregion;
@@ -16,7 +15,6 @@ import dev.toykvm.kvm.KvmIrqfd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
-import dev.toykvm.posix.PosixException;
 import dev.toykvm.vmm.pci.BarListener;
 import dev.toykvm.vmm.pci.BusBarRoutes;
 import dev.toykvm.vmm.pci.IoregionBarRoutes;
@@ -47,8 +45,8 @@ import org.slf4j.LoggerFactory;
  * device number from 3, with its configuration space here ({@link NvmeFunction}); its BAR0 follows
  * the guest by route ({@link IoregionBarRoutes} with posted writes, {@link BusBarRoutes} to a
  * {@link RemoteDevice}, or to the model itself in the VMM); its MSI-X vectors get GSIs from {@link
- * #FIRST_MSIX_GSI} up that no {@code --device} names; BAR4 and the interrupts' routing are the
- * {@link PciInterruptWiring}'s.
+ * PciPlumbing#FIRST_MSIX_GSI} up that no {@code --device} names; BAR4 and the interrupts' routing
+ * are the {@link PciPlumbing.PciInterruptWiring}'s.
  *
  * <p>One overlap check covers every route and what the machine itself occupies ({@link #reserve}):
  * the kernel side only sees ioregions, the VMM's buses only the rest.
@@ -92,57 +90,11 @@ final class DeviceManager implements AutoCloseable {
   private Uart16550 com1;
   private boolean closed;
   private PciBus pciBus;
-  private GuestRamShare guestRam;
-  private PciInterruptWiring wiring = PciInterruptWiring.NONE;
-  private final List<PciAttached> pciFunctions = new ArrayList<>();
+  private PciPlumbing.GuestRamShare guestRam;
+  private PciPlumbing.PciInterruptWiring wiring = PciPlumbing.PciInterruptWiring.NONE;
+  private final List<PciPlumbing.PciAttached> pciFunctions = new ArrayList<>();
   private final List<PciModel> pciModels = new ArrayList<>();
-  private int nextMsixGsi = FIRST_MSIX_GSI;
-
-  /** The first GSI given to an MSI-X vector: above the I/O APIC's 24 pins. */
-  static final int FIRST_MSIX_GSI = 24;
-
-  /** The first device number a PCI function may take (00:00.0 i440FX, 00:01.0 PIIX3). */
-  static final int FIRST_PCI_DEVICE = 3;
-
-  /** SeaBIOS's (and the VMM's firmware set-up's) PIRQA-D routes: IRQ 10, 10, 11, 11. */
-  private static final int[] PIRQ_IRQS = {10, 10, 11, 11};
-
-  /**
-   * Guest RAM as a device doing DMA gets it: the machine's guest memory file (its fd for a device
-   * process, its mapping for a model in the VMM) and where RAM is in it.
-   */
-  record GuestRamShare(int fd, MemorySegment file, List<GuestRam.Range> layout) {}
-
-  /**
-   * A PCI function the manager put on the bus, with its irqfds (none for {@code route=in-process}).
-   *
-   * @param slot its device number on bus 0
-   * @param vectors its MSI-X vectors' irqfds, in vector order
-   * @param intx its INTx irqfd, or null
-   */
-  record PciAttached(
-      DeviceSpec spec,
-      NvmeFunction function,
-      int slot,
-      List<DeviceIrqfds.InterruptFd> vectors,
-      DeviceIrqfds.InterruptFd intx) {}
-
-  /**
-   * HOOK for the lead (engineer D's MSI-X table and INTx routing): called once per PCI function
-   * before it goes on the bus; returns the listener of its BAR4 (the MSI-X table and PBA, served by
-   * the VMM: e.g. a {@code BusBarRoutes} to D's {@code MsixTable}) and takes over its interrupts:
-   * the vectors' irqfds are registered while the guest's table entry is enabled and unmasked (D's
-   * {@code MsixVectors} over {@code function.msixCapability()}, told of configuration writes with
-   * {@code function.afterConfigWrite(vectors::configChanged)}), INTx's on the GSI the PIIX3 routes
-   * the pin to (D's {@code IntxRoute} with the slot and pin 1). The GSIs in the device process's
-   * {@code --irqfd} arguments are only its names for the lines. {@link #NONE} leaves BAR4 unrouted
-   * and the irqfds unregistered (the device's interrupts go nowhere).
-   */
-  interface PciInterruptWiring {
-    BarListener attach(VmFd vm, PciAttached function);
-
-    PciInterruptWiring NONE = (vm, function) -> BarListener.NONE;
-  }
+  private PciPlumbing plumbing;
 
   /**
    * @param serialOut where COM1's (and any UART's) output goes
@@ -178,17 +130,17 @@ final class DeviceManager implements AutoCloseable {
   }
 
   /** Guest RAM for devices that do DMA. */
-  void guestRam(GuestRamShare share) {
+  void guestRam(PciPlumbing.GuestRamShare share) {
     this.guestRam = share;
   }
 
   /** Where PCI functions' MSI-X tables and interrupts go (the lead connects D's routing here). */
-  void pciInterruptWiring(PciInterruptWiring wiring) {
+  void pciInterruptWiring(PciPlumbing.PciInterruptWiring wiring) {
     this.wiring = wiring;
   }
 
   /** The PCI functions attached, in order. */
-  List<PciAttached> pciFunctions() {
+  List<PciPlumbing.PciAttached> pciFunctions() {
     return List.copyOf(pciFunctions);
   }
 
@@ -202,11 +154,7 @@ final class DeviceManager implements AutoCloseable {
    */
   void attachAll(List<DeviceSpec> specs) {
     GsiRoutes.install(vm, specs, irqchip);
-    for (DeviceSpec s : specs) {
-      namedGsis.addAll(s.irqs());
-      namedGsis.addAll(s.edgeIrqs());
-      s.msis().forEach(m -> namedGsis.add(m.gsi()));
-    }
+    plumbing = new PciPlumbing(specs);
     for (int i = 0; i < specs.size(); i++) {
       attach(specs.get(i), i);
     }
@@ -279,7 +227,7 @@ final class DeviceManager implements AutoCloseable {
 
   /**
    * Puts a PCI function on the bus: its model started by route, its configuration space here, BAR0
-   * routed by route, BAR4 and interrupts to the {@link PciInterruptWiring}.
+   * routed by route, BAR4 and interrupts to the {@link PciPlumbing.PciInterruptWiring}.
    */
   private void attachPci(DeviceSpec spec, long userData) {
     if (pciBus == null) {
@@ -292,7 +240,7 @@ final class DeviceManager implements AutoCloseable {
     if (guestRam == null) {
       throw new DeviceException("cannot place device " + spec.name() + ": no guest RAM for DMA");
     }
-    int slot = freeSlot(spec);
+    int slot = PciPlumbing.freeSlot(pciBus, spec);
     NvmeSpec nvme = spec.nvme();
     NvmeFunction function;
     BarListener registers;
@@ -317,9 +265,9 @@ final class DeviceManager implements AutoCloseable {
     } else {
       List<Integer> gsis = new ArrayList<>();
       for (int v = 0; v < nvme.vectors(); v++) {
-        gsis.add(allocateGsi());
+        gsis.add(plumbing.allocateGsi());
       }
-      int intxGsi = PIRQ_IRQS[slot & 3]; // PIRQ (slot + pin - 1) & 3, pin INTA = 1
+      int intxGsi = PciPlumbing.intxIrq(slot);
       DeviceLauncher.Started started =
           DeviceLauncher.start(
               spec, new DeviceLauncher.PciStart(guestRam.fd(), guestRam.layout(), gsis, intxGsi));
@@ -330,7 +278,9 @@ final class DeviceManager implements AutoCloseable {
       launched.add(new Launched(spec, started, null, remote));
       vectors = started.irqfds().vectors();
       intx = started.irqfds().intx();
-      function = new NvmeFunction(spec.name(), nvme.vectors(), s -> sendState(spec, started, s));
+      function =
+          new NvmeFunction(
+              spec.name(), nvme.vectors(), s -> PciPlumbing.sendState(spec, started, s));
       registers =
           remote != null
               ? new BusBarRoutes(spec.name(), pio, mmio, new BusDevice[] {remote})
@@ -342,54 +292,11 @@ final class DeviceManager implements AutoCloseable {
                   userData,
                   true);
     }
-    PciAttached attached = new PciAttached(spec, function, slot, vectors, intx);
+    var attached = new PciPlumbing.PciAttached(spec, function, slot, vectors, intx);
     function.listen(NvmeFunction.routes(registers, wiring.attach(vm, attached)));
     pciBus.add(slot, 0, function);
     pciFunctions.add(attached);
     log.debug("devices: {} at PCI 00:{}.0, {}", spec.name(), Integer.toHexString(slot), spec);
-  }
-
-  /** The first free device number from {@link #FIRST_PCI_DEVICE}. */
-  private int freeSlot(DeviceSpec spec) {
-    for (int d = FIRST_PCI_DEVICE; d < PciBus.DEVICES; d++) {
-      if (pciBus.function(d << 3) == null) {
-        return d;
-      }
-    }
-    throw new DeviceException("cannot place device " + spec.name() + ": PCI bus 0 is full");
-  }
-
-  /** The next GSI from {@link #FIRST_MSIX_GSI} that no {@code --device} names. */
-  private int allocateGsi() {
-    while (namedGsis.contains(nextMsixGsi)) {
-      nextMsixGsi++;
-    }
-    if (nextMsixGsi > DeviceSpec.MAX_GSI) {
-      throw new DeviceException("cannot allocate a GSI for an MSI-X vector: all are taken");
-    }
-    return nextMsixGsi++;
-  }
-
-  private final java.util.Set<Integer> namedGsis = new java.util.HashSet<>();
-
-  /**
-   * Writes the new state on the device's state pipe, before the guest's configuration write
-   * completes. A device that died or stopped reading is not the guest's doing: logged (its next
-   * access fails and ends the VM).
-   */
-  private static void sendState(DeviceSpec spec, DeviceLauncher.Started started, PciState s) {
-    byte[] message = s.encode();
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment buf = arena.allocate(message.length);
-      MemorySegment.copy(MemorySegment.ofArray(message), 0, buf, 0, message.length);
-      long n = Fds.write(started.stateFd(), buf, message.length);
-      if (n != message.length) {
-        log.warn("devices: {}: the PCI state {} was cut short ({} bytes)", spec.name(), s, n);
-      }
-    } catch (PosixException e) {
-      log.warn("devices: {}: cannot send the PCI state {}: {}", spec.name(), s, e.getMessage());
-    }
-    log.debug("devices: {}: PCI state {}", spec.name(), s);
   }
 
   /**
@@ -501,7 +408,7 @@ final class DeviceManager implements AutoCloseable {
 
   /** Whether a PCI function's BAR0 is decoded at the address now. */
   private boolean barCovers(DeviceSpec spec, boolean onPio, long address) {
-    for (PciAttached p : pciFunctions) {
+    for (PciPlumbing.PciAttached p : pciFunctions) {
       var m = p.spec() == spec ? p.function().decoded(NvmeFunction.REGISTERS_BAR) : null;
       if (m != null
           && m.io() == onPio

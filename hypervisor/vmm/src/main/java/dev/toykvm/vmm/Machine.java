@@ -93,7 +93,7 @@ public final class Machine implements AutoCloseable {
     devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
     devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);
     devices.guestRam(
-        new DeviceManager.GuestRamShare(ram.fd(), ram.segment(), ramLayout(config.memory())));
+        new PciPlumbing.GuestRamShare(ram.fd(), ram.segment(), ramLayout(config.memory())));
     if (firmware != null) {
       devices.reserve("the ROM", false, firmware.highBase(), firmware.size());
       // Writes to the read-only slots exit to the VMM; a PC's ROM drops them.
