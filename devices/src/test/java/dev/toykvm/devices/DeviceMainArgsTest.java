@@ -43,6 +43,43 @@ class DeviceMainArgsTest {
   }
 
   @Test
+  void nvmeTakesItsOwnOptionsAsTheLauncherWritesThem() {
+    DeviceMain main =
+        DeviceMain.parsePlain(
+            new String[] {
+              "nvme",
+              "--disk",
+              "/tmp/d.img",
+              "--disk-size",
+              "1048576",
+              "--queues",
+              "1",
+              "--guest-ram",
+              "3:0x0:0xa0000:0x0",
+              "--pci-state",
+              "4",
+              "--irqfd",
+              "24:5",
+              "--irqfd",
+              "25:6",
+              "--intx",
+              "11:7:8"
+            },
+            LOG);
+
+    assertEquals("/tmp/d.img", main.disk);
+    assertEquals(1048576L, main.diskSize);
+    assertEquals(1, main.queues);
+    assertEquals("3:0x0:0xa0000:0x0", main.guestRam);
+    assertEquals(4, main.pciState);
+    assertEquals(java.util.List.of("24:5", "25:6"), main.irqfds);
+    assertEquals("11:7:8", main.intx);
+    assertNull(
+        DeviceMain.parsePlain(new String[] {"nvme", "--queues", "x"}, LOG), "left to picocli");
+    assertNull(DeviceMain.parsePlain(new String[] {"nvme", "--disk", "a", "--disk", "b"}, LOG));
+  }
+
+  @Test
   void badIrqfdsAreRefused() {
     for (String bad : new String[] {"4", "4:x", "4:5:6:7", ":5", "-1:5"}) {
       org.junit.jupiter.api.Assertions.assertThrows(
