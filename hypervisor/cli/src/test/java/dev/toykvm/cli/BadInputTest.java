@@ -48,7 +48,12 @@ class BadInputTest {
         "testdev,mmio=0xfeb00000,size=-4096|size=-4096 is negative",
         "testdev,pio=0x1234,size=0|size must be at least 1",
         "testdev,pio=0x1234,size=lots|size=lots is not a number (decimal or 0x hex)",
-        "nvme,pio=0x1234|unknown device 'nvme'; known: uart, testdev, pc-testdev, exec=PATH",
+        "virtio,pio=0x1234|unknown device 'virtio'; known: uart, testdev, pc-testdev, nvme,"
+            + " exec=PATH",
+        "nvme,pio=0x1234|pio= is not for nvme: it is a PCI function, whose BARs firmware or the"
+            + " VMM places",
+        "nvme,size=4096|nvme needs disk=FILE (created if absent)",
+        "nvme,disk=d.img,queues=32|queues=32 is not 1-16 (I/O queue pairs)",
         "exec=/bin/true,pio=0x1234|an exec= device needs size=BYTES",
         "exec=/bin/true,pio=0x1234,size=8,route=in-process|an exec= device is a separate program;"
             + " route=in-process is impossible",
