@@ -132,8 +132,8 @@ public final class GsiTable {
 
   /**
    * Routes {@code gsi} as the MSI {@code address}/{@code data} (replacing its route, if any) and
-   * installs the table if that changed it. The address is taken as given: one outside the local
-   * APICs' window is dropped by the kernel side when raised, as KVM does.
+   * installs the table if that changed it. The address is taken as given (the kernel side, as KVM,
+   * reads only its destination and mode bits).
    *
    * @throws IllegalArgumentException if {@code gsi} is below {@link #FIRST_DYNAMIC} (the I/O APIC's
    *     pins keep their default routes) or not below 4096

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>The function's MSI-X enable and function mask bits are read from its configuration space by
  * {@link #configChanged()}, which the function's owner calls after each configuration write (cheap
  * when nothing changed). An address outside the local APICs' window (0xfeexxxxx) is routed anyway
- * (the kernel side drops the message, as KVM does) and logged once. A route or irqfd the kernel
+ * and logged once: the kernel side, as KVM's {@code kvm_set_msi_irq}, reads only its destination
+ * and mode bits, so the message arrives as if it were in the window. A route or irqfd the kernel
  * side refuses is logged, and the vector stays silent until its entry or mask changes again.
  * Without an irqchip nothing is ever assigned: every message stays pending.
  *
@@ -192,7 +193,7 @@ public final class MsixVectors implements MsixTable.Listener, AutoCloseable {
         saidOutsideWindow = true;
         log.warn(
             "msix: {}: vector {} sends to 0x{}, outside the local APICs' window 0xfee00000-0xfeefffff:"
-                + " routed anyway, the message goes nowhere (said once)",
+                + " routed anyway, as if it were in the window (said once)",
             name,
             v,
             Long.toHexString(e.address()));
