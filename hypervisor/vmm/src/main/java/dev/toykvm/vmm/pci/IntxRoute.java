@@ -68,8 +68,8 @@ public final class IntxRoute implements AutoCloseable {
     this.pirq = IsaBridge.pirqOf(slot, pin);
     this.levelFd = levelFd;
     this.resampleFd = resampleFd;
+    this.unlisten = isa.onPirqChange(this::pirqChanged); // first, so no change is missed
     pirqChanged();
-    this.unlisten = isa.onPirqChange(this::pirqChanged);
   }
 
   /** The PIRQ (0-3: A-D) the function's pin drives. */

@@ -83,6 +83,38 @@ class GsiTableTest {
     assertEquals(5, t.installs());
   }
 
+  /** vCPU threads changing routes at once: each table installed is whole, the last has them all. */
+  @Test
+  void concurrentChangesInstallWholeTables() throws Exception {
+    RecordingVm vm = new RecordingVm();
+    GsiTable t = new GsiTable(vm.fd, true);
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      int vector = 0x40 + i;
+      threads.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    for (int n = 0; n < 50; n++) {
+                      int gsi = t.allocate();
+                      t.setMsi(gsi, 0xfee00000L, vector);
+                      if (n % 2 == 0) {
+                        t.release(gsi);
+                      }
+                    }
+                  }));
+    }
+    for (Thread th : threads) {
+      th.join();
+    }
+    assertEquals(40 + 4 * 25, t.entries().size());
+    assertEquals(t.entries(), vm.tables.getLast());
+    assertEquals(t.installs(), vm.tables.size());
+    for (List<KvmIrqRoutingEntry> table : vm.tables) {
+      assertEquals(GsiTable.kvmDefault(), table.subList(0, 40));
+    }
+  }
+
   @Test
   void theIoapicPinsKeepTheirDefaultRoutes() {
     GsiTable t = new GsiTable(new RecordingVm().fd, true);
