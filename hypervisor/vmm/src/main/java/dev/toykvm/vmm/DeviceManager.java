@@ -98,6 +98,16 @@ final class DeviceManager implements AutoCloseable {
     this.wakeFd = Eventfd.create();
   }
 
+  private dev.toykvm.vmm.pci.GsiTable gsiTable;
+
+  /**
+   * The VM's live GSI routing table, with the devices' static MSI routes and their GSIs reserved
+   * (PCI functions' MSI-X vectors take theirs from it); {@code null} before {@link #attachAll}.
+   */
+  dev.toykvm.vmm.pci.GsiTable gsiTable() {
+    return gsiTable;
+  }
+
   /** Marks a range the machine itself uses, so no device may overlap it. */
   void reserve(String what, boolean onPio, long base, long size) {
     placed.add(new Placed(what, onPio, base, size));
@@ -112,7 +122,7 @@ final class DeviceManager implements AutoCloseable {
    *     #close()}
    */
   void attachAll(List<DeviceSpec> specs) {
-    GsiRoutes.install(vm, specs, irqchip);
+    gsiTable = GsiRoutes.install(vm, specs, irqchip);
     for (int i = 0; i < specs.size(); i++) {
       attach(specs.get(i), i);
     }
