@@ -94,6 +94,7 @@ final class DeviceManager implements AutoCloseable {
   private PciPlumbing.PciInterruptWiring wiring = PciPlumbing.PciInterruptWiring.NONE;
   private final List<PciPlumbing.PciAttached> pciFunctions = new ArrayList<>();
   private final List<PciModel> pciModels = new ArrayList<>();
+  private final List<InProcessPciIrqs> inProcessIrqs = new ArrayList<>();
   private PciPlumbing plumbing;
 
   /**
@@ -119,6 +120,16 @@ final class DeviceManager implements AutoCloseable {
     this.wakeFd = Eventfd.create();
   }
 
+  private dev.toykvm.vmm.pci.GsiTable gsiTable;
+
+  /**
+   * The VM's live GSI routing table, with the devices' static MSI routes and their GSIs reserved
+   * (PCI functions' MSI-X vectors take theirs from it); {@code null} before {@link #attachAll}.
+   */
+  dev.toykvm.vmm.pci.GsiTable gsiTable() {
+    return gsiTable;
+  }
+
   /** Marks a range the machine itself uses, so no device may overlap it. */
   void reserve(String what, boolean onPio, long base, long size) {
     placed.add(new Placed(what, onPio, base, size));
@@ -134,7 +145,10 @@ final class DeviceManager implements AutoCloseable {
     this.guestRam = share;
   }
 
-  /** Where PCI functions' MSI-X tables and interrupts go (the lead connects D's routing here). */
+  /**
+   * Where PCI functions' MSI-X tables and interrupts go ({@link PciInterruptRoutes} on a machine
+   * with a chipset); closed with the devices if it is {@link AutoCloseable}.
+   */
   void pciInterruptWiring(PciPlumbing.PciInterruptWiring wiring) {
     this.wiring = wiring;
   }
@@ -153,7 +167,7 @@ final class DeviceManager implements AutoCloseable {
    *     #close()}
    */
   void attachAll(List<DeviceSpec> specs) {
-    GsiRoutes.install(vm, specs, irqchip);
+    gsiTable = GsiRoutes.install(vm, specs, irqchip);
     plumbing = new PciPlumbing(specs);
     for (int i = 0; i < specs.size(); i++) {
       attach(specs.get(i), i);
@@ -246,7 +260,13 @@ final class DeviceManager implements AutoCloseable {
     BarListener registers;
     List<DeviceIrqfds.InterruptFd> vectors = List.of();
     DeviceIrqfds.InterruptFd intx = null;
+    List<Integer> gsis = new ArrayList<>();
+    for (int v = 0; v < nvme.vectors(); v++) {
+      gsis.add(plumbing.allocateGsi());
+    }
+    int intxGsi = PciPlumbing.intxIrq(slot);
     if (spec.route() == DeviceSpec.Route.IN_PROCESS) {
+      InProcessPciIrqs irqs = InProcessPciIrqs.start(spec.name(), gsis, intxGsi);
       PciModel model;
       try {
         model =
@@ -255,19 +275,18 @@ final class DeviceManager implements AutoCloseable {
                 nvme.size(),
                 nvme.queues(),
                 GuestRam.over(guestRam.file(), guestRam.layout()),
-                dev.toykvm.devices.pci.PciInterrupts.NONE); // HOOK: D's in-VMM MSI-X/INTx
-      } catch (java.io.IOException e) {
+                irqs.interrupts());
+      } catch (java.io.IOException | RuntimeException e) {
+        irqs.close();
         throw new DeviceException("cannot start device " + spec.name() + ": " + e.getMessage());
       }
+      inProcessIrqs.add(irqs);
       pciModels.add(model);
+      vectors = irqs.vectors();
+      intx = irqs.intx();
       function = new NvmeFunction(spec.name(), nvme.vectors(), model::pciState);
       registers = new BusBarRoutes(spec.name(), pio, mmio, new BusDevice[] {model});
     } else {
-      List<Integer> gsis = new ArrayList<>();
-      for (int v = 0; v < nvme.vectors(); v++) {
-        gsis.add(plumbing.allocateGsi());
-      }
-      int intxGsi = PciPlumbing.intxIrq(slot);
       DeviceLauncher.Started started =
           DeviceLauncher.start(
               spec, new DeviceLauncher.PciStart(guestRam.fd(), guestRam.layout(), gsis, intxGsi));
@@ -465,6 +484,13 @@ final class DeviceManager implements AutoCloseable {
       return;
     }
     closed = true;
+    if (wiring instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.debug("devices: closing the PCI interrupt routes failed", e);
+      }
+    }
     for (Launched l : launched) {
       l.started().process().closeCommands();
     }
@@ -498,6 +524,8 @@ final class DeviceManager implements AutoCloseable {
       }
     }
     pciModels.clear();
+    inProcessIrqs.forEach(InProcessPciIrqs::close); // the VM is closed: nothing holds them
+    inProcessIrqs.clear();
     Fds.close(wakeFd);
   }
 }

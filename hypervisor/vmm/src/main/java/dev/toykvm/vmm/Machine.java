@@ -351,7 +351,20 @@ public final class Machine implements AutoCloseable {
               machine.mmio,
               machine.devices);
       machine.devices.pci(machine.chipset.bus());
+      machine.devices.pciInterruptWiring(
+          new PciInterruptRoutes(
+              machine.pio, machine.mmio, machine.devices::gsiTable, machine.chipset.isaBridge()));
       machine.devices.attachAll(all);
+      if (pc.firmware() == null) {
+        // --kernel: no firmware will place the BARs or program the PIRQ routes; the VMM does.
+        log.debug(
+            "machine: PCI set up: {}",
+            dev.toykvm.vmm.pci.PciFirmwareSetup.configure(
+                machine.chipset.bus(), machine.chipset.isaBridge()));
+      }
+    } catch (dev.toykvm.vmm.pci.PciException e) {
+      machine.close();
+      throw new DeviceException(e.getMessage());
     } catch (RuntimeException e) {
       machine.close();
       throw e;

@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.kvm.Kvm;
-import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmIrqRoutingEntry;
 import dev.toykvm.kvm.VcpuFd;
 import dev.toykvm.kvm.VmFd;
+import dev.toykvm.vmm.pci.GsiTable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The routing table the VMM installs for {@code msi=} routes. */
@@ -21,40 +20,43 @@ class GsiRoutesTest {
       "testdev,mmio=0xfeb00000,size=0x1000,edge-irq=24+30,msi=24:0xfee01000:0x61+30:0xfee00000:0x62";
 
   @Test
-  void kvmsDefaultTableRoutesGsi0To15ToBothChipsAnd16To23ToTheIoapic() {
-    List<KvmIrqRoutingEntry> t = GsiRoutes.kvmDefault();
-    assertEquals(16 * 2 + 8, t.size());
-    assertEquals(KvmIrqRoutingEntry.irqchip(0, KvmConstants.KVM_IRQCHIP_IOAPIC, 0), t.get(0));
-    assertEquals(KvmIrqRoutingEntry.irqchip(0, KvmConstants.KVM_IRQCHIP_PIC_MASTER, 0), t.get(1));
-    assertEquals(KvmIrqRoutingEntry.irqchip(10, KvmConstants.KVM_IRQCHIP_PIC_SLAVE, 2), t.get(21));
-    assertEquals(KvmIrqRoutingEntry.irqchip(23, KvmConstants.KVM_IRQCHIP_IOAPIC, 23), t.get(39));
-  }
-
-  @Test
   void noMsiRouteNoTable() {
-    assertEquals(
-        Optional.empty(),
-        GsiRoutes.forDevices(List.of(DeviceSpec.parse("testdev,pio=0x1234,irq=5,edge-irq=24"))));
+    try (Kvm kvm = Kvm.open();
+        VmFd vm = kvm.createVm()) {
+      vm.createIrqchip();
+      GsiTable t =
+          GsiRoutes.install(
+              vm, List.of(DeviceSpec.parse("testdev,pio=0x1234,irq=5,edge-irq=24")), true);
+      assertEquals(0, t.installs());
+      assertEquals(25, t.allocate(), "GSI 24 is the device's edge line");
+    }
   }
 
   @Test
-  void msiRoutesComeAfterTheDefaultOnes() {
-    List<KvmIrqRoutingEntry> t =
-        GsiRoutes.forDevices(List.of(DeviceSpec.parse(MSI_DEVICE))).orElseThrow();
-    assertEquals(GsiRoutes.kvmDefault(), t.subList(0, 40));
-    assertEquals(
-        List.of(
-            KvmIrqRoutingEntry.msi(24, 0xfee01000, 0, 0x61),
-            KvmIrqRoutingEntry.msi(30, 0xfee00000, 0, 0x62)),
-        t.subList(40, 42));
+  void msiRoutesComeAfterTheDefaultOnesAndTheirGsisAreReserved() {
+    try (Kvm kvm = Kvm.open();
+        VmFd vm = kvm.createVm()) {
+      vm.createIrqchip();
+      GsiTable table = GsiRoutes.install(vm, List.of(DeviceSpec.parse(MSI_DEVICE)), true);
+      List<KvmIrqRoutingEntry> t = table.entries();
+      assertEquals(GsiTable.kvmDefault(), t.subList(0, 40));
+      assertEquals(
+          List.of(
+              KvmIrqRoutingEntry.msi(24, 0xfee01000, 0, 0x61),
+              KvmIrqRoutingEntry.msi(30, 0xfee00000, 0, 0x62)),
+          t.subList(40, 42));
+      for (int gsi = 25; gsi < 30; gsi++) {
+        assertEquals(gsi, table.allocate());
+      }
+      assertEquals(31, table.allocate(), "GSI 30 is the device's");
+    }
   }
 
   @Test
   void twoDevicesMayNotRouteOneGsi() {
     DeviceSpec a = DeviceSpec.parse("testdev,pio=0x1234,edge-irq=24,msi=24:0xfee00000:0x61");
     DeviceSpec b = DeviceSpec.parse("testdev,pio=0x1240,edge-irq=24,msi=24:0xfee00000:0x62");
-    DeviceException e =
-        assertThrows(DeviceException.class, () -> GsiRoutes.forDevices(List.of(a, b)));
+    DeviceException e = assertThrows(DeviceException.class, () -> GsiRoutes.check(List.of(a, b)));
     assertTrue(e.getMessage().contains("GSI 24"), e.getMessage());
   }
 
@@ -62,8 +64,7 @@ class GsiRoutesTest {
   void aLevelLineMayNotShareAnMsiRoute() {
     DeviceSpec a = DeviceSpec.parse("testdev,pio=0x1234,edge-irq=24,msi=24:0xfee00000:0x61");
     DeviceSpec b = DeviceSpec.parse("testdev,pio=0x1240,irq=24");
-    DeviceException e =
-        assertThrows(DeviceException.class, () -> GsiRoutes.forDevices(List.of(a, b)));
+    DeviceException e = assertThrows(DeviceException.class, () -> GsiRoutes.check(List.of(a, b)));
     assertTrue(e.getMessage().contains("never be resampled"), e.getMessage());
   }
 

@@ -19,6 +19,7 @@ public final class PcChipset {
   private final PciBus bus = new PciBus();
   private final PciConfigIo configIo;
   private final Pam pam;
+  private final IsaBridge isa = new IsaBridge();
 
   /**
    * Maps 0xc0000-0xfffff as after reset (the firmware's copy below 1 MiB, if any).
@@ -37,7 +38,7 @@ public final class PcChipset {
       Runnable reset) {
     this.pam = new Pam(vm, firstPamSlot, ram, rom, romBase);
     bus.add(HOST_BRIDGE_DEVICE, 0, new HostBridge(pam));
-    bus.add(ISA_BRIDGE_DEVICE, 0, new IsaBridge());
+    bus.add(ISA_BRIDGE_DEVICE, 0, isa);
     this.configIo = new PciConfigIo(bus, reset);
   }
 
@@ -47,6 +48,11 @@ public final class PcChipset {
 
   public PciConfigIo configIo() {
     return configIo;
+  }
+
+  /** The PIIX3, whose PIRQ routes {@link IntxRoute}s follow. */
+  public IsaBridge isaBridge() {
+    return isa;
   }
 
   public Pam pam() {
