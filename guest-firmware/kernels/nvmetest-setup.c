@@ -17,6 +17,11 @@
 #define LVT_EXTINT 0x700
 
 static struct pci_function funcs[32];
+
+static void put_hex4(u16 v) {
+  static const char digits[] = "0123456789abcdef";
+  for (int shift = 12; shift >= 0; shift -= 4) putc(digits[(v >> shift) & 0xf]);
+}
 static int nfuncs;
 
 static u64 bar_address(u16 bdf, int bar, int kind) {
@@ -73,7 +78,7 @@ static u32 memory_bar(u16 bdf, int bar, int place, u64 *size) {
     lock();
     puts("nvmetest: BAR");
     putu((u32)bar);
-    puts(" was unassigned: placed at ");
+    puts(place ? " cleared (place): placed at " : " unassigned: placed at ");
     putx((u32)a);
     puts("\n");
     unlock();
@@ -105,7 +110,9 @@ u16 find_controller(int place) {
     puts(".");
     putu(bdf & 7);
     puts(" (");
-    putx((u32)funcs[i].device << 16 | funcs[i].vendor);
+    put_hex4(funcs[i].vendor);
+    puts(":");
+    put_hex4(funcs[i].device);
     puts("), BAR0 ");
     putx(ctrl.bar);
     puts(" (");
@@ -121,7 +128,7 @@ u16 find_controller(int place) {
   fail_now("no NVMe controller (PCI class 010802) on bus 0", 0);
 }
 
-void setup_msix(u16 bdf, u32 vectors, const u32 *dest, void (*const *entries)(void), u8 base) {
+u32 setup_msix(u16 bdf, u32 vectors, const u32 *dest, void (*const *entries)(void), u8 base) {
   u8 cap = find_capability(bdf, PCI_CAP_MSIX);
   if (!cap) fail_now("no MSI-X capability", 0);
   u16 control = pci_read16(bdf, (u8)(cap + 2));
@@ -131,7 +138,8 @@ void setup_msix(u16 bdf, u32 vectors, const u32 *dest, void (*const *entries)(vo
   u64 bar_size;
   u32 bar = bir == 0 ? ctrl.bar : memory_bar(bdf, bir, 0, &bar_size);
   u32 at = bar + (table & ~7u);
-  if (vectors > table_size) fail_now("the MSI-X table is too small for the queues", 0);
+  if (vectors > table_size) vectors = table_size; /* the queues follow the vectors there are */
+  if (vectors < 2) fail_now("the MSI-X table has no vector for an I/O queue", 0);
   /* Enabled with the function masked while the entries are written, then unmasked. */
   pci_write16(bdf, (u8)(cap + 2), (u16)(control | MSIX_ENABLE | MSIX_FUNCTION_MASK));
   for (u32 v = 0; v < vectors; v++) {
@@ -154,6 +162,7 @@ void setup_msix(u16 bdf, u32 vectors, const u32 *dest, void (*const *entries)(vo
   putu(vectors);
   puts(" used\n");
   unlock();
+  return vectors;
 }
 
 u32 setup_intx(u16 bdf, int force_pic, void (*entry)(void), u8 ioapic_vector, u8 pic_base,

@@ -228,13 +228,15 @@ static u32 cpu_ids[SMP_MAX_CPUS]; /* the APIC ID of each CPU, the BSP first */
 static u32 cpus = 1, workers = 1;
 
 /* MSI-X: vector 0 (the admin queue) to the BSP, vector q to the CPU that owns queue pair q. */
+/* Fewer vectors than asked for (a table of the device's queues + 1) means fewer queue pairs. */
 static void msix(u32 vectors) {
   u32 dest[MAX_QUEUES + 1];
   for (u32 v = 0; v < vectors; v++) {
     dest[v] = use_cpus && v >= 1 && v - 1 < workers ? cpu_ids[v - 1] : cpu_ids[0];
     vector_owner[v] = dest[v];
   }
-  setup_msix(bdf, vectors, dest, msix_entries, VEC_MSIX);
+  u32 used = setup_msix(bdf, vectors, dest, msix_entries, VEC_MSIX);
+  if (used - 1 < want_queues) want_queues = used - 1;
 }
 
 /* ---- the pattern ---- */
@@ -328,13 +330,16 @@ static volatile u32 checkins, go_phase, phase_done[3];
 static void ap_main(void) {
   idt_load();
   lapic_enable(VEC_SPURIOUS);
+  u32 id = smp_apic_id();
   u32 slot = __atomic_add_fetch(&checkins, 1, __ATOMIC_SEQ_CST);
-  if (slot < SMP_MAX_CPUS) cpu_ids[slot] = smp_apic_id();
+  if (slot < SMP_MAX_CPUS) cpu_ids[slot] = id;
   for (u32 seen = 0;;) {
     __asm__ volatile("cli" ::: "memory");
     while (go_phase == seen) __asm__ volatile("sti; hlt; cli" ::: "memory");
     seen = go_phase;
-    if (slot < workers) run_phase(slot, seen == 1);
+    u32 w = 0; /* this CPU's place in cpu_ids, which the BSP sorted after the check-ins */
+    while (w < cpus && cpu_ids[w] != id) w++;
+    if (w < workers) run_phase(w, seen == 1);
     __atomic_add_fetch(&phase_done[seen], 1, __ATOMIC_SEQ_CST);
   }
 }
@@ -354,14 +359,19 @@ static void start_cpus(void) {
     smp_prepare(ap_main);
     smp_start(0, ICR_ALL_BUT_SELF);
     if (!wait_count(&checkins, cpus - 1, 5000)) fail_now("not every AP checked in", 0);
+    /* By APIC ID, so that queue q + 1 belongs to the q-th CPU whatever order they came in. */
+    for (u32 i = 1; i < cpus; i++)
+      for (u32 j = i; j > 1 && cpu_ids[j - 1] > cpu_ids[j]; j--) {
+        u32 t = cpu_ids[j];
+        cpu_ids[j] = cpu_ids[j - 1];
+        cpu_ids[j - 1] = t;
+      }
   }
   workers = cpus < want_queues ? cpus : want_queues;
   lock();
   puts("nvmetest: ");
   putu(cpus);
-  puts(" CPU(s): ");
-  putu(workers);
-  puts(" of them each own a queue pair\n");
+  puts(" CPU(s) running\n");
   unlock();
 }
 
@@ -423,6 +433,7 @@ static void create_queues(void) {
   u32 status = nvme_set_queue_count(&ctrl, want_queues, &granted, CMD_MS);
   if (status) fail_now("Set Features, Number of Queues", status);
   queues = granted < want_queues ? granted : want_queues;
+  if (workers > queues) workers = queues; /* the other CPUs idle */
   u32 entries = (u32)(ctrl.cap & 0xffff) + 1;
   if (entries > IO_ENTRIES) entries = IO_ENTRIES;
   for (u32 q = 1; q <= queues; q++) {
@@ -444,6 +455,11 @@ static void create_queues(void) {
   puts(" pair(s) of ");
   putu(entries);
   puts(" entries\n");
+  if (use_cpus) {
+    puts("nvmetest: cpus: ");
+    putu(workers);
+    puts(" CPU(s) each own a queue pair\n");
+  }
   unlock();
 }
 

@@ -40,9 +40,9 @@ void put_status(u32 status);
 /* nvmetest-setup.c: finds the controller by its class, sets ctrl.bar (BAR0, placed if
  * unassigned or if place) and prints it: its bus/device/function. */
 u16 find_controller(int place);
-/* Programs and enables the MSI-X table (vectors entries; entry v to local APIC dest[v] at IDT
- * vector base + v, whose gate gets entries[v]). */
-void setup_msix(u16 bdf, u32 vectors, const u32 *dest, void (*const *entries)(void), u8 base);
+/* Programs and enables the MSI-X table (vectors entries, or as many as the table has; entry v to
+ * local APIC dest[v] at IDT vector base + v, whose gate gets entries[v]): the number used. */
+u32 setup_msix(u16 bdf, u32 vectors, const u32 *dest, void (*const *entries)(void), u8 base);
 /* Routes the INTx line from config space: on the I/O APIC (level, active high, ioapic_vector, to
  * dest) or, with force_pic or no I/O APIC, on the 8259 (vector pic_base + line); *on_pic says
  * which. The gate gets entry. Returns the line. */
