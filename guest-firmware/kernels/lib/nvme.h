@@ -5,7 +5,7 @@
  * submission and 16-byte completion entries. Waiting is the caller's: each controller has a wait
  * function (polling, or sleeping until an interrupt) the synchronous calls use. Guest-physical
  * addresses are the pointers themselves (no paging, RAM below 4 GiB). Linked only into the kernels
- * listed in NVME_KERNELS in the Makefile; uses lib/intr.c's local APIC timer as its clock.
+ * whose Makefile rules name NVME_OBJ (nvmetest); uses the local APIC timer of lib/intr.c as its clock.
  */
 #ifndef TOYKVM_NVME_H
 #define TOYKVM_NVME_H

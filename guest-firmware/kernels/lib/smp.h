@@ -4,7 +4,7 @@
  * APIC's ICR. Each AP runs a real-mode trampoline copied to SMP_AP_BASE, enters 32-bit protected
  * mode on the shared GDT (0x08 flat code, 0x10 flat data), takes a 4 KiB stack of its own with
  * `lock xadd` (an AP restarted by INIT takes a new one) and calls the entry given to smp_prepare.
- * Linked only into the kernels listed in SMP_KERNELS in the Makefile.
+ * Linked only into the kernels whose Makefile rules name SMP_OBJS (smp, nvmetest).
  */
 #ifndef TOYKVM_SMP_H
 #define TOYKVM_SMP_H
