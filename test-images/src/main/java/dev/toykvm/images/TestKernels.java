@@ -21,7 +21,11 @@ import java.util.List;
  * UART. {@code pcitest} enumerates PCI bus 0 and checks the chipset (guest-firmware/README.md).
  * {@code irqtest} takes the test device's interrupts: a level line with resample and an edge
  * through the I/O APIC, and an MSI ({@code --device testdev,...,msi=}); "nodev" on its command line
- * checks only the controllers.
+ * checks only the controllers. {@code nvmetest} drives an NVMe controller (PCI class 010802):
+ * reset, admin queue, Identify, I/O queue pairs, a 1 MiB LBA-dependent pattern written, flushed,
+ * read back and verified; its command line picks {@code irq=poll|msix|intx}, {@code queues=N},
+ * {@code cpus} and {@code check=errors} (malformed commands); it ends with {@code nvmetest: PASS}
+ * (status 1 in QEMU's mode) or a {@code FAIL} line (status 3).
  */
 public final class TestKernels {
   private TestKernels() {}
@@ -37,7 +41,8 @@ public final class TestKernels {
           "echo",
           "echo-poll",
           "pcitest",
-          "irqtest");
+          "irqtest",
+          "nvmetest");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");
