@@ -9,6 +9,7 @@
 #define IO_ENTRIES 64
 #define CMD_MS 5000      /* every wait for a completion gives up after this */
 #define NSID 1
+#define VEC_WATCHDOG 0x31 /* the local APIC timer bounding a wait for an interrupt */
 
 /* One queue pair's memory (index 0: the admin pair): SQ, CQ, a PRP list page and a data buffer of
  * 9 pages (64 blocks from any 512-byte offset of the first). */
@@ -48,6 +49,10 @@ u32 setup_msix(u16 bdf, u32 vectors, const u32 *dest, void (*const *entries)(voi
  * which. The gate gets entry. Returns the line. */
 u32 setup_intx(u16 bdf, int force_pic, void (*entry)(void), u8 ioapic_vector, u8 pic_base,
                u8 dest, u32 *on_pic);
+
+/* bench (nvmetest-bench.c): 4 KiB random reads at depth 1 and at depth qd on I/O queue pair 1,
+ * timed with rdtsc, results in RAM at 16 MiB for `toykvm bench nvme`; poll: how to wait. */
+void bench(const char *cmdline, int poll);
 
 /* check=errors: malformed commands on the admin queue and I/O queue 1, each status checked. */
 void malformed_commands(void);
