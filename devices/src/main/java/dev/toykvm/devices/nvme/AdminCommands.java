@@ -67,8 +67,10 @@ final class AdminCommands {
     };
   }
 
-  /** Identify: CNS 00h-03h; another CNS is Invalid Field, an NSID that does not fit the CNS is
-   * Invalid Namespace or Format. */
+  /**
+   * Identify: CNS 00h-03h; another CNS is Invalid Field, an NSID that does not fit the CNS is
+   * Invalid Namespace or Format.
+   */
   private Completion identify(Command c) {
     int nsid = c.nsid();
     int cns = c.cdw10() & 0xff;
@@ -112,7 +114,8 @@ final class AdminCommands {
       return Completion.status(NvmeStatus.INVALID_FIELD);
     }
     byte[] data = new byte[(int) dwords * 4];
-    System.arraycopy(page, (int) offset, data, 0, Math.min(data.length, page.length - (int) offset));
+    System.arraycopy(
+        page, (int) offset, data, 0, Math.min(data.length, page.length - (int) offset));
     int status = toHost(c, data);
     if (status == NvmeStatus.SUCCESS) {
       events.logRead(lid, retain);

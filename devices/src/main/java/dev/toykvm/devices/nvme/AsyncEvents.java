@@ -11,8 +11,8 @@ import java.util.ArrayDeque;
  * specification masks them.
  *
  * <p>The only events here are of type Error Status: a doorbell write to a queue that does not exist
- * (Write to Invalid Doorbell Register) or with a value the queue cannot take (Invalid Doorbell Write
- * Value), both pointing at the Error Information log.
+ * (Write to Invalid Doorbell Register) or with a value the queue cannot take (Invalid Doorbell
+ * Write Value), both pointing at the Error Information log.
  */
 final class AsyncEvents {
   static final int TYPE_ERROR = 0;

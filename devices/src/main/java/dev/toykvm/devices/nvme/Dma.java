@@ -6,8 +6,8 @@ import java.nio.ByteOrder;
 
 /**
  * The controller's DMA: guest RAM through {@link GuestMemory}, gated by the PCI command register's
- * bus master bit. With bus mastering off nothing moves (every access fails), as a PCI function
- * that may not start a transaction.
+ * bus master bit. With bus mastering off nothing moves (every access fails), as a PCI function that
+ * may not start a transaction.
  */
 final class Dma {
   private final GuestMemory memory;

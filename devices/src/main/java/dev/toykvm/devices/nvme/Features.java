@@ -3,9 +3,9 @@ package dev.toykvm.devices.nvme;
 /**
  * Get Features and Set Features (NVMe 1.4, "Feature Values"): the features a controller must have
  * and a few optional ones, each kept as its current value and reset with the controller. Nothing is
- * saveable: Set Features with Save is Feature Identifier Not Saveable; Get Features' Select field is
- * not supported (ONCS bit 4 is 0) and every read returns the current value. An unknown feature is
- * Invalid Field in Command.
+ * saveable: Set Features with Save is Feature Identifier Not Saveable; Get Features' Select field
+ * is not supported (ONCS bit 4 is 0) and every read returns the current value. An unknown feature
+ * is Invalid Field in Command.
  *
  * <ul>
  *   <li>01h Arbitration, 08h Interrupt Coalescing, 0Ah Write Atomicity Normal, 0Bh Asynchronous

@@ -6,9 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
- * The Identify data structures (NVMe 1.4, "Identify command"), 4096 bytes each: the controller
- * (CNS 01h), namespace 1 (CNS 00h), the active namespace list (CNS 02h) and namespace 1's
- * identification descriptors (CNS 03h). Offsets are the specification's byte numbers.
+ * The Identify data structures (NVMe 1.4, "Identify command"), 4096 bytes each: the controller (CNS
+ * 01h), namespace 1 (CNS 00h), the active namespace list (CNS 02h) and namespace 1's identification
+ * descriptors (CNS 03h). Offsets are the specification's byte numbers.
  */
 final class Identify {
   private Identify() {}

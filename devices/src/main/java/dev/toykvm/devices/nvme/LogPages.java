@@ -5,8 +5,8 @@ import java.nio.ByteOrder;
 
 /**
  * The log pages Get Log Page returns (NVMe 1.4, "Get Log Page command"): Error Information (01h,
- * one 64-byte entry, ELPE = 0, all zeros: no error is logged), SMART / Health Information (02h,
- * 512 bytes: a steady temperature, full spare, and the I/O counters) and Firmware Slot Information
+ * one 64-byte entry, ELPE = 0, all zeros: no error is logged), SMART / Health Information (02h, 512
+ * bytes: a steady temperature, full spare, and the I/O counters) and Firmware Slot Information
  * (03h, 512 bytes: slot 1 active).
  */
 final class LogPages {

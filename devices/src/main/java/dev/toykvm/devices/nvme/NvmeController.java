@@ -136,7 +136,8 @@ public final class NvmeController implements BusDevice, AutoCloseable {
       store((int) offset + 4, (int) (value >>> 32));
     } else {
       if (oddAccesses++ == 0) {
-        log.info("NVMe: ignoring a {}-byte write at BAR0 offset 0x{}", size, Long.toHexString(offset));
+        log.info(
+            "NVMe: ignoring a {}-byte write at BAR0 offset 0x{}", size, Long.toHexString(offset));
       }
       return;
     }
@@ -144,9 +145,8 @@ public final class NvmeController implements BusDevice, AutoCloseable {
   }
 
   /**
-   * The PCI function's configuration bits changed: bus mastering gates DMA (turning it on runs
-   * what the doorbells asked meanwhile); MSI-X enabled selects MSI-X, otherwise INTx unless
-   * disabled.
+   * The PCI function's configuration bits changed: bus mastering gates DMA (turning it on runs what
+   * the doorbells asked meanwhile); MSI-X enabled selects MSI-X, otherwise INTx unless disabled.
    */
   public synchronized void pciState(PciState state) {
     if (closed) {

@@ -56,8 +56,7 @@ public final class NvmeDisk implements AutoCloseable {
       throw failure(file, "it is a directory");
     }
     try {
-      FileChannel ch =
-          FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
       return existing(file, ch, size);
     } catch (NoSuchFileException e) {
       return create(file, size.orElse(DEFAULT_SIZE));
@@ -74,7 +73,8 @@ public final class NvmeDisk implements AutoCloseable {
       long actual = ch.size();
       if (wanted.isPresent() && wanted.getAsLong() != actual) {
         throw failure(
-            file, "it is %d bytes, not the %d bytes asked for".formatted(actual, wanted.getAsLong()));
+            file,
+            "it is %d bytes, not the %d bytes asked for".formatted(actual, wanted.getAsLong()));
       }
       checkSize(file, actual);
       return new NvmeDisk(file, ch, actual);
@@ -183,7 +183,8 @@ public final class NvmeDisk implements AutoCloseable {
     long end = pos + count * BLOCK_SIZE;
     if (end > size) {
       throw new IllegalArgumentException(
-          "cannot write zeroes: blocks %d+%d are past the disk's %d".formatted(lba, count, blocks()));
+          "cannot write zeroes: blocks %d+%d are past the disk's %d"
+              .formatted(lba, count, blocks()));
     }
     ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(ZERO_CHUNK, end - pos));
     while (pos < end) {

@@ -2,9 +2,9 @@ package dev.toykvm.devices.nvme;
 
 /**
  * BAR0's controller registers (NVMe 1.4, "Controller Registers"): offsets, fields and the values
- * this controller reports. Doorbells start at {@link #DOORBELLS} with a stride of 8 bytes (CAP.DSTRD
- * = 0): submission queue y's tail at {@code 0x1000 + 8y}, completion queue y's head at {@code 0x1004
- * + 8y}.
+ * this controller reports. Doorbells start at {@link #DOORBELLS} with a stride of 8 bytes
+ * (CAP.DSTRD = 0): submission queue y's tail at {@code 0x1000 + 8y}, completion queue y's head at
+ * {@code 0x1004 + 8y}.
  */
 final class NvmeRegisters {
   private NvmeRegisters() {}
