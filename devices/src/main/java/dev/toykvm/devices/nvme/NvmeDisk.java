@@ -55,11 +55,16 @@ public final class NvmeDisk implements AutoCloseable {
     if (Files.isDirectory(file)) {
       throw failure(file, "it is a directory");
     }
+    FileChannel ch = openExisting(file);
+    return ch == null ? create(file, size.orElse(DEFAULT_SIZE)) : existing(file, ch, size);
+  }
+
+  /** The file opened for reading and writing, or {@code null} if it does not exist. */
+  private static FileChannel openExisting(Path file) throws IOException {
     try {
-      FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-      return existing(file, ch, size);
+      return FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
     } catch (NoSuchFileException e) {
-      return create(file, size.orElse(DEFAULT_SIZE));
+      return null;
     } catch (AccessDeniedException e) {
       throw failure(file, "permission denied (it must be readable and writable)");
     } catch (IOException e) {
