@@ -29,6 +29,7 @@ final class AdminCommands {
   private final Features features;
   private final AsyncEvents events;
   private final IoCounters counters;
+  private final ErrorLog errors;
 
   AdminCommands(
       NvmeConfig config,
@@ -37,7 +38,9 @@ final class AdminCommands {
       QueueTable queues,
       Features features,
       AsyncEvents events,
-      IoCounters counters) {
+      IoCounters counters,
+      ErrorLog errors) {
+    this.errors = errors;
     this.config = config;
     this.disk = disk;
     this.dma = dma;
@@ -103,7 +106,7 @@ final class AdminCommands {
     boolean retain = (c.cdw10() & 1 << 15) != 0;
     long dwords = ((long) (c.cdw11() & 0xffff) << 16 | c.cdw10() >>> 16) + 1;
     long offset = Integer.toUnsignedLong(c.cdw12()) | (long) c.cdw13() << 32;
-    byte[] page = LogPages.page(lid, counters);
+    byte[] page = LogPages.page(lid, counters, errors);
     if (page == null) {
       return Completion.status(NvmeStatus.INVALID_LOG_PAGE);
     }

@@ -5,9 +5,9 @@ import java.nio.ByteOrder;
 
 /**
  * The log pages Get Log Page returns (NVMe 1.4, "Get Log Page command"): Error Information (01h,
- * one 64-byte entry, ELPE = 0, all zeros: no error is logged), SMART / Health Information (02h, 512
- * bytes: a steady temperature, full spare, and the I/O counters) and Firmware Slot Information
- * (03h, 512 bytes: slot 1 active).
+ * one 64-byte entry, ELPE = 0: {@link ErrorLog}), SMART / Health Information (02h, 512 bytes: a
+ * steady temperature, full spare, and the I/O counters) and Firmware Slot Information (03h, 512
+ * bytes: slot 1 active).
  */
 final class LogPages {
   private LogPages() {}
@@ -20,9 +20,9 @@ final class LogPages {
   static final int TEMPERATURE = 295;
 
   /** The log page {@code lid}, or {@code null} if there is no such page. */
-  static byte[] page(int lid, IoCounters counters) {
+  static byte[] page(int lid, IoCounters counters, ErrorLog errors) {
     return switch (lid) {
-      case ERROR_INFORMATION -> new byte[64];
+      case ERROR_INFORMATION -> errors.page();
       case SMART -> smart(counters);
       case FIRMWARE_SLOT -> firmwareSlot();
       default -> null;

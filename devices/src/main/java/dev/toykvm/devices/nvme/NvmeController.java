@@ -65,6 +65,7 @@ public final class NvmeController implements BusDevice, AutoCloseable {
   private final QueueTable queues;
   private final Features features;
   private final AsyncEvents events;
+  private final ErrorLog errors = new ErrorLog();
   private final AdminCommands admin;
   private final IoCommands io;
 
@@ -98,7 +99,7 @@ public final class NvmeController implements BusDevice, AutoCloseable {
     features = new Features(config);
     IoCounters counters = new IoCounters();
     events = new AsyncEvents(this::completeAsyncEvent);
-    admin = new AdminCommands(config, disk, this.dma, queues, features, events, counters);
+    admin = new AdminCommands(config, disk, this.dma, queues, features, events, counters, errors);
     io = new IoCommands(disk, this.dma, features, counters);
   }
 
@@ -340,6 +341,7 @@ public final class NvmeController implements BusDevice, AutoCloseable {
     if (invalidDoorbellWrites++ == 0) {
       log.info("NVMe: invalid doorbell write {} to {} queue {}", value, kind, qid);
     }
+    errors.doorbell(qid);
     events.raise(AsyncEvents.TYPE_ERROR, info, LogPages.ERROR_INFORMATION);
   }
 
@@ -355,6 +357,9 @@ public final class NvmeController implements BusDevice, AutoCloseable {
       Command c = Command.decode(entry);
       Completion done = sq.id == 0 ? admin.execute(c) : io.execute(c);
       if (done != null) {
+        if (done.status() != NvmeStatus.SUCCESS) {
+          errors.command(sq.id, c.cid(), done.status(), c.nsid());
+        }
         post(sq.cq, sq.head, sq.id, c.cid(), done);
       }
     }

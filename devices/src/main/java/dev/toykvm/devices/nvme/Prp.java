@@ -97,6 +97,11 @@ final class Prp {
 
   /** Copies {@code data} into the buffer; the status of the transfer. */
   int toGuest(Dma dma, byte[] data) {
+    if (segments.size() == 1) { // one contiguous buffer: no copy
+      return dma.write(segments.getFirst().addr, data)
+          ? NvmeStatus.SUCCESS
+          : NvmeStatus.DATA_TRANSFER_ERROR;
+    }
     int at = 0;
     for (Segment s : segments) {
       if (!dma.write(s.addr, Arrays.copyOfRange(data, at, at + s.length))) {
@@ -109,6 +114,11 @@ final class Prp {
 
   /** Copies the buffer into {@code data}; the status of the transfer. */
   int fromGuest(Dma dma, byte[] data) {
+    if (segments.size() == 1) {
+      return dma.read(segments.getFirst().addr, data)
+          ? NvmeStatus.SUCCESS
+          : NvmeStatus.DATA_TRANSFER_ERROR;
+    }
     int at = 0;
     for (Segment s : segments) {
       byte[] piece = new byte[s.length];

@@ -253,6 +253,28 @@ class NvmeAdminTest {
   }
 
   @Test
+  void theErrorLogHoldsTheLatestError() {
+    Cqe bad = h.admin(cmd(IDENTIFY, 5, DATA, 0, CNS_NAMESPACE));
+    assertEquals(NvmeStatus.SUCCESS, logPage(LogPages.ERROR_INFORMATION, 16, 0).status());
+    ByteBuffer e = ByteBuffer.wrap(h.mem.get(DATA, 64)).order(ByteOrder.LITTLE_ENDIAN);
+    assertEquals(1, e.getLong(0), "error count");
+    assertEquals(0, e.getShort(8), "SQID");
+    assertEquals(bad.cid(), e.getShort(10) & 0xffff, "CID");
+    assertEquals(NvmeStatus.INVALID_NAMESPACE, (e.getShort(12) & 0xffff) >>> 1, "status field");
+    assertEquals(5, e.getInt(24), "namespace");
+    h.reg32(0x1000 + 8 * 3 + 4, 0); // CQ 3's head: no such queue
+    logPage(LogPages.ERROR_INFORMATION, 16, 0);
+    e = ByteBuffer.wrap(h.mem.get(DATA, 64)).order(ByteOrder.LITTLE_ENDIAN);
+    assertEquals(2, e.getLong(0));
+    assertEquals(3, e.getShort(8), "the doorbell's queue");
+    assertEquals(0xffff, e.getShort(10) & 0xffff, "no command");
+    h.disable();
+    h.enable(16, 16);
+    logPage(LogPages.ERROR_INFORMATION, 16, 0);
+    assertEquals(2, h.mem.le.getLong((int) DATA), "kept across a reset");
+  }
+
+  @Test
   void logPageErrors() {
     assertEquals(NvmeStatus.INVALID_LOG_PAGE, logPage(0x04, 1, 0).status());
     assertEquals(NvmeStatus.INVALID_LOG_PAGE, logPage(0x80, 1, 0).status());
