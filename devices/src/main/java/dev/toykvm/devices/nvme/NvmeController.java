@@ -129,7 +129,7 @@ public final class NvmeController implements BusDevice, AutoCloseable {
     if (closed) {
       return;
     }
-    boolean aligned = offset >= 0 && (offset & 3) == 0 && offset + size <= BAR0_SIZE;
+    boolean aligned = offset >= 0 && (offset & 3) == 0 && offset <= BAR0_SIZE - size;
     if (aligned && size == 4) {
       store((int) offset, (int) value);
     } else if (aligned && size == 8) {

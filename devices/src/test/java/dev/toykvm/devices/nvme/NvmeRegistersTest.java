@@ -67,8 +67,11 @@ class NvmeRegistersTest {
     h.ctrl.write(CC, 1, 1);
     h.ctrl.write(CC, 2, 1);
     h.ctrl.write(CC + 1, 4, 1);
+    h.ctrl.write(0x3ffc, 8, 1); // runs past BAR0
+    h.ctrl.write(Long.MAX_VALUE - 3, 4, 1);
+    h.ctrl.write(-4, 4, 1);
     assertEquals(0, h.reg32(CC));
-    assertEquals(3, h.ctrl.oddAccesses());
+    assertEquals(6, h.ctrl.oddAccesses());
     assertEquals(0x04, h.ctrl.read(VS + 1, 1), "a byte read gives the byte");
   }
 
