@@ -21,6 +21,7 @@ final class AdminCommands {
   static final int CNS_CONTROLLER = 0x01;
   static final int CNS_ACTIVE_NAMESPACES = 0x02;
   static final int CNS_DESCRIPTORS = 0x03;
+  static final int CNS_CS_CONTROLLER = 0x06;
 
   private final NvmeConfig config;
   private final NvmeDisk disk;
@@ -71,12 +72,18 @@ final class AdminCommands {
   }
 
   /**
-   * Identify: CNS 00h-03h; another CNS is Invalid Field, an NSID that does not fit the CNS is
-   * Invalid Namespace or Format.
+   * Identify: CNS 00h-03h, and CNS 06h for the NVM command set (CSI 0 in dword 11 bits 31:24: the
+   * I/O command set specific controller structure of NVMe 2.0, which Linux asks a 1.4 controller
+   * for; all zeros, no limits). Another CNS or CSI is Invalid Field; an NSID that does not fit the
+   * CNS is Invalid Namespace or Format.
    */
   private Completion identify(Command c) {
     int nsid = c.nsid();
     int cns = c.cdw10() & 0xff;
+    boolean nvmSet = c.cdw11() >>> 24 == 0;
+    if (!(cns <= CNS_DESCRIPTORS || (cns == CNS_CS_CONTROLLER && nvmSet))) {
+      return Completion.status(NvmeStatus.INVALID_FIELD);
+    }
     byte[] data =
         switch (cns) {
           case CNS_NAMESPACE -> nsid == 1 ? Identify.namespace(config, disk.blocks()) : null;
@@ -86,11 +93,8 @@ final class AdminCommands {
                   ? null
                   : Identify.activeNamespaces(nsid);
           case CNS_DESCRIPTORS -> nsid == 1 ? Identify.descriptors(config) : null;
-          default -> null;
+          default -> new byte[Identify.SIZE]; // CNS 06h, NVM
         };
-    if (cns > CNS_DESCRIPTORS) {
-      return Completion.status(NvmeStatus.INVALID_FIELD);
-    }
     if (data == null) {
       return Completion.status(NvmeStatus.INVALID_NAMESPACE);
     }

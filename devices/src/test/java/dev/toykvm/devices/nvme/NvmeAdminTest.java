@@ -104,6 +104,14 @@ class NvmeAdminTest {
   }
 
   @Test
+  void identifyNvmCommandSetControllerHasNoLimits() {
+    java.util.Arrays.fill(h.mem.ram, (int) DATA, (int) DATA + 4096, (byte) 0xee);
+    Cqe e = h.admin(cmd(IDENTIFY, 0, DATA, 0, CNS_CS_CONTROLLER));
+    assertEquals(NvmeStatus.SUCCESS, e.status(), "Linux asks for it");
+    assertArrayEquals(new byte[4096], h.mem.get(DATA, 4096));
+  }
+
+  @Test
   void identifyErrors() {
     assertEquals(NvmeStatus.INVALID_NAMESPACE, h.admin(cmd(IDENTIFY, 0, DATA, 0, 0)).status());
     assertEquals(NvmeStatus.INVALID_NAMESPACE, h.admin(cmd(IDENTIFY, 2, DATA, 0, 0)).status());
@@ -111,6 +119,11 @@ class NvmeAdminTest {
     assertEquals(NvmeStatus.INVALID_NAMESPACE, h.admin(cmd(IDENTIFY, -2, DATA, 0, 2)).status());
     assertEquals(NvmeStatus.INVALID_NAMESPACE, h.admin(cmd(IDENTIFY, 7, DATA, 0, 3)).status());
     assertEquals(NvmeStatus.INVALID_FIELD, h.admin(cmd(IDENTIFY, 1, DATA, 0, 4)).status());
+    assertEquals(NvmeStatus.INVALID_FIELD, h.admin(cmd(IDENTIFY, 0, DATA, 0, 5)).status());
+    assertEquals(
+        NvmeStatus.INVALID_FIELD,
+        h.admin(cmd(IDENTIFY, 0, DATA, 0, CNS_CS_CONTROLLER, 2 << 24)).status(),
+        "CNS 06h for the zoned command set");
     assertEquals(NvmeStatus.INVALID_FIELD, h.admin(cmd(IDENTIFY, 1, DATA, 0, 0x10)).status());
   }
 
