@@ -16,11 +16,11 @@ import org.slf4j.LoggerFactory;
  * NvmeRegisters}). The PCI function itself (configuration space, the MSI-X table in BAR4) lives in
  * the VMM; it tells the model the bits that matter with {@link #pciState}.
  *
- * <p><b>Registers.</b> Accesses of 4 bytes, and of 8 bytes to the 64-bit registers (CAP, ASQ, ACQ;
- * an 8-byte write is its two halves, low first). Reads of undefined offsets and of doorbells return
- * 0; other reads (1, 2 bytes, unaligned) return the bytes they cover. Writes to read-only or
- * undefined registers are ignored; writes of other sizes or alignments are ignored and counted
- * ({@link #oddAccesses}).
+ * <p><b>Registers.</b> Accesses of 4 bytes, and of 8 bytes (meant for the 64-bit registers CAP, ASQ
+ * and ACQ; an aligned 8-byte write anywhere is its two 4-byte halves, low first). Reads of
+ * undefined offsets and of doorbells return 0; other reads (1, 2 bytes, unaligned) return the bytes
+ * they cover. Writes to read-only or undefined registers are ignored; writes of other sizes or
+ * alignments are ignored and counted ({@link #oddAccesses}).
  *
  * <p><b>Enable and reset.</b> CC.EN 0 to 1 checks CC (NVM command set, 4 KiB pages, round robin,
  * IOSQES 6, IOCQES 4) and AQA/ASQ/ACQ (queues of 2 to 4096 entries, page-aligned bases): a bad
