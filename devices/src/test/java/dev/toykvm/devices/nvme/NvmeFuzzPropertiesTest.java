@@ -25,7 +25,7 @@ import net.jqwik.api.constraints.Size;
  * reset it works again. Submission entries are random bytes with a plausible opcode and a few
  * plausible fields, so the commands reach deep into the checks rather than failing at the first.
  */
-class NvmeFuzzProperties {
+class NvmeFuzzPropertiesTest {
   private static final int[] OFFSETS = {
     0x00, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24, 0x28, 0x2c, 0x30, 0x34, 0x38,
     0x1000, 0x1004, 0x1008, 0x100c, 0x1010, 0x1014, 0x1018, 0x3ffc, 0x3ff9, 0x4000

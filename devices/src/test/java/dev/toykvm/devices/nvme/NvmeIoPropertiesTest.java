@@ -25,7 +25,7 @@ import net.jqwik.api.constraints.Size;
  * Random writes, write zeroes and reads through the controller, each with a buffer scattered over
  * random pages at a random dword offset, against a byte array as the reference disk.
  */
-class NvmeIoProperties {
+class NvmeIoPropertiesTest {
   private static final int BLOCKS = 512; // 256 KiB
   private static final long LIST = 0x700000;
 
