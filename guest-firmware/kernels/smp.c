@@ -11,31 +11,15 @@
  * of the one test device at once, and the BSP checks that the device saw every access and that
  * every read returned a value some CPU wrote: a device reached by several vCPUs at the same time.
  */
-#include "lib/guest.h"
+#include "lib/smp.h"
 
-#define LAPIC 0xfee00000u
-#define LAPIC_ID 0x20
-#define LAPIC_SPIV 0xf0
-#define LAPIC_ICR_LOW 0x300
-#define LAPIC_ICR_HIGH 0x310
-#define ICR_INIT 0x4500u      /* INIT, level assert */
-#define ICR_STARTUP 0x4600u   /* start-up, vector = page */
-#define ICR_FIXED 0x4000u
-#define ICR_NMI 0x4400u
-#define ICR_ALL_BUT_SELF (3u << 18)
-#define ICR_BUSY (1u << 12)
-#define AP_BASE 0x70000u
 #define IPI_VECTOR 0x40
-#define MAX_CPUS 16
-#define AP_STACKS 32
-#define SPIN_LIMIT 200000000u
+#define MAX_CPUS SMP_MAX_CPUS
+#define AP_STACKS SMP_AP_STACKS
 
-extern char ap_trampoline[], ap_trampoline_end[];
-extern void ipi_isr(void), nmi_isr(void), load_gdt(void);
+extern void ipi_isr(void), nmi_isr(void);
 
-/* Shared with the APs and the handlers (smp-ap.S). */
-volatile u32 ap_stack_next;
-u8 ap_stacks[(AP_STACKS + 1) * 4096] __attribute__((aligned(4096)));
+/* Shared with the handlers (smp-ap.S). */
 volatile u32 ipi_hits[MAX_CPUS], nmi_hits[MAX_CPUS];
 static volatile u32 checkins;
 static volatile u32 table[AP_STACKS];
@@ -51,9 +35,7 @@ static struct { u16 limit; u32 base; } __attribute__((packed)) idtr;
 static volatile u32 hammer_rounds; /* K, set by the BSP before it sends the go */
 static volatile u32 hammer_go, hammer_done, hammer_bad;
 
-static u32 lapic_read(u32 reg) { return mmio_read32(LAPIC + reg); }
-static void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC + reg, v); }
-static u32 apic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
+#define LAPIC_SPIV 0xf0
 
 static void set_gate(int vector, void (*handler)(void)) {
   u32 h = (u32)handler;
@@ -63,14 +45,14 @@ static void set_gate(int vector, void (*handler)(void)) {
 /* Every CPU: the shared IDT and its local APIC software-enabled. */
 static void cpu_setup(void) {
   __asm__ volatile("lidt %0" : : "m"(idtr));
-  lapic_write(LAPIC_SPIV, 0x1ff);
+  mmio_write32(0xfee00000u + LAPIC_SPIV, 0x1ff);
 }
 
-/* An AP, in protected mode with its own stack (smp-ap.S). */
-void ap_main(void) {
+/* An AP, in protected mode with its own stack (lib/smp-tramp.S). */
+static void ap_main(void) {
   cpu_setup();
   u32 slot = __atomic_fetch_add(&checkins, 1, __ATOMIC_SEQ_CST);
-  u32 id = apic_id();
+  u32 id = smp_apic_id();
   if (slot < AP_STACKS) table[slot] = id;
   while (!hammer_go) __asm__ volatile("sti; hlt"); /* the go comes with an IPI */
   u32 bad = 0;
@@ -81,28 +63,6 @@ void ap_main(void) {
   __atomic_fetch_add(&hammer_bad, bad, __ATOMIC_SEQ_CST);
   __atomic_fetch_add(&hammer_done, 1, __ATOMIC_SEQ_CST);
   for (;;) __asm__ volatile("sti; hlt");
-}
-
-static void send_ipi(u32 dest, u32 low) {
-  lapic_write(LAPIC_ICR_HIGH, dest << 24);
-  lapic_write(LAPIC_ICR_LOW, low);
-  u32 spins = 0;
-  while ((lapic_read(LAPIC_ICR_LOW) & ICR_BUSY) && ++spins < SPIN_LIMIT) __asm__ volatile("pause");
-}
-
-/* Spins until *p reaches want (or gives up); returns whether it did. */
-static int wait_for(volatile u32 *p, u32 want) {
-  for (u32 spins = 0; spins < SPIN_LIMIT; spins++) {
-    if (*p >= want) return 1;
-    __asm__ volatile("pause");
-  }
-  return 0;
-}
-
-static void start(u32 dest, u32 shorthand) {
-  send_ipi(dest, ICR_INIT | shorthand);
-  send_ipi(dest, ICR_STARTUP | shorthand | (AP_BASE >> 12));
-  send_ipi(dest, ICR_STARTUP | shorthand | (AP_BASE >> 12));
 }
 
 /* K from "hammer=K" in the multiboot command line (after the file name), or 0. */
@@ -129,42 +89,39 @@ static void hammer(u32 cpus, u32 rounds) {
   u32 before = mmio_read32(TESTDEV + TESTDEV_COUNT);
   hammer_rounds = rounds;
   __atomic_store_n(&hammer_go, 1, __ATOMIC_SEQ_CST);
-  send_ipi(0, ICR_FIXED | ICR_ALL_BUT_SELF | IPI_VECTOR);
-  check(wait_for(&hammer_done, cpus - 1), "every AP finished its accesses");
+  smp_send_ipi(0, ICR_FIXED | ICR_ALL_BUT_SELF | IPI_VECTOR);
+  check(smp_wait_for(&hammer_done, cpus - 1), "every AP finished its accesses");
   u32 after = mmio_read32(TESTDEV + TESTDEV_COUNT);
   check(after - before == 1 + 2 * rounds * (cpus - 1), "the device saw every access once");
   check(hammer_bad == 0, "every read returned a value a CPU wrote");
 }
 
 void kmain(u32 magic, u32 *info) {
-  load_gdt();
+  smp_load_gdt();
   puts("smp: SMP test kernel\n");
   check(magic == 0x2BADB002, "multiboot magic");
-  u16 cpus = 0, max_cpus = 0;
-  fw_select(FW_CFG_NB_CPUS);
-  fw_read(&cpus, 2);
-  fw_select(FW_CFG_MAX_CPUS);
-  fw_read(&max_cpus, 2);
+  u32 max_cpus = 0;
+  u32 cpus = smp_cpu_count(&max_cpus);
   puts("smp: ");
   putu(cpus);
   puts(" CPU(s), fw_cfg max ");
   putu(max_cpus);
   puts("\n");
   check(cpus >= 1 && cpus <= MAX_CPUS && max_cpus >= cpus, "fw_cfg CPU count");
-  check(apic_id() == 0, "the BSP has APIC ID 0");
+  check(smp_apic_id() == 0, "the BSP has APIC ID 0");
 
   idtr.limit = sizeof idt - 1;
   idtr.base = (u32)idt;
   set_gate(2, nmi_isr);
   set_gate(IPI_VECTOR, ipi_isr);
   cpu_setup();
-  memcpy((void *)AP_BASE, ap_trampoline, (u32)(ap_trampoline_end - ap_trampoline));
+  smp_prepare(ap_main);
 
   if (cpus >= 2) {
-    start(1, 0);
-    check(wait_for(&checkins, 1), "AP 1 started by APIC ID checked in");
-    start(0, ICR_ALL_BUT_SELF);
-    check(wait_for(&checkins, cpus), "every AP (re)started by all-excluding-self checked in");
+    smp_start(1, 0);
+    check(smp_wait_for(&checkins, 1), "AP 1 started by APIC ID checked in");
+    smp_start(0, ICR_ALL_BUT_SELF);
+    check(smp_wait_for(&checkins, cpus), "every AP (re)started by all-excluding-self checked in");
     u32 seen[MAX_CPUS] = {0};
     puts("smp: check-in table:");
     for (u32 i = 0; i < checkins && i < AP_STACKS; i++) {
@@ -179,10 +136,10 @@ void kmain(u32 magic, u32 *info) {
     puts("\n");
     for (u32 id = 1; id < cpus; id++) {
       check(seen[id] == (id == 1 ? 2u : 1u), "AP checked in with its APIC ID");
-      send_ipi(id, ICR_FIXED | IPI_VECTOR);
-      check(wait_for(&ipi_hits[id], 1), "fixed IPI reached the AP");
-      send_ipi(id, ICR_NMI);
-      check(wait_for(&nmi_hits[id], 1), "NMI reached the AP");
+      smp_send_ipi(id, ICR_FIXED | IPI_VECTOR);
+      check(smp_wait_for(&ipi_hits[id], 1), "fixed IPI reached the AP");
+      smp_send_ipi(id, ICR_NMI);
+      check(smp_wait_for(&nmi_hits[id], 1), "NMI reached the AP");
     }
     check(ipi_hits[0] == 0 && nmi_hits[0] == 0, "nothing came back to the BSP");
     u32 rounds = hammer_arg(info);

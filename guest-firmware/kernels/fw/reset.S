@@ -6,6 +6,7 @@
  */
         .section .entry16, "ax"
         .code16
+        .globl reset16
 reset16:
         cli
         cld

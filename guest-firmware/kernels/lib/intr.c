@@ -42,6 +42,10 @@ void tables_init(void) {
                    : "m"(g)
                    : "eax", "memory");
   for (int v = 0; v < 256; v++) idt_set(v, unexpected_entry);
+  idt_load();
+}
+
+void idt_load(void) {
   struct table_ptr i = {sizeof idt - 1, (u32)idt};
   __asm__ volatile("lidt %0" : : "m"(i) : "memory");
 }
@@ -51,6 +55,19 @@ int lapic_bit(u32 base, u8 vector) {
 }
 
 void lapic_enable(u8 spurious) { lapic_write(LAPIC_SPIV, 0x100 | spurious); }
+
+void lapic_timer_start(u32 ms, u32 lvt) {
+  lapic_write(LAPIC_TIMER_INITIAL, 0);
+  lapic_write(LAPIC_TIMER_DIVIDE, 0xa); /* divide by 128 */
+  lapic_write(LAPIC_LVT_TIMER, lvt);
+  u32 ticks = ms > 0xffffffffu / LAPIC_TIMER_TICKS_PER_MS ? 0xffffffffu : ms * LAPIC_TIMER_TICKS_PER_MS;
+  lapic_write(LAPIC_TIMER_INITIAL, ticks ? ticks : 1);
+}
+
+void lapic_timer_stop(void) {
+  lapic_write(LAPIC_TIMER_INITIAL, 0);
+  lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+}
 
 u32 ioapic_read(u32 reg) {
   mmio_write32(IOAPIC_BASE, reg);

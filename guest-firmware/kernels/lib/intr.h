@@ -12,6 +12,8 @@
 /* Loads the GDT, reloads every segment, and loads an IDT whose 256 gates all lead to a handler
  * that prints "unexpected interrupt or exception" and exits with status 1 (QEMU: 3). */
 void tables_init(void);
+/* Loads the IDT tables_init built on this CPU (an AP that shares the BSP's gates). */
+void idt_load(void);
 /* A 32-bit interrupt gate (IF cleared on entry) for vector. */
 void idt_set(int vector, void (*entry)(void));
 /* An interrupt entry named `entry` that saves the general registers, calls `void handler(void)`
@@ -44,6 +46,15 @@ static inline void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 int lapic_bit(u32 base, u8 vector);
 /* Software-enables the local APIC with this spurious vector. */
 void lapic_enable(u8 spurious);
+
+/* The local APIC timer as a clock: one-shot, divided by 128 (the APIC bus runs at 1 GHz on KVM,
+ * QEMU and toykvm, so 7812 ticks a millisecond; at most about 549 s). lvt is the LVT timer entry:
+ * a vector for an interrupt at expiry, or LVT_MASKED for a deadline that is only polled. */
+#define LAPIC_TIMER_TICKS_PER_MS 7812u
+void lapic_timer_start(u32 ms, u32 lvt);
+/* Whether the one-shot timer started last on this CPU has run out. */
+static inline int lapic_timer_expired(void) { return lapic_read(LAPIC_TIMER_CURRENT) == 0; }
+void lapic_timer_stop(void);
 
 /* ---- the I/O APIC: IOREGSEL at +0, IOWIN at +0x10 ---- */
 #define IOAPIC_BASE 0xfec00000u

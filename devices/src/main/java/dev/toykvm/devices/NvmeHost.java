@@ -49,8 +49,8 @@ public final class NvmeHost {
       String intx) {}
 
   /**
-   * The model over its disk: A's controller. The one place the device process and the VMM's {@code
-   * route=in-process} make an NVMe model.
+   * The model over its disk ({@code NvmeController} over an {@code NvmeDisk}): what the device
+   * process and the VMM's {@code route=in-process} both serve.
    *
    * @throws IOException if the disk cannot be opened or created as asked
    */

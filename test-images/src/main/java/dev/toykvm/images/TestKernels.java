@@ -21,8 +21,13 @@ import java.util.List;
  * UART. {@code pcitest} enumerates PCI bus 0 and checks the chipset (guest-firmware/README.md).
  * {@code irqtest} takes the test device's interrupts: a level line with resample and an edge
  * through the I/O APIC, and an MSI ({@code --device testdev,...,msi=}); "nodev" on its command line
- * checks only the controllers. {@code nvmeregs} finds the NVMe controller ({@code --device nvme}),
- * places its BAR0 if nothing did, and reads CAP and VS through it.
+ * checks only the controllers. {@code nvmetest} drives an NVMe controller (PCI class 010802):
+ * reset, admin queue, Identify, I/O queue pairs, a 1 MiB LBA-dependent pattern written, flushed,
+ * read back and verified; its command line picks {@code irq=poll|msix|intx}, {@code queues=N},
+ * {@code cpus} and {@code check=errors} (malformed commands); it ends with {@code nvmetest: PASS}
+ * (status 1 in QEMU's mode) or a {@code FAIL} line (status 3). {@code nvmeregs} finds the NVMe
+ * controller ({@code --device nvme}), places its BAR0 if nothing did, and reads CAP and VS through
+ * it.
  */
 public final class TestKernels {
   private TestKernels() {}
@@ -39,6 +44,7 @@ public final class TestKernels {
           "echo-poll",
           "pcitest",
           "irqtest",
+          "nvmetest",
           "nvmeregs");
 
   /** The kernels in the Linux bzImage format. */

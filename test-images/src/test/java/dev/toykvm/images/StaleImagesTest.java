@@ -71,6 +71,24 @@ class StaleImagesTest {
   }
 
   @Test
+  void committedDisksMatchTheirSources() throws IOException {
+    Path built = dir("toykvm.firmware.disks");
+    Path committed = dir("toykvm.committed.disks");
+    for (String name : TestDisks.NAMES) {
+      Path fresh = built.resolve(TestDisks.fileName(name));
+      assertTrue(Files.isRegularFile(fresh), "disk " + name + " was not built in " + built);
+      Path ours = committed.resolve(TestDisks.fileName(name));
+      if (!Files.exists(ours)
+          || !Arrays.equals(Files.readAllBytes(fresh), Files.readAllBytes(ours))) {
+        fail("disk " + name + " is stale: " + FIX);
+      }
+      assertTrue(
+          Arrays.equals(Files.readAllBytes(fresh), TestDisks.load(name)),
+          "disk " + name + " on the class path is stale: " + FIX);
+    }
+  }
+
+  @Test
   void committedFirmwareMatchesItsSources() throws IOException {
     Path built = dir("toykvm.firmware.firmware");
     Path committed = dir("toykvm.committed.firmware");

@@ -68,15 +68,15 @@ final class PciPlumbing {
       DeviceIrqfds.InterruptFd intx) {}
 
   /**
-   * HOOK for the lead (engineer D's MSI-X table and INTx routing): called once per PCI function
-   * before it goes on the bus; returns the listener of its BAR4 (the MSI-X table and PBA, served by
-   * the VMM: e.g. a {@code BusBarRoutes} to D's {@code MsixTable}) and takes over its interrupts:
-   * the vectors' irqfds are registered while the guest's table entry is enabled and unmasked (D's
-   * {@code MsixVectors} over {@code function.msixCapability()}, told of configuration writes with
-   * {@code function.afterConfigWrite(vectors::configChanged)}), INTx's on the GSI the PIIX3 routes
-   * the pin to (D's {@code IntxRoute} with the slot and pin 1). The GSIs in the device process's
-   * {@code --irqfd} arguments are only its names for the lines. {@link #NONE} leaves BAR4 unrouted
-   * and the irqfds unregistered (the device's interrupts go nowhere).
+   * Where a PCI function's interrupts go ({@link PciInterruptRoutes}, D's routing): called once per
+   * PCI function before it goes on the bus; returns the listener of its BAR4 (the MSI-X table and
+   * PBA, served by the VMM: e.g. a {@code BusBarRoutes} to D's {@code MsixTable}) and takes over
+   * its interrupts: the vectors' irqfds are registered while the guest's table entry is enabled and
+   * unmasked (D's {@code MsixVectors} over {@code function.msixCapability()}, told of configuration
+   * writes with {@code function.afterConfigWrite(vectors::configChanged)}), INTx's on the GSI the
+   * PIIX3 routes the pin to (D's {@code IntxRoute} with the slot and pin 1). The GSIs in the device
+   * process's {@code --irqfd} arguments are only its names for the lines. {@link #NONE} leaves BAR4
+   * unrouted and the irqfds unregistered (the device's interrupts go nowhere).
    */
   interface PciInterruptWiring {
     BarListener attach(VmFd vm, PciAttached function);

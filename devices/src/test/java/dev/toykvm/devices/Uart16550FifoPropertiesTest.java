@@ -15,7 +15,7 @@ import net.jqwik.api.constraints.Size;
  * The receive FIFO as the device process feeds it (no more than its send window: RTS on and room
  * left).
  */
-class Uart16550FifoProperties {
+class Uart16550FifoPropertiesTest {
 
   /**
    * Whatever the interleaving of arrivals (each at most the room left, as the device process reads

@@ -14,7 +14,7 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 
 /** The IRQ output as a level: whatever the guest and the line do, the line tells the truth. */
-class Uart16550IrqProperties {
+class Uart16550IrqPropertiesTest {
 
   /**
    * After every register access, arrival and tick, the last level given to the {@link IrqLine} is
