@@ -143,11 +143,15 @@ void timer_irq(void) {
 void wake_irq(void) __attribute__((used));
 void wake_irq(void) { lapic_eoi(); }
 
-/* INTx: mask the controller's interrupt (INTMS) before the EOI, so the level line is low when the
- * I/O APIC or the 8259 looks again; the waiter unmasks (INTMC) after consuming the completion. */
+/* INTx: mask the controller's interrupt (INTMS), read back, before the EOI, so the level line is
+ * low when the I/O APIC or the 8259 looks again; the waiter unmasks (INTMC) after consuming the completion. */
 void intx_irq(void) __attribute__((used));
 void intx_irq(void) {
   nvme_write32(&ctrl, NVME_INTMS, 1);
+  /* MMIO writes are posted (on PCI, and toykvm's ioregionfd doorbells): a read of the device
+   * flushes the write before it, so the line is low before the EOI and the interrupt does not
+   * come again at once. */
+  (void)nvme_read32(&ctrl, NVME_CSTS);
   intx_irqs++;
   if (intx_on_pic) {
     if (intx_line >= 8) outb(0xa0, 0x20);
