@@ -20,7 +20,8 @@
  *   <tr><td>{@link dev.toykvm.devices.pc.CmosRtc}</td><td>MC146818 RTC + CMOS</td>
  *       <td>PIO 0x70-0x71</td>
  *       <td>time from a {@link java.time.Clock}, BCD/binary, 12/24 h, SET, UIP; status A-D;
- *       QEMU's memory-size and CPU bytes; NVRAM. No IRQ 8</td></tr>
+ *       QEMU's memory-size and CPU bytes; NVRAM; IRQ 8 from PIE/AIE/UIE, cleared by a read of
+ *       register C</td></tr>
  *   <tr><td>{@link dev.toykvm.devices.pc.PcTestdev}</td><td>QEMU pc-testdev</td>
  *       <td>PIO 0xe0-0xeb, 0x2000-0x2017; MMIO 0xff000000 (64 KiB)</td>
  *       <td>scratch register (two windows), flush-page port, IRQ-line ports, scratch memory</td></tr>
@@ -36,5 +37,10 @@
  *       <td>status, command byte, self tests, output port (A20, reset), 0xfe reset. No keyboard,
  *       no mouse, no IRQs</td></tr>
  * </table>
+ *
+ * <p>PCI device models ({@link dev.toykvm.devices.nvme}: an NVMe 1.4 controller) serve their BARs
+ * and do DMA through {@link dev.toykvm.devices.GuestMemory} ({@link dev.toykvm.devices.GuestRam}
+ * in a device process); their configuration space is the VMM's, and what they need of it arrives
+ * as a {@link dev.toykvm.devices.pci.PciState}.
  */
 package dev.toykvm.devices;
