@@ -39,8 +39,8 @@
  * </table>
  *
  * <p>PCI device models ({@link dev.toykvm.devices.nvme}: an NVMe 1.4 controller) serve their BARs
- * and do DMA through {@link dev.toykvm.devices.GuestMemory} ({@link dev.toykvm.devices.GuestRam}
- * in a device process); their configuration space is the VMM's, and what they need of it arrives
- * as a {@link dev.toykvm.devices.pci.PciState}.
+ * and do DMA through {@link dev.toykvm.devices.GuestMemory} ({@link dev.toykvm.devices.GuestRam} in
+ * a device process); their configuration space is the VMM's, and what they need of it arrives as a
+ * {@link dev.toykvm.devices.pci.PciState}.
  */
 package dev.toykvm.devices;
