@@ -5,7 +5,8 @@ import dev.toykvm.devices.BusDevice;
 /**
  * The keyboard controller of a PC (Intel 8042), as little of it as firmware and Linux's reboot path
  * need: the status and command port 0x64 (this object) and the data port 0x60 ({@link
- * #dataPort()}). There is no keyboard and no mouse behind it.
+ * #dataPort()}). Behind it a keyboard with no keys pressed ({@link Ps2Keyboard}: it answers its
+ * commands), and no mouse.
  *
  * <p>Status (read 0x64): bit 0 output buffer full (a byte waits at 0x60), bit 1 input buffer full
  * (always 0: commands are taken at once, so a guest waiting for it to drain, as Linux's {@code
@@ -26,13 +27,15 @@ import dev.toykvm.devices.BusDevice;
  *            line, so 0xfe (Linux's reboot) and any even command here reset the machine
  * </pre>
  *
- * <p>Reads of 0x60 return the byte waiting (and empty the buffer), 0 when empty.
+ * <p>Reads of 0x60 return the byte waiting (and the next one the keyboard sent, if any, takes its
+ * place), 0 when empty. A byte written to 0x60 with no controller command waiting goes to the
+ * keyboard, whose replies queue up behind the output buffer (at most 16).
  *
- * <p>Not modelled: the keyboard and the mouse (a byte written to 0x60 for them, or command 0xd4, is
- * dropped and counted: a guest waiting for a keyboard's reply 0xfa gets nothing), scan codes,
- * interrupts (IRQ 1 and 12), the input port (0xc0), the controller RAM beyond the command byte, and
- * address masking by the A20 gate (it is only kept, {@link #a20()}). Unknown commands are ignored
- * and counted ({@link #ignored()}). Thread-safe.
+ * <p>Not modelled: the mouse (a byte for it, command 0xd4, is dropped and counted: a guest waiting
+ * for its reply gets nothing), key presses and scan codes, interrupts (IRQ 1 and 12), the input
+ * port (0xc0), the controller RAM beyond the command byte, and address masking by the A20 gate (it
+ * is only kept, {@link #a20()}). Unknown commands are ignored and counted ({@link #ignored()}).
+ * Thread-safe.
  */
 public final class I8042 implements BusDevice {
 
@@ -85,6 +88,8 @@ public final class I8042 implements BusDevice {
   private int mode = MODE_DEFAULT;
   private int outputPort = OUTPUT_DEFAULT;
   private int outputBuffer = -1;
+  private final java.util.ArrayDeque<Integer> fromKeyboard = new java.util.ArrayDeque<>();
+  private final Ps2Keyboard keyboard = new Ps2Keyboard(this::fromKeyboard);
   private int pending = -1; // a command waiting for its byte at 0x60
   private boolean lastWasCommand;
   private long ignored;
@@ -106,7 +111,7 @@ public final class I8042 implements BusDevice {
     return (outputPort & OUT_A20) != 0;
   }
 
-  /** Bytes and commands dropped: unknown commands, bytes for the absent keyboard and mouse. */
+  /** Bytes and commands dropped: unknown commands, bytes for the absent mouse. */
   public synchronized long ignored() {
     return ignored;
   }
@@ -181,10 +186,24 @@ public final class I8042 implements BusDevice {
         return (b & OUT_RESET) == 0;
       }
       case CMD_WRITE_KBD_BUFFER, CMD_WRITE_AUX_BUFFER -> outputBuffer = b;
-      default -> ignored++; // for the keyboard (no command) or the mouse (0xd4): not there
+      case -1 -> keyboard.receive(b);
+      default -> ignored++; // for the mouse (0xd4): not there
     }
     return false;
   }
+
+  /** A byte the keyboard sends: into the output buffer, or queued behind it. */
+  private void fromKeyboard(int b) {
+    if (outputBuffer < 0) {
+      outputBuffer = b;
+    } else if (fromKeyboard.size() < KEYBOARD_QUEUE) {
+      fromKeyboard.add(b);
+    } else {
+      ignored++;
+    }
+  }
+
+  private static final int KEYBOARD_QUEUE = 16;
 
   /** Port 0x60. */
   private final class DataPort implements BusDevice {
@@ -192,7 +211,8 @@ public final class I8042 implements BusDevice {
     public long read(long offset, int size) {
       synchronized (I8042.this) {
         int b = Math.max(outputBuffer, 0);
-        outputBuffer = -1;
+        Integer next = fromKeyboard.poll();
+        outputBuffer = next == null ? -1 : next;
         return b;
       }
     }

@@ -125,14 +125,84 @@ class I8042Test {
   }
 
   @Test
-  void bytesForTheAbsentKeyboardAndMouseAreDropped() {
-    data(0xff); // reset the keyboard
+  void bytesForTheAbsentMouseAreDropped() {
     command(CMD_WRITE_AUX);
     data(0xf4);
     command(0xc0); // read input port: not modelled
-    assertEquals(3, kbc.ignored());
+    assertEquals(2, kbc.ignored());
     assertEquals(0, status() & STATUS_OUTPUT_FULL);
     assertEquals(0, resets);
+  }
+
+  /** The keyboard's replies, each read once the status says a byte waits. */
+  private java.util.List<Integer> replies() {
+    java.util.List<Integer> out = new java.util.ArrayList<>();
+    while ((status() & STATUS_OUTPUT_FULL) != 0) {
+      out.add(data());
+    }
+    return out;
+  }
+
+  @Test
+  void theKeyboardAnswersAResetWithAckAndItsSelfTest() {
+    data(0xff);
+    assertEquals(java.util.List.of(0xfa, 0xaa), replies());
+    assertEquals(0, kbc.ignored());
+    assertEquals(0, resets);
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+    "0xf2, '0xfa 0xab 0x83'", // identify: an MF2 keyboard
+    "0xee, '0xee'", // echo
+    "0xf4, '0xfa'",
+    "0xf5, '0xfa'",
+    "0xf6, '0xfa'",
+    "0x42, '0xfe'" // not a keyboard command: resend
+  })
+  void keyboardCommands(String cmd, String answer) {
+    data(Integer.decode(cmd));
+    assertEquals(
+        java.util.Arrays.stream(answer.split(" ")).map(Integer::decode).toList(), replies());
+  }
+
+  @Test
+  void commandsWithAnArgumentAckBoth() {
+    data(0xed); // LEDs
+    assertEquals(java.util.List.of(0xfa), replies());
+    data(0x07);
+    assertEquals(java.util.List.of(0xfa), replies());
+    data(0xf0); // scan code set: 0 asks which
+    data(0x00);
+    assertEquals(java.util.List.of(0xfa, 0xfa, 0x02), replies());
+    data(0xf0);
+    data(0x01);
+    data(0xf0);
+    data(0x00);
+    assertEquals(java.util.List.of(0xfa, 0xfa, 0xfa, 0xfa, 0x01), replies());
+  }
+
+  @Test
+  void aResendRepeatsTheLastByte() {
+    data(0xf2);
+    replies();
+    data(0xfe);
+    assertEquals(java.util.List.of(0x83), replies());
+  }
+
+  @Test
+  void theQueueIsBoundedAndWhatOverflowsIsCounted() {
+    for (int i = 0; i < 20; i++) {
+      data(0xee); // an echo each, nobody reading
+    }
+    assertEquals(17, replies().size()); // the output buffer and 16 behind it
+    assertEquals(3, kbc.ignored());
+  }
+
+  @Test
+  void aControllerCommandsAnswerWaitsBehindNothingButTakesTheBufferWhenEmpty() {
+    command(CMD_SELF_TEST);
+    assertEquals(java.util.List.of(SELF_TEST_OK), replies());
   }
 
   @Test
