@@ -136,6 +136,10 @@ public final class NvmeBenchCommand implements Callable<Integer> {
         out.println("chart: " + options.chart().toAbsolutePath());
       }
       out.flush();
+      if (!results.failures().isEmpty()) {
+        err.println("toykvm: " + results.failures().size() + " row(s) could not be measured");
+        return ExitCodes.HYPERVISOR;
+      }
       return ExitCodes.SUCCESS;
     } catch (ImageException e) {
       err.println("toykvm: " + e.getMessage());

@@ -40,6 +40,7 @@ final class NvmeBenchmark {
    *
    * @param rows in run order
    * @param pieces the parts a QD1 read is made of (model alone, disk read, doorbell writes)
+   * @param failures one line for each row or piece that could not be measured (the others were)
    * @param placements for each placement and route, where each thread and process ran
    * @param tscGhz the guest TSC's rate used (median of every marker calibration)
    * @param elapsedSeconds how long the whole run took
@@ -48,6 +49,7 @@ final class NvmeBenchmark {
       NvmeBenchOptions options,
       List<Row> rows,
       List<Measurement> pieces,
+      List<String> failures,
       Map<String, String> placements,
       double tscGhz,
       double elapsedSeconds) {}
@@ -71,6 +73,7 @@ final class NvmeBenchmark {
     List<Pending> pending = new ArrayList<>();
     List<NvmePieces.PendingWrite> writes = new ArrayList<>();
     List<Measurement> pieces = new ArrayList<>();
+    List<String> failures = new ArrayList<>();
     Map<String, String> where = new LinkedHashMap<>();
     try (Kvm kvm = Kvm.open();
         NvmeScratch files = NvmeScratch.create(NvmeScratch.DISK_SIZE)) {
@@ -80,18 +83,30 @@ final class NvmeBenchmark {
         if (pieces.isEmpty()) {
           pieces.addAll(NvmePieces.floors(files.disk(), p, o.count(), o.warmup(), progress));
         }
-        writes.addAll(NvmePieces.writes(kvm, p, o.count(), o.warmup(), progress));
+        try {
+          writes.addAll(NvmePieces.writes(kvm, p, o.count(), o.warmup(), progress));
+        } catch (BenchException e) {
+          failed(failures, p.name() + ", doorbell-write pieces: " + e.getMessage(), progress);
+        }
         for (DeviceSpec.Route route : o.routes()) {
           for (NvmeIrq irq : o.irqs()) {
-            NvmeGuestRun.Run run =
-                NvmeGuestRun.run(kvm, files.kernel(), files.disk(), p, route, irq, o, progress);
-            where.putIfAbsent(p.name() + ", " + Routes.label(route), run.placement());
-            pending.add(new Pending(p, route, irq, run));
+            try {
+              NvmeGuestRun.Run run =
+                  NvmeGuestRun.run(kvm, files.kernel(), files.disk(), p, route, irq, o, progress);
+              where.putIfAbsent(p.name() + ", " + Routes.label(route), run.placement());
+              pending.add(new Pending(p, route, irq, run));
+            } catch (BenchException e) {
+              // One row lost is not the whole run lost: the others are still measured.
+              failed(failures, e.getMessage(), progress);
+            }
           }
         }
       }
     } finally {
       Affinity.pinProcess(self, before);
+    }
+    if (pending.isEmpty()) {
+      throw new BenchException("cannot measure any row: " + String.join("; ", failures));
     }
     double rate = medianRate(pending);
     List<Row> rows = new ArrayList<>();
@@ -110,7 +125,12 @@ final class NvmeBenchmark {
     for (NvmePieces.PendingWrite w : writes) {
       pieces.add(w.at(rate));
     }
-    return new Results(o, rows, pieces, where, rate, (System.nanoTime() - started) / 1e9);
+    return new Results(o, rows, pieces, failures, where, rate, (System.nanoTime() - started) / 1e9);
+  }
+
+  private static void failed(List<String> failures, String why, Consumer<String> progress) {
+    failures.add(why);
+    progress.accept("  FAILED: " + why);
   }
 
   /**

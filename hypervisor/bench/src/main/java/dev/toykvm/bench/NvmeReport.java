@@ -34,6 +34,11 @@ final class NvmeReport {
     b.append(rows(r.rows(), o.qd())).append('\n');
     b.append(ratios(r.rows(), o.qd())).append('\n');
     b.append(pieces(r.pieces())).append('\n');
+    if (!r.failures().isEmpty()) {
+      b.append("NOT measured (the rest of the run was):\n");
+      r.failures().forEach(f -> b.append("- ").append(f).append('\n'));
+      b.append('\n');
+    }
     b.append("Placements (CPUs each thread and process was allowed, read back from /proc):\n");
     r.placements().forEach((k, v) -> b.append("- ").append(k).append(": ").append(v).append('\n'));
     return b.toString();
@@ -64,17 +69,21 @@ final class NvmeReport {
     return b.toString();
   }
 
-  /** Per placement and completion mode: ioregionfd's IOPS over the other routes'. */
+  /**
+   * Per placement and completion mode: ioregionfd's IOPS over the other routes' (QD1 IOPS is one
+   * over the mean latency, so the tails weigh in), and the vmm route's QD1 median over ioregionfd's
+   * (the typical read, without them).
+   */
   static String ratios(List<NvmeBenchmark.Row> rows, int qd) {
     StringBuilder b = new StringBuilder();
     b.append(
         "| placement | irq | ioregionfd / vmm, QD1 IOPS | ioregionfd / in-process, QD1 IOPS |"
-            + " ioregionfd / vmm, QD"
+            + " vmm / ioregionfd, QD1 median | ioregionfd / vmm, QD"
             + qd
             + " IOPS | ioregionfd / in-process, QD"
             + qd
             + " IOPS |\n");
-    b.append("|---|---|---:|---:|---:|---:|\n");
+    b.append("|---|---|---:|---:|---:|---:|---:|\n");
     StringBuilder targets = new StringBuilder();
     for (NvmeBenchmark.Row io : rows) {
       if (!io.route().equals("ioregionfd")) {
@@ -85,11 +94,12 @@ final class NvmeReport {
       b.append(
           String.format(
               Locale.ROOT,
-              "| %s | %s | %s | %s | %s | %s |%n",
+              "| %s | %s | %s | %s | %s | %s | %s |%n",
               io.placement().name(),
               io.irq().label(),
               ratio(io.qd1().perSecond(), vmm.map(v -> v.qd1().perSecond())),
               ratio(io.qd1().perSecond(), in.map(v -> v.qd1().perSecond())),
+              vmm.map(v -> ratio(v.qd1().medianUs(), Optional.of(io.qd1().medianUs()))).orElse("-"),
               ratio(io.qdIops(), vmm.map(NvmeBenchmark.Row::qdIops)),
               ratio(io.qdIops(), in.map(NvmeBenchmark.Row::qdIops))));
       vmm.ifPresent(

@@ -41,6 +41,7 @@ class BenchNvmeQuickTest {
 
     NvmeBenchmark.Results r = NvmeBenchmark.run(options, line -> {});
 
+    assertEquals(List.of(), r.failures());
     assertEquals(3 * 2, r.rows().size(), r.rows().toString());
     for (DeviceSpec.Route route : DeviceSpec.Route.values()) {
       for (NvmeIrq irq : List.of(NvmeIrq.MSIX, NvmeIrq.POLL)) {
@@ -71,6 +72,7 @@ class BenchNvmeQuickTest {
     assertTrue(table.contains("| same-cpu | ioregionfd | msix |"), table);
     assertTrue(table.contains("| same-cpu | in-process | poll |"), table);
     assertTrue(table.contains("ioregionfd / vmm, QD1 IOPS"), table);
+    assertTrue(table.contains("vmm / ioregionfd, QD1 median"), table);
     assertTrue(table.contains("- same-cpu, irq=msix: ioregionfd "), table);
     assertTrue(table.contains("NVMe device JVM (pid "), table);
     assertTrue(table.contains("| NVMe model alone |"), table);
