@@ -46,7 +46,8 @@ import picocli.CommandLine.Spec;
       "  toykvm bench                       the full run (a few minutes)",
       "  toykvm bench --quick               a few thousand accesses, same-cpu only (seconds)",
       "  toykvm bench --route ioregionfd --kind mmio-read --placement same-cpu",
-      "  toykvm bench guest-speed            guest compute: kernel side vs bare libunicorn"
+      "  toykvm bench guest-speed            guest compute: kernel side vs bare libunicorn",
+      "  toykvm bench nvme                   the NVMe controller on every route: 4 KiB reads"
     })
 public final class BenchCommand implements Callable<Integer> {
   private final PrintStream out;

@@ -241,7 +241,7 @@ final class GuestBench {
   }
 
   /** Where the VMM thread, the vCPU engine thread, the rest of this JVM and the devices run. */
-  private static String describe(int self, List<Integer> devices) {
+  static String describe(int self, List<Integer> devices) {
     StringBuilder b = new StringBuilder();
     b.append("VMM thread: tid ")
         .append(Processes.gettid())

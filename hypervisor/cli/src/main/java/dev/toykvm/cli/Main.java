@@ -85,7 +85,8 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("bench", new dev.toykvm.bench.BenchCommand(out, err));
     cl.getSubcommands()
         .get("bench")
-        .addSubcommand("guest-speed", new dev.toykvm.bench.GuestSpeedCommand(out, err));
+        .addSubcommand("guest-speed", new dev.toykvm.bench.GuestSpeedCommand(out, err))
+        .addSubcommand("nvme", new dev.toykvm.bench.NvmeBenchCommand(out, err));
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     cl.setParameterExceptionHandler(
