@@ -449,15 +449,34 @@ final class DeviceManager implements AutoCloseable {
                     + f.errno()
                     + ") on a "
                     + (f.write() ? "write to " : "read of ")
-                    + (l.spec().pio() ? "port " : "address ")
-                    + "0x"
-                    + Long.toHexString(f.address())
+                    + where(l.spec(), f.address())
                     + ": "
                     + f.description()
                     + describe(l)));
       }
     }
     return Optional.ofNullable(ended);
+  }
+
+  /**
+   * Where a {@code route=vmm} access went: the port or address; for a PCI function, whose remote
+   * device sees offsets in its BAR0, the guest address where BAR0 is decoded and the offset.
+   */
+  private String where(DeviceSpec spec, long address) {
+    if (!spec.pci()) {
+      return (spec.pio() ? "port 0x" : "address 0x") + Long.toHexString(address);
+    }
+    for (PciPlumbing.PciAttached p : pciFunctions) {
+      var m = p.spec() == spec ? p.function().decoded(NvmeFunction.REGISTERS_BAR) : null;
+      if (m != null) {
+        return (m.io() ? "port 0x" : "address 0x")
+            + Long.toHexString(m.address() + address)
+            + " (BAR0 + 0x"
+            + Long.toHexString(address)
+            + ")";
+      }
+    }
+    return "BAR0 + 0x" + Long.toHexString(address);
   }
 
   /** Which device process covers the address, and the end of what it said on stderr; or "". */
