@@ -49,7 +49,7 @@ public final class DeviceProcess implements AutoCloseable {
   public static final ValueLayout.OfLong RESPONSE_DATA =
       ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-  private WaitStatus status;
+  private volatile WaitStatus status; // set once, under this's lock (waitFor)
   private boolean closed;
 
   private DeviceProcess(List<String> argv, Consumer<String> stderrLines, int[] extraFds) {
@@ -272,11 +272,12 @@ public final class DeviceProcess implements AutoCloseable {
 
   /**
    * Waits up to {@code timeout} for the child to end, kills what is left of its process group, and
-   * reaps it.
+   * reaps it. Any thread (one reaps, the others wait for it: the VMM's device watch and a vCPU
+   * naming the device that failed may ask at once).
    *
    * @return how it ended, or empty if it still runs
    */
-  public Optional<WaitStatus> waitFor(Duration timeout) {
+  public synchronized Optional<WaitStatus> waitFor(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (status == null) {
       if (ProcessGroup.hasEnded(pid)) {

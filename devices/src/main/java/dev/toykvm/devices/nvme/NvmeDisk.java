@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -44,9 +45,10 @@ public final class NvmeDisk implements AutoCloseable {
    *
    * @param size the disk's size in bytes: when given, a positive multiple of 512, and an existing
    *     file must have exactly this size
-   * @throws IOException "cannot open NVMe disk FILE: why" if the file is a directory, cannot be
-   *     read and written, cannot be created, has the wrong size, or a size that is not a positive
-   *     multiple of 512; a file this call created is deleted again
+   * @throws IOException "cannot open NVMe disk FILE: why" if the file is a directory or not a
+   *     regular file (a device, a FIFO), cannot be read and written, cannot be created, has the
+   *     wrong size, or a size that is not a positive multiple of 512; a file this call created is
+   *     deleted again
    */
   public static NvmeDisk open(Path file, OptionalLong size) throws IOException {
     if (size.isPresent()) {
@@ -54,6 +56,9 @@ public final class NvmeDisk implements AutoCloseable {
     }
     if (Files.isDirectory(file)) {
       throw failure(file, "it is a directory");
+    }
+    if (Files.exists(file) && !Files.isRegularFile(file)) {
+      throw failure(file, "not a regular file (a disk is a file of 512-byte blocks)");
     }
     FileChannel ch = openExisting(file);
     return ch == null ? create(file, size.orElse(DEFAULT_SIZE)) : existing(file, ch, size);
@@ -68,7 +73,7 @@ public final class NvmeDisk implements AutoCloseable {
     } catch (AccessDeniedException e) {
       throw failure(file, "permission denied (it must be readable and writable)");
     } catch (IOException e) {
-      throw failure(file, String.valueOf(e.getMessage()));
+      throw failure(file, reason(e));
     }
   }
 
@@ -105,7 +110,7 @@ public final class NvmeDisk implements AutoCloseable {
     } catch (NoSuchFileException e) {
       throw failure(file, "its directory does not exist");
     } catch (IOException e) {
-      throw failure(file, "cannot create it: " + e.getMessage());
+      throw failure(file, "cannot create it: " + reason(e));
     }
     try {
       ch.write(ByteBuffer.allocate(1), size - 1); // the last byte: the file is sparse up to it
@@ -113,7 +118,7 @@ public final class NvmeDisk implements AutoCloseable {
     } catch (IOException e) {
       ch.close();
       Files.deleteIfExists(file);
-      throw failure(file, "cannot make it %d bytes: %s".formatted(size, e.getMessage()));
+      throw failure(file, "cannot make it %d bytes: %s".formatted(size, reason(e)));
     }
   }
 
@@ -123,6 +128,17 @@ public final class NvmeDisk implements AutoCloseable {
           file,
           "its size must be a positive multiple of %d bytes, not %d".formatted(BLOCK_SIZE, size));
     }
+  }
+
+  /**
+   * Why an I/O call failed, without the file name a {@link FileSystemException}'s message starts
+   * with (the failure names the file once).
+   */
+  private static String reason(IOException e) {
+    if (e instanceof FileSystemException f && f.getReason() != null) {
+      return f.getReason();
+    }
+    return String.valueOf(e.getMessage());
   }
 
   private static IOException failure(Path file, String why) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.IOException;
@@ -90,6 +91,34 @@ class NvmeDiskTest {
     assertEquals(
         "cannot open NVMe disk " + orphan + ": its directory does not exist",
         failure(orphan, OptionalLong.of(512)));
+  }
+
+  /** The file is named once, the system's reason after it (not "FILE: FILE: Not a directory"). */
+  @Test
+  void aPathThroughAFileOrALoopNamesTheFileOnce() throws IOException {
+    Path plain = Files.write(dir.resolve("plain"), new byte[512]);
+    Path under = plain.resolve("d.img");
+    assertEquals(
+        "cannot open NVMe disk " + under + ": Not a directory",
+        failure(under, OptionalLong.empty()));
+    Path loop = Files.createSymbolicLink(dir.resolve("loop"), dir.resolve("loop"));
+    String m = failure(loop, OptionalLong.empty());
+    assertTrue(m.startsWith("cannot open NVMe disk " + loop + ": "), m);
+    assertEquals(m.indexOf(loop.toString()), m.lastIndexOf(loop.toString()), m);
+  }
+
+  @Test
+  void aDeviceOrAFifoIsNotADisk() throws Exception {
+    assertEquals(
+        "cannot open NVMe disk /dev/null: not a regular file (a disk is a file of 512-byte blocks)",
+        failure(Path.of("/dev/null"), OptionalLong.empty()));
+    Path fifo = dir.resolve("fifo");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    assertEquals(
+        "cannot open NVMe disk "
+            + fifo
+            + ": not a regular file (a disk is a file of 512-byte blocks)",
+        failure(fifo, OptionalLong.empty()));
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.toykvm.cli;
 
 import dev.toykvm.vmm.DeviceSpec;
 import dev.toykvm.vmm.MachineLayout;
+import dev.toykvm.vmm.SizeParser;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;

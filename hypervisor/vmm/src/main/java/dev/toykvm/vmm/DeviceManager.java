@@ -15,6 +15,8 @@ import dev.toykvm.kvm.KvmIrqfd;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
+import dev.toykvm.posix.PosixException;
+import dev.toykvm.posix.ProcessGroup;
 import dev.toykvm.vmm.pci.BarListener;
 import dev.toykvm.vmm.pci.BusBarRoutes;
 import dev.toykvm.vmm.pci.IoregionBarRoutes;
@@ -393,7 +395,50 @@ final class DeviceManager implements AutoCloseable {
     Eventfd.signal(wakeFd);
   }
 
-  /** The first failure of a device on {@code route=vmm}, as the VM's outcome. */
+  // A device process found ended while the VM ran (checkEnded), as the VM's outcome.
+  private volatile VmOutcome ended;
+
+  /**
+   * Whether a device process has ended (killed, crashed, exited) while the VM runs; the first one
+   * found becomes the VM's outcome ({@link #failure()}, status 71). Without this a device that dies
+   * between two accesses, or with a posted doorbell in its pipe it never read, would leave the
+   * guest waiting in memory for a completion that never comes, and the VM would go on without it.
+   * Any thread; only while the VM runs (at teardown the devices end on purpose).
+   */
+  boolean checkEnded() {
+    if (ended != null) {
+      return true;
+    }
+    for (Launched l : launched) {
+      DeviceProcess p = l.started().process();
+      boolean over;
+      try {
+        over = ProcessGroup.hasEnded(p.pid());
+      } catch (PosixException e) {
+        over = true; // ECHILD: reaped already, by a vCPU naming it in a failure
+      }
+      if (over) {
+        String how =
+            p.waitFor(Duration.ZERO)
+                .map(
+                    s ->
+                        s.exited()
+                            ? "exited with status " + s.exitCode()
+                            : "was killed by signal " + s.signal())
+                .orElse("ended");
+        ended =
+            new VmOutcome.DeviceFailed(
+                "a device process failed: it " + how + " while the VM ran" + describe(l));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The first failure of a device on {@code route=vmm}, or else of a device process found ended
+   * ({@link #checkEnded()}), as the VM's outcome.
+   */
   Optional<VmOutcome> failure() {
     for (Launched l : launched) {
       if (l.remote() != null && l.remote().failure().isPresent()) {
@@ -404,15 +449,34 @@ final class DeviceManager implements AutoCloseable {
                     + f.errno()
                     + ") on a "
                     + (f.write() ? "write to " : "read of ")
-                    + (l.spec().pio() ? "port " : "address ")
-                    + "0x"
-                    + Long.toHexString(f.address())
+                    + where(l.spec(), f.address())
                     + ": "
                     + f.description()
                     + describe(l)));
       }
     }
-    return Optional.empty();
+    return Optional.ofNullable(ended);
+  }
+
+  /**
+   * Where a {@code route=vmm} access went: the port or address; for a PCI function, whose remote
+   * device sees offsets in its BAR0, the guest address where BAR0 is decoded and the offset.
+   */
+  private String where(DeviceSpec spec, long address) {
+    if (!spec.pci()) {
+      return (spec.pio() ? "port 0x" : "address 0x") + Long.toHexString(address);
+    }
+    for (PciPlumbing.PciAttached p : pciFunctions) {
+      var m = p.spec() == spec ? p.function().decoded(NvmeFunction.REGISTERS_BAR) : null;
+      if (m != null) {
+        return (m.io() ? "port 0x" : "address 0x")
+            + Long.toHexString(m.address() + address)
+            + " (BAR0 + 0x"
+            + Long.toHexString(address)
+            + ")";
+      }
+    }
+    return "BAR0 + 0x" + Long.toHexString(address);
   }
 
   /** Which device process covers the address, and the end of what it said on stderr; or "". */

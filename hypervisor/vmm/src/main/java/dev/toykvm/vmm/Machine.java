@@ -457,11 +457,15 @@ public final class Machine implements AutoCloseable {
   public VmOutcome run() {
     Optional<Duration> timeout = config.timeout();
     Thread timer = timeout.map(this::startTimer).orElse(null);
+    Thread watch = devices.pids().isEmpty() ? null : startDeviceWatch();
     try {
       return vcpus.size() == 1 ? loop(0) : VcpuThreads.run(vcpus.size(), this::loop, this::endAll);
     } finally {
       if (timer != null) {
         timer.interrupt();
+      }
+      if (watch != null) {
+        watch.interrupt();
       }
       flushSerial();
       log.debug(
@@ -526,6 +530,35 @@ public final class Machine implements AutoCloseable {
     vmOver.set(true);
     devices.wake();
     vcpus.forEach(VcpuFd::kick);
+  }
+
+  /** How often the device watch looks for a device process that ended. */
+  static final Duration DEVICE_WATCH_INTERVAL = Duration.ofMillis(50);
+
+  /**
+   * Looks every {@link #DEVICE_WATCH_INTERVAL} for a device process that ended while the VM runs
+   * ({@link DeviceManager#checkEnded()}) and, if one did, kicks the vCPUs: their loops then end the
+   * VM with it ({@code devices.failure()}, status 71). A child that dies gives no event the vCPU
+   * waits on (its pipe is only seen closed at the next access), hence the look.
+   */
+  private Thread startDeviceWatch() {
+    return Thread.ofPlatform()
+        .daemon()
+        .name("toykvm-device-watch")
+        .start(
+            () -> {
+              try {
+                while (!devices.checkEnded()) {
+                  Thread.sleep(DEVICE_WATCH_INTERVAL);
+                }
+                devices.wake();
+                vcpus.forEach(VcpuFd::kick);
+              } catch (InterruptedException e) {
+                // run() ended first
+              } catch (RuntimeException e) {
+                log.warn("machine: the device watch failed: {}", e.toString());
+              }
+            });
   }
 
   private Thread startTimer(Duration timeout) {

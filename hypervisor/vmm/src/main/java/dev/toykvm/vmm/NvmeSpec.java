@@ -19,9 +19,11 @@ import java.util.Set;
  * [,name=NAME]}. {@code disk=} is required; the file is created at {@code size=} if absent (64 MiB
  * if no size is given); an existing file's size is used, and {@code size=} must match it if given
  * (checked by the device when it opens the disk). {@code size=} is a positive multiple of 512 (the
- * logical block). {@code queues=} is 1-16, 4 by default. The controller is a PCI function: its BARs
- * are placed by firmware or by the VMM, so {@code pio=} and {@code mmio=} are refused, as are the
- * interrupt keys (its MSI-X vectors and INTx are wired by the VMM).
+ * logical block), in bytes (decimal or 0x hex) or with a binary suffix as {@code --memory} takes
+ * ({@code 512k}, {@code 4M}, {@code 64MiB}, {@code 1G}). {@code queues=} is 1-16, 4 by default. The
+ * controller is a PCI function: its BARs are placed by firmware or by the VMM, so {@code pio=} and
+ * {@code mmio=} are refused, as are the interrupt keys (its MSI-X vectors and INTx are wired by the
+ * VMM).
  *
  * @param disk the disk image
  * @param size the size to create the disk at or to check it against, if given
@@ -48,6 +50,24 @@ public record NvmeSpec(Path disk, OptionalLong size, int queues) {
   /** The size the device creates the disk at if the file is absent. */
   public long createSize() {
     return size.orElse(DEFAULT_CREATE_SIZE);
+  }
+
+  /** {@code size=}: bytes, decimal or 0x hex, or with a binary suffix as {@code --memory} (4M). */
+  private static long size(String spec, String text) {
+    if (text.trim().toLowerCase(java.util.Locale.ROOT).startsWith("0x")) {
+      return DeviceSpec.number(spec, "size", text, false);
+    }
+    try {
+      return SizeParser.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new SpecException(
+          spec,
+          "size="
+              + text
+              + (e.getMessage().endsWith("too large")
+                  ? " is too large"
+                  : " is not a size (bytes, 0x hex, or 512k, 4M, 64MiB, 1G)"));
+    }
   }
 
   /**
@@ -85,7 +105,7 @@ public record NvmeSpec(Path disk, OptionalLong size, int queues) {
     }
     OptionalLong size = OptionalLong.empty();
     if (keys.containsKey("size")) {
-      long s = DeviceSpec.number(spec, "size", keys.get("size"), false);
+      long s = size(spec, keys.get("size"));
       if (s == 0 || s % BLOCK != 0) {
         throw new SpecException(
             spec, "size=" + keys.get("size") + " is not a positive multiple of " + BLOCK);

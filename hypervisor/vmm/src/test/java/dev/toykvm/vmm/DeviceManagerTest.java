@@ -134,6 +134,33 @@ class DeviceManagerTest {
     }
   }
 
+  /**
+   * A device process that ends while the guest never touches it still ends the VM (the device
+   * watch): before, the VM ran on without it until --timeout.
+   */
+  @Test
+  void aDeviceThatEndsWhileTheGuestIgnoresItEndsTheVm() throws Exception {
+    Path doomed = script("doomed", "echo 'doomed: bye' >&2; exit 3");
+    ScriptedKvm kvm = new ScriptedKvm();
+    kvm.thenForever(answer -> new VcpuExit.Intr()); // runs on, never near port 0x1234
+    MachineConfig config =
+        config(
+            Duration.ofSeconds(60),
+            Duration.ofSeconds(30),
+            "exec=" + doomed + ",pio=0x1234,size=8,route=vmm");
+    try (Machine m = Machine.create(kvm, config, image(), new ByteArrayOutputStream(), null)) {
+      VmOutcome o = m.run();
+      assertEquals(ExitCodes.DEVICE, o.exitCode(), o.message());
+      assertTrue(
+          o.message()
+              .startsWith(
+                  "a device process failed: it exited with status 3 while the VM ran; device"
+                      + " doomed@pio:0x1234 (pid "),
+          o.message());
+      assertTrue(o.message().endsWith("said: doomed: bye"), o.message());
+    }
+  }
+
   /** --timeout ends a wait of the VMM for a device (the device timeout would be an hour). */
   @Test
   void theTimeoutInterruptsAWaitForADeviceOnRouteVmm() throws Exception {

@@ -77,6 +77,23 @@ class DeviceSpecTest {
         DeviceSpec.parse("nvme,disk=x,route=in-process,queues=1").route());
   }
 
+  @ParameterizedTest
+  @CsvSource({
+    "4194304, 4194304",
+    "0x400000, 4194304",
+    "4M, 4194304",
+    "4MiB, 4194304",
+    "4mb, 4194304",
+    "512k, 524288",
+    "1G, 1073741824",
+    "512, 512"
+  })
+  void nvmeSizeTakesTheSuffixesOfMemory(String size, long bytes) {
+    assertEquals(
+        java.util.OptionalLong.of(bytes),
+        DeviceSpec.parse("nvme,disk=d.img,size=" + size).nvme().size());
+  }
+
   @Test
   void interruptLinesAndInput() {
     DeviceSpec d = DeviceSpec.parse("testdev,pio=0x1234,size=0x60,irq=5+10,edge-irq=24");
@@ -146,7 +163,12 @@ class DeviceSpecTest {
         "nvme,disk=d.img,mmio=0xfeb00000|mmio= is not for nvme",
         "nvme,disk=d.img,size=1000|size=1000 is not a positive multiple of 512",
         "nvme,disk=d.img,size=0|size=0 is not a positive multiple of 512",
-        "nvme,disk=d.img,size=big|size=big is not a number",
+        "nvme,disk=d.img,size=big|size=big is not a size (bytes, 0x hex, or 512k, 4M, 64MiB, 1G)",
+        "nvme,disk=d.img,size=4T|size=4T is not a size",
+        "nvme,disk=d.img,size=-4M|size=-4M is not a size",
+        "nvme,disk=d.img,size=0x|size=0x is not a number",
+        "nvme,disk=d.img,size=99999999999G|size=99999999999G is too large",
+        "nvme,disk=d.img,size=1000b|size=1000b is not a positive multiple of 512",
         "nvme,disk=d.img,queues=0|queues=0 is not 1-16",
         "nvme,disk=d.img,queues=17|queues=17 is not 1-16",
         "nvme,disk=d.img,queues=four|queues=four is not 1-16",

@@ -1,11 +1,14 @@
-package dev.toykvm.cli;
+package dev.toykvm.vmm;
 
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses sizes such as {@code 16M}, {@code 64MiB}, {@code 1G}, {@code 512k} or {@code 4096}. */
-final class SizeParser {
+/**
+ * Parses sizes such as {@code 16M}, {@code 64MiB}, {@code 1G}, {@code 512k} or {@code 4096}: {@code
+ * --memory} and the {@code size=} of {@code --device nvme}.
+ */
+public final class SizeParser {
   private static final Pattern SIZE =
       Pattern.compile("(\\d+)\\s*([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
 
@@ -15,7 +18,7 @@ final class SizeParser {
    * @return the size in bytes (suffixes are binary: k = 1024)
    * @throws IllegalArgumentException if {@code text} is not a size
    */
-  static long parse(String text) {
+  public static long parse(String text) {
     Matcher m = SIZE.matcher(text.trim());
     if (!m.matches()) {
       throw new IllegalArgumentException(

@@ -1,4 +1,4 @@
-package dev.toykvm.cli;
+package dev.toykvm.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
