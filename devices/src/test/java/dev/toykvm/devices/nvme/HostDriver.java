@@ -3,6 +3,7 @@ package dev.toykvm.devices.nvme;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import dev.toykvm.devices.ArrayGuestMemory;
 import dev.toykvm.devices.pci.PciState;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ final class HostDriver implements AutoCloseable {
   static final long DATA = 0x400000;
   static final int CC_ENABLE = 1 | 6 << 16 | 4 << 20;
 
-  final FakeMemory mem = new FakeMemory(RAM);
+  final ArrayGuestMemory mem = new ArrayGuestMemory(RAM);
   final RecordingInterrupts irq = new RecordingInterrupts();
   final NvmeDisk disk;
   final NvmeController ctrl;

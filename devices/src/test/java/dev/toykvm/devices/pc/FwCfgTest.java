@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.toykvm.devices.ArrayGuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class FwCfgTest {
   private static final long RAM = 128L << 20;
-  private final FakeGuestMemory mem = new FakeGuestMemory(0x10000);
+  private final ArrayGuestMemory mem = new ArrayGuestMemory(0x10000);
   private final FwCfg fw = new FwCfg(mem, RAM, 2);
 
   private void select(int key) {
