@@ -30,7 +30,7 @@ class GsiTableTest {
 
   @Test
   void allocationSkipsReservedAndTakenGsisAndReusesReleasedOnes() {
-    GsiTable t = new GsiTable(new RecordingVm().fd, true);
+    GsiTable t = new GsiTable(new FakeVm().fd, true);
     t.reserve(24);
     t.reserve(26);
     assertEquals(25, t.allocate());
@@ -45,7 +45,7 @@ class GsiTableTest {
 
   @Test
   void allocationEndsAtGsi4095() {
-    GsiTable t = new GsiTable(new RecordingVm().fd, true);
+    GsiTable t = new GsiTable(new FakeVm().fd, true);
     for (int gsi = 24; gsi < 4096; gsi++) {
       assertEquals(gsi, t.allocate());
     }
@@ -55,7 +55,7 @@ class GsiTableTest {
 
   @Test
   void theWholeTableIsInstalledOnlyWhenItChanges() {
-    RecordingVm vm = new RecordingVm();
+    FakeVm vm = new FakeVm();
     GsiTable t = new GsiTable(vm.fd, true);
     int a = t.allocate();
     int b = t.allocate();
@@ -86,7 +86,7 @@ class GsiTableTest {
   /** vCPU threads changing routes at once: each table installed is whole, the last has them all. */
   @Test
   void concurrentChangesInstallWholeTables() throws Exception {
-    RecordingVm vm = new RecordingVm();
+    FakeVm vm = new FakeVm();
     GsiTable t = new GsiTable(vm.fd, true);
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -117,14 +117,14 @@ class GsiTableTest {
 
   @Test
   void theIoapicPinsKeepTheirDefaultRoutes() {
-    GsiTable t = new GsiTable(new RecordingVm().fd, true);
+    GsiTable t = new GsiTable(new FakeVm().fd, true);
     assertThrows(IllegalArgumentException.class, () -> t.setMsi(23, 0xfee00000L, 0x61));
     assertThrows(IllegalArgumentException.class, () -> t.setMsi(4096, 0xfee00000L, 0x61));
   }
 
   @Test
   void withoutAnIrqchipNothingIsInstalled() {
-    RecordingVm vm = new RecordingVm();
+    FakeVm vm = new FakeVm();
     GsiTable t = new GsiTable(vm.fd, false);
     t.setMsi(t.allocate(), 0xfee00000L, 0x61);
     t.setMsi(t.allocate(), 0xfee00000L, 0x62);

@@ -18,7 +18,7 @@ class IntxRouteTest {
   private static final int LEVEL = 40;
   private static final int RESAMPLE = 41;
 
-  private final RecordingVm vm = new RecordingVm();
+  private final FakeVm vm = new FakeVm();
   private final GsiTable gsis = new GsiTable(vm.fd, true);
   private final IsaBridge isa = new IsaBridge();
 

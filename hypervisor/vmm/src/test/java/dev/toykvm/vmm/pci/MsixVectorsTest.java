@@ -236,7 +236,7 @@ class MsixVectorsTest {
 
   @Test
   void withoutAnIrqchipEveryMessageStaysPending() {
-    RecordingVm rec = new RecordingVm();
+    FakeVm rec = new FakeVm();
     GsiTable none = new GsiTable(rec.fd, false);
     vectors = new MsixVectors("fake", rec.fd, none, function, function.capability, table, fds);
     function.vectors = vectors;
