@@ -1,6 +1,5 @@
 package dev.toykvm.bench;
 
-import dev.toykvm.posix.Affinity;
 import dev.toykvm.vmm.DeviceSpec;
 import dev.toykvm.vmm.ExitCodes;
 import dev.toykvm.vmm.ImageException;
@@ -167,36 +166,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   BenchOptions options() {
-    List<Integer> allowed = Affinity.allowedCpus();
-    int a;
-    int b;
-    if (cpus != null) {
-      String[] parts = cpus.split(",");
-      if (parts.length != 2) {
-        throw new IllegalArgumentException("--cpus wants two CPUs, A,B, not '" + cpus + "'");
-      }
-      a = Integer.parseInt(parts[0].strip());
-      b = Integer.parseInt(parts[1].strip());
-    } else {
-      a = allowed.getFirst();
-      b = allowed.size() > 1 ? allowed.get(1) : a;
-    }
-    String where = placement != null ? placement : quick ? "same-cpu" : "both";
-    List<Placement> placements =
-        switch (where) {
-          case "same-cpu" -> List.of(Placement.sameCpu(a));
-          case "different-cpus" -> List.of(Placement.differentCpus(a, b));
-          case "both" ->
-              a == b
-                  ? List.of(Placement.sameCpu(a))
-                  : List.of(Placement.sameCpu(a), Placement.differentCpus(a, b));
-          default ->
-              throw new IllegalArgumentException(
-                  "--placement is same-cpu, different-cpus or both, not '" + where + "'");
-        };
-    if (a == b && where.equals("both")) {
-      err.println("toykvm: only one CPU available: measuring same-cpu only");
-    }
+    List<Placement> placements = Placement.choose(cpus, placement, quick, err);
     List<DeviceSpec.Route> rs =
         routes.isEmpty()
             ? List.of(DeviceSpec.Route.values())
