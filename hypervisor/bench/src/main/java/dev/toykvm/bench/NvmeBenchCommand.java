@@ -62,7 +62,9 @@ public final class NvmeBenchCommand implements Callable<Integer> {
   @Option(
       names = "--warmup",
       paramLabel = "N",
-      description = "Unmeasured reads before them (default 2000; --quick 50).")
+      description =
+          "Unmeasured reads before them (default 20000, so that the device JVM's JIT has"
+              + " compiled the model's hot paths; --quick 50).")
   Long warmup;
 
   @Option(
@@ -165,7 +167,7 @@ public final class NvmeBenchCommand implements Callable<Integer> {
     long n = count != null ? count : quick ? 300 : 20_000;
     return new NvmeBenchOptions(
         n,
-        warmup != null ? warmup : quick ? 50 : 2000,
+        warmup != null ? warmup : quick ? 50 : 20000,
         qd,
         qdCount != null ? qdCount : 4 * n,
         placements,

@@ -47,21 +47,25 @@ final class NvmeReport {
   static String rows(List<NvmeBenchmark.Row> rows, int qd) {
     StringBuilder b = new StringBuilder();
     b.append(
-        "| placement | route | irq | QD1 median (us) | QD1 p99 (us) | QD1 IOPS | QD"
+        "| placement | route | irq | QD1 median (us) | QD1 mean (us) | QD1 p99 (us) | QD1 p99.9"
+            + " (us) | QD1 max (us) | QD1 IOPS | QD"
             + qd
             + " IOPS | QD1 reads |\n");
-    b.append("|---|---|---|---:|---:|---:|---:|---:|\n");
+    b.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (NvmeBenchmark.Row row : rows) {
       Measurement m = row.qd1();
       b.append(
           String.format(
               Locale.ROOT,
-              "| %s | %s | %s | %.2f | %.2f | %s | %s | %d |%n",
+              "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %d |%n",
               m.placement().name(),
               m.path(),
               row.irq().label(),
               m.medianUs(),
+              m.latencies().getMean() / 1000.0,
               m.p99Us(),
+              m.latencies().getValueAtPercentile(99.9) / 1000.0,
+              m.latencies().getMaxValue() / 1000.0,
               ReportTable.rate(m.perSecond()),
               ReportTable.rate(row.qdIops()),
               m.count()));

@@ -93,6 +93,55 @@ class DeviceEndToEndTest {
   }
 
   /**
+   * A device that sends garbage: a 3-byte answer (a response is 32 bytes) and then nothing. The
+   * kernel side (ioregionfd) or the VMM (vmm) keeps the part and waits for the rest; the device
+   * timeout ends the VM with the device status, naming the device, by either route.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"ioregionfd", "vmm"})
+  void deviceThatAnswersPartOfAResponseTimesOut(String route, @TempDir Path dir)
+      throws IOException {
+    Path mumbler = script(dir, "mumbler", "head -c 32 >/dev/null; printf abc; exec sleep 600");
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--com1-route",
+            "in-process",
+            "--device-timeout",
+            "300ms",
+            "--device",
+            "exec=" + mumbler + ",pio=0x1234,size=8,route=" + route,
+            "pio-testdev");
+    assertEquals(ExitCodes.DEVICE, r.status(), r.err());
+    assertTrue(r.err().contains("EAGAIN"), r.err());
+    assertTrue(r.err().contains("device mumbler@pio:0x1234"), r.err());
+  }
+
+  /**
+   * A device that sends a 3-byte answer and exits: the half response is a failure (EIO, or the
+   * device watch's report of the exit), never a value the guest reads.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"ioregionfd", "vmm"})
+  void deviceThatAnswersPartOfAResponseAndExitsFails(String route, @TempDir Path dir)
+      throws IOException {
+    Path stutter = script(dir, "stutter", "head -c 32 >/dev/null; printf abc; exit 0");
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--com1-route",
+            "in-process",
+            "--device",
+            "exec=" + stutter + ",pio=0x1234,size=8,route=" + route,
+            "pio-testdev");
+    assertEquals(ExitCodes.DEVICE, r.status(), r.err());
+    assertTrue(
+        r.err().contains("EIO") || r.err().contains("it exited with status 0 while the VM ran"),
+        r.err());
+    assertTrue(r.err().contains("device stutter@pio:0x1234"), r.err());
+  }
+
+  /**
    * A device that never answers, with a device timeout longer than --timeout: --timeout ends the
    * VM, even while the VMM itself waits for the device (route vmm). route=in-process does not
    * apply: a device in the VMM is toykvm's own code and always answers.
