@@ -16,13 +16,11 @@ import org.slf4j.LoggerFactory;
  * <p>Destinations: a shorthand (self, all including self, all excluding self) ignores the
  * destination field; without one, each local APIC matches it in physical mode (its ID, or 0xff for
  * all) or logical mode (flat or cluster model, from its DFR and LDR). Modes: fixed sets the
- * vector's IRR bit on every target; lowest priority on one target (the lowest-numbered vCPU among
- * them, as if all had the same priority: KVM without vector hashing arbitrates on the APIC's
- * arbitration priority, which no guest here can observe); NMI latches an NMI; INIT (unless it is
- * the level de-assert: level 0 with trigger level, which CPUs since the Pentium 4 ignore) puts the
- * target in the INIT state; start-up sends the vector to a target waiting for SIPI. SMI and the
- * reserved modes are dropped (logged once). Delivery is immediate, so ICR's delivery status always
- * reads idle.
+ * vector's IRR bit on every target; lowest priority on one target chosen by vector hashing ({@link
+ * #lowestPriority}); NMI latches an NMI; INIT (unless it is the level de-assert: level 0 with
+ * trigger level, which CPUs since the Pentium 4 ignore) puts the target in the INIT state; start-up
+ * sends the vector to a target waiting for SIPI. SMI and the reserved modes are dropped (logged
+ * once). Delivery is immediate, so ICR's delivery status always reads idle.
  */
 final class IpiRouting {
   private static final Logger log = LoggerFactory.getLogger(IpiRouting.class);
@@ -39,10 +37,9 @@ final class IpiRouting {
         }
       }
       case LOWEST_PRIORITY -> {
-        for (VcpuIrq t : targets) {
-          if (t.acceptFixed(ipi.vector(), TriggerMode.EDGE)) {
-            break;
-          }
+        VcpuIrq t = lowestPriority(ipi.vector(), targets);
+        if (t != null) {
+          t.acceptFixed(ipi.vector(), TriggerMode.EDGE);
         }
       }
       case NMI -> targets.forEach(VcpuIrq::nmi);
@@ -59,6 +56,23 @@ final class IpiRouting {
         }
       }
     }
+  }
+
+  /**
+   * The one target of a lowest-priority interrupt among the APICs its destination names (in vCPU id
+   * order), as KVM chooses by default ({@code vector_hashing=Y}, {@code kvm_vector_to_index}): of
+   * the n enabled ones (hardware and software), the one at index {@code vector mod n}, so that
+   * different vectors spread over the CPUs and one vector always goes to the same CPU. Null if none
+   * is enabled: the interrupt is dropped, as KVM drops it.
+   */
+  static VcpuIrq lowestPriority(int vector, List<VcpuIrq> named) {
+    List<VcpuIrq> enabled = new ArrayList<>(named.size());
+    for (VcpuIrq v : named) {
+      if (v.apicEnabled()) {
+        enabled.add(v);
+      }
+    }
+    return enabled.isEmpty() ? null : enabled.get(vector % enabled.size());
   }
 
   /** The local APICs an IPI addresses, in vCPU id order. */

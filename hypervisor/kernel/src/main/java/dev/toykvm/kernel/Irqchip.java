@@ -271,9 +271,9 @@ final class Irqchip {
 
   /**
    * An interrupt message (from the I/O APIC or an MSI) to the local APICs it addresses, KVM's
-   * {@code kvm_irq_delivery_to_apic}: every one for fixed delivery, the first that accepts for
-   * lowest priority (a physical broadcast is delivered to all, as KVM does). Returns how many
-   * accepted it. Any thread, no local APIC lock held.
+   * {@code kvm_irq_delivery_to_apic}: every one for fixed delivery, one chosen by vector hashing
+   * for lowest priority ({@link IpiRouting#lowestPriority}; a physical broadcast is delivered to
+   * all, as KVM does). Returns how many accepted it. Any thread, no local APIC lock held.
    */
   int deliverMessage(InterruptRequest m) {
     if (m.deliveryMode() == DeliveryMode.NMI || m.deliveryMode() == DeliveryMode.INIT) {
@@ -301,17 +301,22 @@ final class Irqchip {
       }
       return 0;
     }
-    boolean one =
-        m.deliveryMode() == DeliveryMode.LOWEST_PRIORITY
-            && !(m.destMode() == dev.toykvm.kernel.irq.DestinationMode.PHYSICAL
-                && m.dest() == 0xff);
+    if (m.deliveryMode() == DeliveryMode.LOWEST_PRIORITY
+        && !(m.destMode() == dev.toykvm.kernel.irq.DestinationMode.PHYSICAL && m.dest() == 0xff)) {
+      List<VcpuIrq> named = new ArrayList<>();
+      for (VcpuIrq vcpu : vcpus.values()) {
+        if (vcpu.matches(m.dest(), m.destMode())) {
+          named.add(vcpu);
+        }
+      }
+      named.sort(java.util.Comparator.comparingInt(VcpuIrq::id));
+      VcpuIrq target = IpiRouting.lowestPriority(m.vector(), named);
+      return target != null && target.accept(m) ? 1 : 0;
+    }
     int accepted = 0;
     for (VcpuIrq vcpu : vcpus.values()) {
       if (vcpu.accept(m)) {
         accepted++;
-        if (one) {
-          break;
-        }
       }
     }
     return accepted;

@@ -152,6 +152,13 @@ final class VcpuIrq {
     return id;
   }
 
+  /** Whether the local APIC is hardware- and software-enabled (any thread). */
+  boolean apicEnabled() {
+    synchronized (lapic) {
+      return lapic.hardwareEnabled() && lapic.softwareEnabled();
+    }
+  }
+
   /** Whether an IPI's destination (no shorthand) names this APIC (any thread). */
   boolean matches(int dest, dev.toykvm.kernel.irq.DestinationMode mode) {
     synchronized (lapic) {

@@ -6,6 +6,7 @@ import static dev.toykvm.selftests.SmpTest.sendIpi;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.toykvm.kvm.KvmDtable;
+import dev.toykvm.kvm.KvmMsi;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VcpuFd;
 import java.util.ArrayList;
@@ -26,9 +27,15 @@ class IpiTest {
 
   /** The vCPUs whose IRR holds {@link #VECTOR}. */
   private static List<Integer> receivers(SmpVm s) {
+    return receivers(s, VECTOR);
+  }
+
+  /** The vCPUs whose IRR has {@code vector}. */
+  private static List<Integer> receivers(SmpVm s, int vector) {
     List<Integer> got = new ArrayList<>();
+    int at = 0x200 + (vector / 32) * 0x10 + (vector % 32) / 8;
     for (VcpuFd v : s.vcpus) {
-      if ((v.getLapic()[0x220] & 1) != 0) {
+      if ((v.getLapic()[at] & (1 << (vector % 8))) != 0) {
         got.add(v.id());
       }
     }
@@ -54,6 +61,10 @@ class IpiTest {
     "shorthand all incl. self,   0x00000000, 0x00084040, 0xf, 0x01, 0x02, 0x04, '0,1,2'",
     "shorthand all excl. self,   0x00000000, 0x000c4040, 0xf, 0x01, 0x02, 0x04, '1,2'",
     "lowest priority flat 0x06,  0x06000000, 0x00004940, 0xf, 0x01, 0x02, 0x04, '1'",
+    "lowest priority 0x06 v0x41, 0x06000000, 0x00004941, 0xf, 0x01, 0x02, 0x04, '2'",
+    "lowest priority 0x07 v0x43, 0x07000000, 0x00004943, 0xf, 0x01, 0x02, 0x04, '1'",
+    "lowest priority 0x07 v0x44, 0x07000000, 0x00004944, 0xf, 0x01, 0x02, 0x04, '2'",
+    "lowest priority 0x07 v0x45, 0x07000000, 0x00004945, 0xf, 0x01, 0x02, 0x04, '0'",
   })
   void fixedIpiReachesItsDestinations(
       String name, long high, long low, int dfr, int ldr0, int ldr1, int ldr2, String expected) {
@@ -77,7 +88,37 @@ class IpiTest {
           want.add(Integer.parseInt(id.trim()));
         }
       }
-      assertEquals(want, receivers(s), name);
+      assertEquals(want, receivers(s, (int) (low & 0xff)), name);
+    }
+  }
+
+  /**
+   * A lowest-priority MSI to three APICs goes to one, chosen by vector hashing as KVM does: vector
+   * mod the number of enabled APICs named; a software-disabled APIC is not counted.
+   */
+  @ParameterizedTest(name = "vector {0} with APIC 1 enabled: {1} -> vCPU {2}")
+  @CsvSource({
+    "0x43, true, 1",
+    "0x44, true, 2",
+    "0x45, true, 0",
+    "0x43, false, 2",
+    "0x44, false, 0"
+  })
+  void aLowestPriorityMsiGoesToOneApicByVectorHashing(int vector, boolean oneEnabled, int want) {
+    try (SmpVm s = new SmpVm(3, true)) {
+      for (VcpuFd v : s.vcpus) {
+        byte[] lapic = v.getLapic();
+        lapic[0xf0] = (byte) 0xff;
+        lapic[0xf1] = (byte) (v.id() == 1 && !oneEnabled ? 0x00 : 0x01); // SPIV bit 8
+        lapic[0xd3] = (byte) (1 << v.id()); // flat logical IDs 1, 2, 4
+        lapic[0xe3] = (byte) 0xff;
+        v.setLapic(lapic);
+      }
+      // Address: logical, destination 0x07; data: lowest priority, the vector.
+      KvmMsi msi =
+          KvmMsi.ZERO.withAddressLo(0xfee00000 | 0x07 << 12 | 1 << 2).withData(1 << 8 | vector);
+      assertEquals(1, s.vm.signalMsi(msi));
+      assertEquals(List.of(want), receivers(s, vector));
     }
   }
 
