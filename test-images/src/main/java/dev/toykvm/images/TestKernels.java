@@ -27,7 +27,9 @@ import java.util.List;
  * {@code cpus} and {@code check=errors} (malformed commands); it ends with {@code nvmetest: PASS}
  * (status 1 in QEMU's mode) or a {@code FAIL} line (status 3). {@code nvmeregs} finds the NVMe
  * controller ({@code --device nvme}), places its BAR0 if nothing did, and reads CAP and VS through
- * it.
+ * it. {@code highmem} finds the RAM above 4 GiB in the memory map, checks fw_cfg's and the CMOS's
+ * sizes, and writes and reads it back in 64-bit mode (with PAE paging if its command line says
+ * "pae"); it ends with {@code highmem: PASS} or {@code highmem: FAIL}.
  */
 public final class TestKernels {
   private TestKernels() {}
@@ -45,7 +47,8 @@ public final class TestKernels {
           "pcitest",
           "irqtest",
           "nvmetest",
-          "nvmeregs");
+          "nvmeregs",
+          "highmem");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");

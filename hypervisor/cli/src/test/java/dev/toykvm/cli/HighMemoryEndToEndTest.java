@@ -1,0 +1,76 @@
+package dev.toykvm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.toykvm.images.TestKernels;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * RAM above 4 GiB end to end: the highmem kernel on machines of 5 GiB, 5000 MiB (not a whole number
+ * of GiB), 3 GiB + 4 KiB (one page above 4 GiB) and 3 GiB (none). Each prints exactly what it
+ * prints on QEMU ({@code qemu-system-x86_64 -m SIZE -kernel highmem.elf}, guest-firmware/README.md)
+ * but for 3 GiB + 4 KiB, which QEMU keeps below 4 GiB. The guest file is sparse: these machines
+ * touch a few pages of their RAM.
+ */
+class HighMemoryEndToEndTest {
+  @TempDir Path dir;
+
+  private static List<String> withHighRam(long mib, int places) {
+    List<String> lines = new ArrayList<>();
+    lines.add("highmem: RAM above 4 GiB");
+    lines.add("ok   multiboot magic 0x2BADB002 in EAX");
+    lines.add("RAM above 4 GiB: " + mib + " MiB at 0x0000000100000000, reached in 64-bit mode");
+    lines.add("ok   fw_cfg RAM size: 3 GiB below 4 GiB plus the RAM above");
+    lines.add("ok   CMOS 0x5b-0x5d: the RAM above 4 GiB in 64 KiB units");
+    lines.add("ok   CMOS 0x34-0x35: the RAM from 16 MiB to 3 GiB in 64 KiB units");
+    lines.add("ok   mem_upper: the RAM below the hole only");
+    lines.add("ok   the PCI hole is not RAM");
+    lines.add("ok   the first address past the RAM above 4 GiB is not RAM");
+    lines.add("patterns written at " + places + " places");
+    lines.add("ok   every pattern reads back (first page, each GiB, last page)");
+    lines.add("ok   the last byte of RAM is RAM");
+    lines.add(
+        mib == 0
+            ? "ok   4 GiB + x is not x (too little RAM above 4 GiB to try)"
+            : "ok   4 GiB + x is not x");
+    lines.add("highmem: PASS");
+    return lines;
+  }
+
+  @ParameterizedTest(name = "--memory {0}")
+  @CsvSource({"5G, 2048, 3", "5000M, 1928, 3", "3145732K, 0, 1"})
+  void theGuestFindsAndUsesTheRamAbove4GiB(String memory, long mib, int places) throws IOException {
+    Path kernel = TestKernels.extract("highmem", dir);
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run", "--timeout", "60s", "--memory", memory, "--kernel", kernel.toString());
+    assertEquals(withHighRam(mib, places), r.out().lines().toList(), "stderr: " + r.err());
+    assertEquals(1, r.status(), "QEMU's isa-debug-exit: (0 << 1) | 1; stderr: " + r.err());
+  }
+
+  @Test
+  void with3GiBThereIsNoRamAbove4GiB() throws IOException {
+    Path kernel = TestKernels.extract("highmem", dir);
+    MainTest.Result r =
+        MainTest.toykvm("run", "--timeout", "60s", "--memory", "3G", "--kernel", kernel.toString());
+    assertEquals(
+        List.of(
+            "highmem: RAM above 4 GiB",
+            "ok   multiboot magic 0x2BADB002 in EAX",
+            "RAM above 4 GiB: none",
+            "ok   CMOS 0x5b-0x5d: no RAM above 4 GiB",
+            "ok   fw_cfg RAM size: all of it below 4 GiB",
+            "ok   nothing is RAM at 3.5 GiB",
+            "highmem: PASS"),
+        r.out().lines().toList(),
+        "stderr: " + r.err());
+    assertEquals(1, r.status(), "stderr: " + r.err());
+  }
+}
