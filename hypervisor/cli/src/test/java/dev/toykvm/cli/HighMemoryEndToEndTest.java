@@ -73,4 +73,25 @@ class HighMemoryEndToEndTest {
         "stderr: " + r.err());
     assertEquals(1, r.status(), "stderr: " + r.err());
   }
+
+  @Test
+  void noDeviceGoesOverTheRamAbove4GiB() throws IOException {
+    Path kernel = TestKernels.extract("highmem", dir);
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--timeout",
+            "60s",
+            "--memory",
+            "5G",
+            "--kernel",
+            kernel.toString(),
+            "--device",
+            "testdev,mmio=0x17ffff000,size=0x2000");
+    assertEquals(
+        "toykvm: cannot place device testdev@0x17ffff000: it overlaps RAM above 4 GiB"
+            + " (0x100000000..0x17fffffff)\n",
+        r.err());
+    assertEquals(dev.toykvm.vmm.ExitCodes.DEVICE, r.status());
+  }
 }
