@@ -6,13 +6,14 @@
  * nothing as RAM at the first address past it. Without RAM above 4 GiB it checks that nothing says
  * there is. Exits through isa-debug-exit (port 0xf4): 0 when every check passed (QEMU: status 1).
  *
- * The accesses run in 64-bit mode with identity-mapped 2 MiB pages (highmem-lm.S), by default; with
+ * The accesses run in 64-bit mode with identity-mapped 2 MiB pages (lib/longmode.h), by default; with
  * "pae" on the command line they run in 32-bit mode with PAE paging instead, through a window at
  * virtual 3 GiB whose 2 MiB pages have frames above 4 GiB. (The pae mode passes on QEMU; on toykvm
  * with Debian's libunicorn 2.0.1, which maps every linear address to the same physical address
  * whatever the page tables say, it cannot reach RAM above 4 GiB: see ARCHITECTURE.md.)
  */
 #include "lib/guest.h"
+#include "lib/longmode.h"
 
 struct mb_info {
   u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
@@ -26,12 +27,8 @@ struct mb_mmap { u32 size; u64 addr, len; u32 type; } __attribute__((packed));
 #define PAGE_2M (2ull << 20)
 #define MAX_GIB 64 /* the page tables cover the 36-bit physical address space */
 
-/* A memory access to run: in 64-bit mode (lm_run, highmem-lm.S) or through the PAE window. */
-enum { WRITE32, READ32, WRITE8, READ8 };
-struct job { u64 addr, value; u32 op, zero; };
-void lm_run(u32 pml4, struct job *jobs, u32 n);
-
-static struct job jobs[128];
+/* The memory accesses to run: in 64-bit mode (lm_run) or through the PAE window. */
+static struct lm_job jobs[128];
 static u32 njobs;
 
 /* 64-bit mode: identity-mapped 2 MiB pages up to the top of RAM. */
@@ -100,23 +97,16 @@ static void __attribute__((noreturn)) done(void) {
 
 static u32 pattern(u32 i) { return 0x5a000000u ^ (i * 0x9e3779b9u); }
 
-static struct job *job(u32 op, u64 addr, u64 value) {
-  struct job *j = &jobs[njobs++];
+static struct lm_job *job(u32 op, u64 addr, u64 value) {
+  struct lm_job *j = &jobs[njobs++];
   j->addr = addr;
   j->value = value;
   j->op = op;
-  j->zero = 0;
+  j->len = 0;
   return j;
 }
 
-static void run_long_mode(u64 top) {
-  for (u32 g = 0; g < MAX_GIB && (u64)g * GIB < top; g++) {
-    for (u32 i = 0; i < 512; i++) pd[g][i] = (u64)g * GIB + (u64)i * PAGE_2M + 0x83;
-    pdpt[g] = (u32)pd[g] | 3;
-  }
-  pml4[0] = (u32)pdpt | 3;
-  lm_run((u32)pml4, jobs, njobs);
-}
+static void run_long_mode(u64 top) { lm_run(lm_identity_map(pml4, pdpt, pd, top), jobs, njobs); }
 
 /* The virtual address of physical pa through the window, mapping its 2 MiB page if needed. */
 static u32 window(u64 pa) {
@@ -140,12 +130,12 @@ static void run_pae(void) {
   __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
   __asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | 1u << 31) : "memory"); /* PG */
   for (u32 i = 0; i < njobs; i++) {
-    struct job *j = &jobs[i];
+    struct lm_job *j = &jobs[i];
     u32 a = j->addr >> 32 ? window(j->addr) : (u32)j->addr;
     switch (j->op) {
-      case WRITE32: *(volatile u32 *)a = (u32)j->value; break;
-      case READ32: j->value = *(volatile u32 *)a; break;
-      case WRITE8: *(volatile u8 *)a = (u8)j->value; break;
+      case LM_WRITE32: *(volatile u32 *)a = (u32)j->value; break;
+      case LM_READ32: j->value = *(volatile u32 *)a; break;
+      case LM_WRITE8: *(volatile u8 *)a = (u8)j->value; break;
       default: j->value = *(volatile u8 *)a; break;
     }
   }
@@ -206,23 +196,23 @@ void kmain(u32 magic, struct mb_info *mbi) {
   for (u64 a = hi_base + GIB; a < hi_end - PAGE_2M && n < 38; a += GIB) places[n++] = a;
   if (hi_size > 4096) places[n++] = hi_end - 4096;
   for (u32 i = 0; i < n; i++) {
-    job(WRITE32, places[i], pattern(i));
-    job(WRITE32, places[i] + 4092, ~pattern(i));
+    job(LM_WRITE32, places[i], pattern(i));
+    job(LM_WRITE32, places[i] + 4092, ~pattern(i));
   }
-  struct job *reads = &jobs[njobs];
+  struct lm_job *reads = &jobs[njobs];
   for (u32 i = 0; i < n; i++) {
-    job(READ32, places[i], 0);
-    job(READ32, places[i] + 4092, 0);
+    job(LM_READ32, places[i], 0);
+    job(LM_READ32, places[i] + 4092, 0);
   }
-  job(WRITE8, hi_end - 1, 0xa5);
-  struct job *last = job(READ8, hi_end - 1, 0);
-  struct job *last_word = job(READ32, hi_end - 4, 0);
+  job(LM_WRITE8, hi_end - 1, 0xa5);
+  struct lm_job *last = job(LM_READ8, hi_end - 1, 0);
+  struct lm_job *last_word = job(LM_READ32, hi_end - 4, 0);
   low_probe[0] = 0x11111111;
   int alias_fits = hi_size >= (u32)low_probe + sizeof low_probe;
-  struct job *alias = 0;
+  struct lm_job *alias = 0;
   if (alias_fits) {
-    job(WRITE32, hi_base + (u32)low_probe, 0x22222222);
-    alias = job(READ32, hi_base + (u32)low_probe, 0);
+    job(LM_WRITE32, hi_base + (u32)low_probe, 0x22222222);
+    alias = job(LM_READ32, hi_base + (u32)low_probe, 0);
   }
 
   if (pae) {

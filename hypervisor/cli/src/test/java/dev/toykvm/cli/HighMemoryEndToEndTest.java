@@ -94,4 +94,59 @@ class HighMemoryEndToEndTest {
         r.err());
     assertEquals(dev.toykvm.vmm.ExitCodes.DEVICE, r.status());
   }
+
+  /**
+   * nvmetest's {@code buf=high}: every data buffer of the pattern above 4 GiB, so the NVMe device
+   * process (and, on {@code route=in-process}, the VMM's model) does its DMA there. The guest
+   * poisons each buffer above 4 GiB before a read and checks what the controller put there, and the
+   * disk must hold the pattern the controller read from there.
+   */
+  @ParameterizedTest(name = "route={0}")
+  @CsvSource({"ioregionfd", "in-process"})
+  void theNvmeControllerDoesItsDmaAbove4GiB(String route) throws IOException {
+    Path disk = dir.resolve("high-" + route + ".img");
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--timeout",
+            "120s",
+            "--memory",
+            "5G",
+            "--kernel",
+            TestKernels.extract("nvmetest", dir).toString(),
+            "--append",
+            "irq=msix queues=2 buf=high",
+            "--device",
+            "nvme,disk=" + disk + ",size=4M,queues=2,route=" + route);
+    List<String> lines = r.out().lines().map(String::strip).toList();
+    assertEquals(1, r.status(), r.out() + r.err());
+    assertEquals(
+        true,
+        lines.contains("nvmetest: data buffers above 4 GiB, from 0x100000000"),
+        r.out() + r.err());
+    assertEquals(
+        true, lines.contains("nvmetest: read: 2048 blocks read back and verified"), r.out());
+    assertEquals("nvmetest: PASS", lines.getLast(), r.out());
+    NvmeEndToEndTest.assertPattern(disk);
+  }
+
+  @Test
+  void nvmetestSaysWhenThereIsNoRamAbove4GiBForItsBuffers() throws IOException {
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--timeout",
+            "120s",
+            "--kernel",
+            TestKernels.extract("nvmetest", dir).toString(),
+            "--append",
+            "buf=high",
+            "--device",
+            "nvme,disk=" + dir.resolve("none.img") + ",size=4M");
+    assertEquals(3, r.status(), r.out() + r.err());
+    assertEquals(
+        "nvmetest: FAIL: buf=high: no RAM at 4 GiB in the memory map",
+        r.out().lines().map(String::strip).toList().getLast(),
+        r.out());
+  }
 }

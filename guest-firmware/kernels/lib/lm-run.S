@@ -1,7 +1,8 @@
 /*
- * highmem's trip to 64-bit mode: lm_run(pml4, jobs, n) loads a GDT with a 64-bit code segment,
- * turns on long mode with the given 4-level page tables, runs the memory jobs (see highmem.c),
- * and comes back to 32-bit protected mode without paging. cdecl; keeps ebx, esi, edi, ebp.
+ * A trip to 64-bit mode for 32-bit kernels (lib/longmode.h): lm_run(pml4, jobs, n) turns on long
+ * mode with the given 4-level page tables, runs the memory jobs, and comes back to 32-bit
+ * protected mode without paging, with the caller's GDT, code segment and EFLAGS (interrupts stay
+ * off for the trip: the caller's IDT is a 32-bit one). cdecl; keeps ebx, esi, edi, ebp.
  */
         .section .rodata
         .balign 8
@@ -23,15 +24,16 @@ lm_run:
         push %ebx
         push %esi
         push %edi
+        pushf
+        cli
+        sub $8, %esp
+        sgdt (%esp)                     /* the caller's GDT, back at the end */
+        xor %eax, %eax
+        mov %cs, %ax
+        push %eax                       /* and its code segment */
         lgdt lm_gdtr
         ljmp $0x08, $1f
-1:      mov $0x10, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        mov %ax, %fs
-        mov %ax, %gs
-        mov 8(%ebp), %eax
+1:      mov 8(%ebp), %eax
         mov %eax, %cr3
         mov %cr4, %eax
         or $0x20, %eax                  /* CR4.PAE */
@@ -53,7 +55,7 @@ lm_run:
         mov %esp, %esp
         test %edi, %edi
         jz 9f
-        /* a job: u64 address, u64 value, u32 op (0 write32, 1 read32, 2 write8, 3 read8), u32 0 */
+        /* a job (struct lm_job): u64 addr, u64 value, u32 op, u32 len */
 3:      mov (%rsi), %rbx
         mov 16(%rsi), %eax
         cmp $1, %eax
@@ -62,17 +64,41 @@ lm_run:
         je 12f
         cmp $3, %eax
         je 13f
-        mov 8(%rsi), %eax
+        cmp $4, %eax
+        je 14f
+        cmp $5, %eax
+        je 15f
+        mov 8(%rsi), %eax               /* LM_WRITE32 */
         movl %eax, (%rbx)
         jmp 19f
-11:     movl (%rbx), %eax
+11:     movl (%rbx), %eax               /* LM_READ32 */
         mov %rax, 8(%rsi)
         jmp 19f
-12:     movb 8(%rsi), %al
+12:     movb 8(%rsi), %al               /* LM_WRITE8 */
         movb %al, (%rbx)
         jmp 19f
-13:     movzbl (%rbx), %eax
+13:     movzbl (%rbx), %eax             /* LM_READ8 */
         mov %rax, 8(%rsi)
+        jmp 19f
+14:     push %rsi                       /* LM_COPY_IN: len bytes from value to addr */
+        push %rdi
+        mov 20(%rsi), %ecx
+        mov %rbx, %rdi
+        mov 8(%rsi), %rsi
+        cld
+        rep movsb
+        pop %rdi
+        pop %rsi
+        jmp 19f
+15:     push %rsi                       /* LM_COPY_OUT: len bytes from addr to value */
+        push %rdi
+        mov 20(%rsi), %ecx
+        mov 8(%rsi), %rdi
+        mov %rbx, %rsi
+        cld
+        rep movsb
+        pop %rdi
+        pop %rsi
 19:     add $24, %rsi
         dec %edi
         jnz 3b
@@ -92,6 +118,13 @@ lm_run:
         mov %cr4, %eax
         and $~0x20, %eax
         mov %eax, %cr4
+        pop %eax                        /* the caller's code segment */
+        lgdt (%esp)
+        add $8, %esp
+        push %eax
+        push $5f
+        lret
+5:      popf
         pop %edi
         pop %esi
         pop %ebx
