@@ -255,10 +255,10 @@ public final class Machine implements AutoCloseable {
   /**
    * Builds a PC that starts from firmware ({@code --bios}): the image read-only at the top of 4 GiB
    * and its last 128 KiB (all of it if smaller) read-only below 1 MiB ({@link Firmware}), RAM below
-   * 640 KiB and from 1 MiB up to the memory size, vCPU 0 in the reset state (CS:IP = F000:FFF0, CS
-   * base 0xffff0000), and the platform devices of a {@code --kernel} boot ({@link PcPlatform})
-   * without pc-testdev: the debug console answers at 0x402 and, if no {@code --device} claims it,
-   * at 0xe9.
+   * 640 KiB and from 1 MiB up to the memory size or 3 GiB, the rest from 4 GiB ({@link
+   * MachineRam}), vCPU 0 in the reset state (CS:IP = F000:FFF0, CS base 0xffff0000), and the
+   * platform devices of a {@code --kernel} boot ({@link PcPlatform}) without pc-testdev: the debug
+   * console answers at 0x402 and, if no {@code --device} claims it, at 0xe9.
    *
    * @throws IOException if guest memory cannot be created
    * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
