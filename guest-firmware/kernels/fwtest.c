@@ -68,15 +68,34 @@ void fwmain(void) {
   putu((u32)(ram >> 20));
   puts(" MiB\n");
 
+  /* RAM above 4 GiB, from etc/e820 (QEMU's pc machine from 3.5 GiB, toykvm's above 3 GiB) */
+  u64 above4g = 0;
+  u32 e820_size = 0;
+  int e820_key = fw_find("etc/e820", &e820_size);
+  if (e820_key > 0) {
+    fw_select((u16)e820_key);
+    for (u32 i = 0; i < e820_size / 20; i++) {
+      struct { u64 addr, len; u32 type; } __attribute__((packed)) e;
+      fw_read(&e, 20);
+      if (e.type == 1 && e.addr == 0x100000000ull) above4g = e.len;
+    }
+  }
+  u64 below4g = ram - above4g;
+
   /* CMOS memory bytes, as SeaBIOS reads them */
   u32 ext = (u32)cmos(0x30) | (u32)cmos(0x31) << 8;
   u32 ext16 = (u32)cmos(0x34) | (u32)cmos(0x35) << 8;
   u32 want_ext = ram > (1u << 20) ? (u32)((ram - (1u << 20)) >> 10) : 0;
   if (want_ext > 0xffff) want_ext = 0xffff;
-  u32 want_ext16 = ram > (16u << 20) ? (u32)((ram - (16u << 20)) >> 16) : 0;
+  u32 want_ext16 = below4g > (16u << 20) ? (u32)((below4g - (16u << 20)) >> 16) : 0;
+  if (want_ext16 > 0xffff) want_ext16 = 0xffff;
+  u64 cmos_above4g = (u64)cmos(0x5b) << 16 | (u64)cmos(0x5c) << 24 | (u64)cmos(0x5d) << 32;
   check(ext == want_ext, "CMOS 0x30/0x31: KiB above 1 MiB (at most 0xffff)");
   check(ext16 == want_ext16, "CMOS 0x34/0x35: 64 KiB units above 16 MiB");
-  check(cmos(0x5b) == 0 && cmos(0x5c) == 0 && cmos(0x5d) == 0, "CMOS 0x5b-0x5d: nothing above 4 GiB");
+  if (above4g)
+    check(cmos_above4g == above4g, "CMOS 0x5b-0x5d: 64 KiB units above 4 GiB, as etc/e820 says");
+  else
+    check(cmos_above4g == 0, "CMOS 0x5b-0x5d: nothing above 4 GiB");
   puts("cmos ram: ");
   putu((u32)(cmos_ram_size() >> 20));
   puts(" MiB\n");

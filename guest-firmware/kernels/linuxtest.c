@@ -65,9 +65,18 @@ static void check_cmdline(u32 bp) {
   }
 }
 
-static void check_memory(u32 bp) {
+/* The top of the RAM below 4 GiB: the RAM size less the e820 range at 4 GiB, if there is one. */
+static u64 ram_below_4g(u32 bp) {
   u64 ram = ram_size();
-  puts("fw_cfg ram: "); putu((u32)(ram >> 20)); puts(" MiB\n");
+  struct e820 *map = (struct e820 *)(bp + 0x2d0);
+  for (u32 i = 0; i < U8(0x1e8) && i < 128; i++)
+    if (map[i].type == 1 && map[i].addr == 0x100000000ull && map[i].len < ram) return ram - map[i].len;
+  return ram;
+}
+
+static void check_memory(u32 bp) {
+  puts("fw_cfg ram: "); putu((u32)(ram_size() >> 20)); puts(" MiB\n");
+  u64 ram = ram_below_4g(bp);
   u32 n = U8(0x1e8);
   struct e820 *map = (struct e820 *)(bp + 0x2d0);
   int low = 0, high = 0, hole = 1;
@@ -97,12 +106,14 @@ static void check_initrd(u32 bp) {
     puts("initrd: none\n");
     return;
   }
-  u64 ram = ram_size();
+  u64 ram = ram_below_4g(bp);
   u32 kernel_end = (u32)startup_32 + U32(0x260);
   check((addr & 0xfff) == 0, "initrd page-aligned");
   check(addr >= kernel_end && (u64)addr + size <= ram && addr + size - 1 <= U32(0x22c),
         "initrd above the kernel, in RAM, below initrd_addr_max");
-  check((u64)addr + size > ram - 0x100000, "initrd placed high: it ends in the last MiB of RAM");
+  /* as high as the loader may: the last MiB of RAM, or of what initrd_addr_max allows */
+  u64 limit = (u64)U32(0x22c) + 1 < ram ? (u64)U32(0x22c) + 1 : ram;
+  check((u64)addr + size > limit - 0x100000, "initrd placed high: it ends in the last MiB of RAM");
   check(U32(0xc0) == 0 && U32(0xc4) == 0, "ext_ramdisk_image and ext_ramdisk_size zero");
   const u8 *p = (const u8 *)addr;
   u32 sum = 0;

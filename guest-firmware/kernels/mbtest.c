@@ -61,30 +61,35 @@ void kmain(u32 magic, struct mb_info *mbi) {
   u32 e820_size = 0;
   int e820_key = fw_find("etc/e820", &e820_size);
   check(e820_key > 0 && e820_size % 20 == 0, "fw_cfg file etc/e820 listed");
-  int e820_ok = 0;
+  /* The RAM from 1 MiB up ends at the RAM size, or, with RAM above 4 GiB (QEMU's pc machine from
+   * 3.5 GiB, toykvm's above 3 GiB), below the PCI hole with the rest from 4 GiB. */
+  u64 low_end = 0, above4g = 0;
   if (e820_key > 0) {
     fw_select((u16)e820_key);
     for (u32 i = 0; i < e820_size / 20; i++) {
       struct { u64 addr, len; u32 type; } __attribute__((packed)) e;
       fw_read(&e, 20);
-      if (e.type == 1 && e.addr <= 0x100000 && e.addr + e.len == ram) e820_ok = 1;
+      if (e.type == 1 && e.addr <= 0x100000 && e.addr + e.len > 0x100000) low_end = e.addr + e.len;
+      if (e.type == 1 && e.addr == 0x100000000ull) above4g = e.len;
     }
   }
-  check(e820_ok, "etc/e820: RAM from 1 MiB up to the fw_cfg RAM size");
+  check(low_end && low_end + above4g == ram && low_end <= 0xe0000000u,
+        "etc/e820: RAM from 1 MiB up to the fw_cfg RAM size");
+  u64 top = ram - above4g; /* the top of the RAM below 4 GiB */
 
   /* multiboot information */
   check((mbi->flags & 1) && mbi->mem_lower >= 512 && mbi->mem_lower <= 640,
         "mem_lower between 512 and 640 KiB");
   u64 upper_end = (u64)mbi->mem_upper * 1024 + 0x100000;
-  check((mbi->flags & 1) && upper_end <= ram && upper_end > ram - 0x100000,
+  check((mbi->flags & 1) && upper_end <= top && upper_end > top - 0x100000,
         "mem_upper reaches the last MiB of RAM");
   int mmap_ok = 0;
   if (mbi->flags & (1 << 6)) {
     u32 p = mbi->mmap_addr;
     while (p < mbi->mmap_addr + mbi->mmap_length) {
       struct mb_mmap *m = (struct mb_mmap *)p;
-      if (m->type == 1 && m->addr == 0x100000 && m->addr + m->len <= ram &&
-          m->addr + m->len > ram - 0x100000)
+      if (m->type == 1 && m->addr == 0x100000 && m->addr + m->len <= top &&
+          m->addr + m->len > top - 0x100000)
         mmap_ok = 1;
       p += m->size + 4;
     }

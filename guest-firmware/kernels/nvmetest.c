@@ -24,6 +24,8 @@
  *   place               BAR0 is cleared and placed by the kernel, as if no firmware had run.
  *   bench               4 KiB random reads for `toykvm bench nvme` instead of the pattern
  *                       (nvmetest-bench.c: count=, warmup=, qd=, qd_count=).
+ *   buf=high            the pattern's data buffers above 4 GiB (nvmetest-high.c): the
+ *                       controller's DMA goes to RAM above 4 GiB; needs RAM there.
  * Every wait is bounded (CAP.TO for the controller's state, CMD_MS for a completion, by the local
  * APIC timer): a timeout is a FAIL, never a hang.
  */
@@ -53,7 +55,7 @@ u32 queues, granted, namespaces;
 u64 ns_blocks;
 
 static enum irq_mode mode = IRQ_POLL;
-static u32 want_queues = 1, use_cpus, check_errors, force_pic, force_place, bench_mode;
+static u32 want_queues = 1, use_cpus, check_errors, force_pic, force_place, bench_mode, high_buf;
 static const char *cmdline = "";
 static u16 bdf;
 static u32 intx_line, intx_on_pic;
@@ -118,6 +120,7 @@ static void parse(u32 *info) {
     else if (word_is(s, "pic")) force_pic = 1;
     else if (word_is(s, "place")) force_place = 1;
     else if (word_is(s, "bench")) bench_mode = 1;
+    else if (word_is(s, "buf=high")) high_buf = 1;
     else if (!memcmp(s, "irq=", 4)) fail_now("bad command line: irq= takes poll, msix or intx", 0);
     else if (!memcmp(s, "queues=", 7)) {
       u32 n = 0;
@@ -297,8 +300,10 @@ static void run_phase(u32 w, int write) {
       for (u32 k = 0; k < 128; k++) buf[b * 128 + k] = write ? pattern(lba + b, k) : 0xdeadbeefu;
     struct nvme_cmd cmd;
     struct nvme_cqe e;
-    nvme_rw_cmd(&cmd, write ? NVME_CMD_WRITE : NVME_CMD_READ, NSID, lba, blocks, buf,
-                qmem[q].prp_list);
+    u64 dma = high_buf ? high_twin(q, offset) : (u32)buf;
+    if (high_buf) high_copy(dma, buf, blocks * 512, 0); /* the pattern, or the poison */
+    nvme_rw_cmd_at(&cmd, write ? NVME_CMD_WRITE : NVME_CMD_READ, NSID, lba, blocks, dma,
+                   qmem[q].prp_list);
     u32 status = nvme_exec(&ctrl, &io[q], &cmd, &e, CMD_MS);
     __atomic_fetch_add(&completions, 1, __ATOMIC_SEQ_CST);
     if (status == 0 && e.sqid != q) status = 0xfffe;
@@ -307,6 +312,7 @@ static void run_phase(u32 w, int write) {
       return;
     }
     if (write) continue;
+    if (high_buf) high_copy(dma, buf, blocks * 512, 1);
     for (u32 b = 0; b < blocks; b++) {
       for (u32 k = 0; k < 128; k++) {
         if (buf[b * 128 + k] == pattern(lba + b, k)) continue;
@@ -537,9 +543,15 @@ void kmain(u32 magic, u32 *info) {
   putu(want_queues);
   puts(use_cpus ? " cpus" : "");
   puts(check_errors ? " check=errors" : "");
+  puts(high_buf ? " buf=high" : "");
   puts(bench_mode ? " bench\n" : "\n");
   unlock();
   if (use_cpus && mode == IRQ_INTX) fail_now("cpus needs irq=poll or irq=msix", 0);
+  if (high_buf && (check_errors || bench_mode)) fail_now("buf=high goes with the pattern only", 0);
+  if (high_buf) {
+    if (!high_setup(info)) fail_now("buf=high: no RAM at 4 GiB in the memory map", 0);
+    say("data buffers above 4 GiB, from 0x100000000\n");
+  }
   idt_set(VEC_WAKE, wake_entry);
   idt_set(VEC_WATCHDOG, timer_entry);
   idt_set(VEC_SPURIOUS, iret_entry);

@@ -54,6 +54,13 @@ u32 setup_intx(u16 bdf, int force_pic, void (*entry)(void), u8 ioapic_vector, u8
  * timed with rdtsc, results in RAM at 16 MiB for `toykvm bench nvme`; poll: how to wait. */
 void bench(const char *cmdline, int poll);
 
+/* buf=high (nvmetest-high.c): finds RAM at 4 GiB in the multiboot map (info) and maps it for
+ * 64-bit copies: 0 if there is none. high_twin is where queue q's buffer at offset goes above
+ * 4 GiB; high_copy copies len bytes between buf and the twin (to buf if out). */
+int high_setup(const u32 *info);
+u64 high_twin(u32 q, u32 offset);
+void high_copy(u64 twin, void *buf, u32 len, int out);
+
 /* check=errors: malformed commands on the admin queue and I/O queue 1, each status checked. */
 void malformed_commands(void);
 

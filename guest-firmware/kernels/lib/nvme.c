@@ -123,28 +123,36 @@ u32 nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, const struct nvme_cmd *
 }
 
 void nvme_prps(struct nvme_cmd *cmd, void *buf, u32 len, u64 *list) {
-  u32 addr = (u32)buf;
+  nvme_prps_at(cmd, (u32)buf, len, list);
+}
+
+void nvme_prps_at(struct nvme_cmd *cmd, u64 addr, u32 len, u64 *list) {
   cmd->prp1 = addr;
   cmd->prp2 = 0;
-  u32 first = NVME_PAGE - (addr & (NVME_PAGE - 1)); /* bytes in the first page */
+  u32 first = NVME_PAGE - (u32)(addr & (NVME_PAGE - 1)); /* bytes in the first page */
   if (len <= first) return;
-  u32 next = (addr & ~(NVME_PAGE - 1)) + NVME_PAGE;
+  u64 next = (addr & ~(u64)(NVME_PAGE - 1)) + NVME_PAGE;
   if (len - first <= NVME_PAGE) {
     cmd->prp2 = next;
     return;
   }
   u32 pages = (len - first + NVME_PAGE - 1) / NVME_PAGE;
-  for (u32 i = 0; i < pages; i++) list[i] = next + i * NVME_PAGE;
+  for (u32 i = 0; i < pages; i++) list[i] = next + (u64)i * NVME_PAGE;
   cmd->prp2 = (u32)list;
 }
 
 void nvme_rw_cmd(struct nvme_cmd *cmd, u8 opcode, u32 nsid, u64 lba, u32 blocks, void *buf,
                  u64 *list) {
+  nvme_rw_cmd_at(cmd, opcode, nsid, lba, blocks, (u32)buf, list);
+}
+
+void nvme_rw_cmd_at(struct nvme_cmd *cmd, u8 opcode, u32 nsid, u64 lba, u32 blocks, u64 addr,
+                    u64 *list) {
   memset(cmd, 0, sizeof *cmd);
   cmd->dw0 = opcode;
   cmd->nsid = nsid;
   if (opcode == NVME_CMD_FLUSH) return;
-  nvme_prps(cmd, buf, blocks * 512, list);
+  nvme_prps_at(cmd, addr, blocks * 512, list);
   cmd->cdw10 = (u32)lba;
   cmd->cdw11 = (u32)(lba >> 32);
   cmd->cdw12 = blocks - 1;

@@ -128,6 +128,8 @@ u32 nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, const struct nvme_cmd *
 /* Fills prp1/prp2 of cmd for len bytes at buf (dword-aligned): PRP2 is the second page, or, past
  * two pages, list (a page of its own), which gets the pages after the first. */
 void nvme_prps(struct nvme_cmd *cmd, void *buf, u32 len, u64 *list);
+/* The same for data at the 64-bit guest-physical address addr (the list stays below 4 GiB). */
+void nvme_prps_at(struct nvme_cmd *cmd, u64 addr, u32 len, u64 *list);
 
 /* Admin commands (each waits up to ms): their status as nvme_exec returns it. */
 u32 nvme_identify(struct nvme_ctrl *c, u32 cns, u32 nsid, void *page, u32 ms);
@@ -147,5 +149,8 @@ void nvme_queue_init(struct nvme_queue *q, u16 qid, u16 size, struct nvme_cmd *s
  * list (if needed) in list. */
 void nvme_rw_cmd(struct nvme_cmd *cmd, u8 opcode, u32 nsid, u64 lba, u32 blocks, void *buf,
                  u64 *list);
+/* The same with the data at the 64-bit guest-physical address addr. */
+void nvme_rw_cmd_at(struct nvme_cmd *cmd, u8 opcode, u32 nsid, u64 lba, u32 blocks, u64 addr,
+                    u64 *list);
 
 #endif

@@ -144,6 +144,48 @@ class GuestRamTest {
     assertEquals("low", new String(bytes, 0, 3));
   }
 
+  /**
+   * A PC with 5 GiB: 3 GiB below the PCI hole, 2 GiB from 4 GiB, file offset = address, in a sparse
+   * file (nothing is written but the bytes the test moves). The last byte of RAM is reachable, the
+   * first byte past it and the hole are not, and 4 GiB + x is not x.
+   */
+  @Test
+  void ramAbove4GiBIsReachedAtItsOwnFileOffset(@TempDir Path dir) throws IOException {
+    long g = 1L << 30;
+    Path file = dir.resolve("ram");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+      f.setLength(6 * g);
+    }
+    int fd = Fds.open(file.toString(), Fds.O_RDWR);
+    try (GuestRam ram =
+        GuestRam.map(
+            fd,
+            GuestRam.parseLayout(
+                "0x0:0xa0000:0x0+0x100000:0xbff00000:0x100000+0x100000000:0x80000000:0x100000000"))) {
+      assertTrue(ram.write(4 * g + 0x1000, "high".getBytes()));
+      assertTrue(ram.write(0x1000, "low!".getBytes()));
+      assertTrue(ram.write(6 * g - 1, new byte[] {0x5a}));
+      assertFalse(ram.write(6 * g, new byte[] {1}), "past the end of RAM");
+      assertFalse(ram.write(3 * g, new byte[] {1}), "the PCI hole");
+      assertFalse(ram.write(4 * g - 2, new byte[] {1, 2, 3, 4}), "into RAM from the hole");
+      byte[] back = new byte[4];
+      assertTrue(ram.read(4 * g + 0x1000, back));
+      assertEquals("high", new String(back));
+      assertTrue(ram.read(0x1000, back));
+      assertEquals("low!", new String(back));
+    } finally {
+      Fds.close(fd);
+    }
+    try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(file)) {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4);
+      c.read(b, 4 * g + 0x1000);
+      assertEquals("high", new String(b.array()));
+      b.clear().limit(1);
+      c.read(b, 6 * g - 1);
+      assertEquals(0x5a, b.get(0));
+    }
+  }
+
   @Test
   void mappingPastTheFileOrAnFdNotOpenSaysWhy(@TempDir Path dir) throws IOException {
     Path file = dir.resolve("ram");

@@ -24,10 +24,13 @@ import java.util.List;
  * checks only the controllers. {@code nvmetest} drives an NVMe controller (PCI class 010802):
  * reset, admin queue, Identify, I/O queue pairs, a 1 MiB LBA-dependent pattern written, flushed,
  * read back and verified; its command line picks {@code irq=poll|msix|intx}, {@code queues=N},
- * {@code cpus} and {@code check=errors} (malformed commands); it ends with {@code nvmetest: PASS}
- * (status 1 in QEMU's mode) or a {@code FAIL} line (status 3). {@code nvmeregs} finds the NVMe
- * controller ({@code --device nvme}), places its BAR0 if nothing did, and reads CAP and VS through
- * it.
+ * {@code cpus}, {@code check=errors} (malformed commands) and {@code buf=high} (data buffers above
+ * 4 GiB); it ends with {@code nvmetest: PASS} (status 1 in QEMU's mode) or a {@code FAIL} line
+ * (status 3). {@code nvmeregs} finds the NVMe controller ({@code --device nvme}), places its BAR0
+ * if nothing did, and reads CAP and VS through it. {@code highmem} finds the RAM above 4 GiB in the
+ * memory map, checks fw_cfg's and the CMOS's sizes, and writes and reads it back in 64-bit mode
+ * (with PAE paging if its command line says "pae"); it ends with {@code highmem: PASS} or {@code
+ * highmem: FAIL}.
  */
 public final class TestKernels {
   private TestKernels() {}
@@ -45,7 +48,8 @@ public final class TestKernels {
           "pcitest",
           "irqtest",
           "nvmetest",
-          "nvmeregs");
+          "nvmeregs",
+          "highmem");
 
   /** The kernels in the Linux bzImage format. */
   static final List<String> LINUX = List.of("linuxtest");

@@ -14,7 +14,10 @@ import picocli.CommandLine.TypeConversionException;
 final class Converters {
   private Converters() {}
 
-  /** {@code --memory}: a size from 2 MiB to 3 GiB, a multiple of 4 KiB. */
+  /**
+   * {@code --memory}: a size from 2 MiB to 32 GiB, a multiple of 4 KiB (above 3 GiB, 3 GiB of it
+   * sits below the PCI hole and the rest from 4 GiB).
+   */
   static final class Memory implements ITypeConverter<Long> {
     @Override
     public Long convert(String value) {
@@ -26,7 +29,7 @@ final class Converters {
       }
       if (bytes < MachineLayout.MIN_MEMORY || bytes > MachineLayout.MAX_MEMORY) {
         throw new TypeConversionException(
-            "'" + value + "' is out of range: guest memory is 2M to 3G");
+            "'" + value + "' is out of range: guest memory is 2M to 32G");
       }
       if (bytes % 4096 != 0) {
         throw new TypeConversionException(

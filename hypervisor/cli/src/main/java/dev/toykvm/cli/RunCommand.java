@@ -170,8 +170,9 @@ final class RunCommand implements Callable<Integer> {
       paramLabel = "SIZE",
       converter = Converters.Memory.class,
       description =
-          "Guest RAM, 2M..3G in 4 KiB steps (k/M/G suffixes, binary). Default: 16M with IMAGE,"
-              + " 128M with --kernel (QEMU's).")
+          "Guest RAM, 2M..32G in 4 KiB steps (k/M/G suffixes, binary); above 3G, 3G sits below"
+              + " the PCI hole and the rest from 4 GiB up (QEMU's pc layout). Default: 16M with"
+              + " IMAGE, 128M with --kernel (QEMU's).")
   Long memory;
 
   /** The default {@code --memory} with {@code --kernel}: QEMU's. */

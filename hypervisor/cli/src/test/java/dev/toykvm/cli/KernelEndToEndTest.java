@@ -72,6 +72,31 @@ class KernelEndToEndTest {
     assertEquals(1, r.status(), "QEMU's isa-debug-exit: (0 << 1) | 1; stderr: " + r.err());
   }
 
+  /** With 5 GiB the RAM from 1 MiB ends below the PCI hole and the rest is at 4 GiB. */
+  @Test
+  void mbtestPassesWithRamAbove4GiB() throws IOException {
+    Path kernel = TestKernels.extract("mbtest", dir);
+    Path m1 = Files.writeString(dir.resolve("m1"), "MODULE-ONE");
+    Path m2 = Files.writeString(dir.resolve("m2"), "xyz");
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--timeout",
+            "60s",
+            "--memory",
+            "5G",
+            "--kernel",
+            kernel.toString(),
+            "--append",
+            "hello world",
+            "--initrd",
+            m1 + " arg1 arg2," + m2);
+    List<String> want = new java.util.ArrayList<>(MBTEST_OUTPUT);
+    want.set(want.indexOf("fw_cfg ram: 128 MiB"), "fw_cfg ram: 5120 MiB");
+    assertEquals(want, r.out().lines().toList(), "stderr: " + r.err());
+    assertEquals(1, r.status(), "stderr: " + r.err());
+  }
+
   @Test
   void rawDebugExitGivesTheByteWritten() throws IOException {
     Path kernel = TestKernels.extract("mbtest", dir);

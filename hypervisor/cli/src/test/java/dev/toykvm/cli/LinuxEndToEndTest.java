@@ -95,6 +95,8 @@ class LinuxEndToEndTest {
         "32 | 2   | root=/dev/ram0 a b c      | ''",
         "64 | 128 | console=ttyS0 earlyprintk | TINY",
         "64 | 512 | x                         | BIG",
+        "32 | 5120 | above=4G                 | INITRD-BELOW-THE-PCI-HOLE",
+        "64 | 5120 | ''                       | TINY",
       })
   void linuxtestPassesWithItsCommandLineMemoryAndInitrd(
       int bits, int memoryMib, String cmdline, String initrdKind) throws IOException {

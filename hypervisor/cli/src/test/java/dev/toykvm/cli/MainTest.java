@@ -78,11 +78,22 @@ class MainTest {
 
   @Test
   void badMemorySizesAreUsageErrors() {
-    for (String bad : new String[] {"lots", "1M", "4G", "16777217", "0"}) {
+    for (String bad :
+        new String[] {
+          "lots", "1M", "33G", "32769M", "16777217", "5368709121", "0", "99999999999G"
+        }) {
       Result r = toykvm("run", "--memory", bad, "hello");
       assertEquals(ExitCodes.USAGE, r.status(), bad + ": " + r.err());
       assertTrue(r.err().contains("--memory"), r.err());
+      assertEquals(1, r.err().lines().filter(l -> l.contains("'" + bad + "'")).count(), r.err());
     }
+  }
+
+  @Test
+  void memorySizesUpTo32GiBAreAccepted() throws Exception {
+    assertEquals(32L << 30, new Converters.Memory().convert("32G"));
+    assertEquals(5000L << 20, new Converters.Memory().convert("5000M"));
+    assertEquals((3L << 30) + 4096, new Converters.Memory().convert("3145732K"));
   }
 
   @Test

@@ -16,7 +16,37 @@ class EngineMemoryMapTest {
 
   @Test
   void theLayoutCoversThePhysicalSpaceOnceWithAlignedMmioPieces() {
-    List<MemorySlot> slots = List.of(slot(0, 0xa0000), slot(0x100000, 0x7f00000));
+    coversOnce(List.of(slot(0, 0xa0000), slot(0x100000, 0x7f00000)));
+  }
+
+  @Test
+  void ramAbove4GiBIsASlotLikeAnyOther() {
+    // a 32 GiB PC: 3 GiB below the PCI hole, 29 GiB from 4 GiB (to 33 GiB)
+    List<EngineMemoryMap.Region> regions =
+        coversOnce(
+            List.of(
+                slot(0, 0xa0000),
+                slot(0x100000, (3L << 30) - 0x100000),
+                slot(4L << 30, 29L << 30)));
+    EngineMemoryMap.Region high =
+        regions.stream().filter(r -> !r.isMmio() && r.start() == 4L << 30).findFirst().get();
+    assertEquals(29L << 30, high.size());
+    // the hole is MMIO in 256 MiB pieces; above the RAM, 4 GiB-aligned pieces to 64 GiB
+    assertEquals(
+        4,
+        regions.stream()
+            .filter(r -> r.isMmio() && r.start() >= 3L << 30 && r.start() < 4L << 30)
+            .count());
+    assertEquals(
+        List.of(33L << 30, 36L << 30, 40L << 30),
+        regions.stream()
+            .filter(r -> r.isMmio() && r.start() >= 33L << 30)
+            .map(EngineMemoryMap.Region::start)
+            .toList()
+            .subList(0, 3));
+  }
+
+  private static List<EngineMemoryMap.Region> coversOnce(List<MemorySlot> slots) {
     List<EngineMemoryMap.Region> regions = EngineMemoryMap.layout(slots);
     long next = 0;
     for (EngineMemoryMap.Region r : regions) {
@@ -29,7 +59,8 @@ class EngineMemoryMapTest {
       next = r.start() + r.size();
     }
     assertEquals(MemorySlots.PHYS_LIMIT, next);
-    assertTrue(regions.stream().filter(r -> !r.isMmio()).count() == 2);
+    assertTrue(regions.stream().filter(r -> !r.isMmio()).count() == slots.size());
+    return regions;
   }
 
   @Test

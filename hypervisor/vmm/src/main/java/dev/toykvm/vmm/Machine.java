@@ -90,10 +90,10 @@ public final class Machine implements AutoCloseable {
     this.devices =
         new DeviceManager(vm, pio, mmio, serialOut, config.deviceTimeout(), config.irqchip());
     devices.reserve("the debug-exit port", true, DEBUG_EXIT_PORT, 1);
-    devices.reserve("low RAM", false, 0, LOW_RAM_SIZE);
-    devices.reserve("RAM", false, HIGH_RAM_BASE, config.memory() - HIGH_RAM_BASE);
+    MachineRam.reserve(devices, config.memory());
     devices.guestRam(
-        new PciPlumbing.GuestRamShare(ram.fd(), ram.segment(), ramLayout(config.memory())));
+        new PciPlumbing.GuestRamShare(
+            ram.fd(), ram.segment(), MachineRam.dmaLayout(config.memory())));
     if (firmware != null) {
       devices.reserve("the ROM", false, firmware.highBase(), firmware.size());
       // Writes to the read-only slots exit to the VMM; a PC's ROM drops them.
@@ -149,10 +149,10 @@ public final class Machine implements AutoCloseable {
     Firmware firmware = Firmware.of(image);
     try {
       rom = firmwareMemory(firmware);
-      ram = GuestMemoryFile.create("ram", config.memory());
+      ram = MachineRam.create(config.memory());
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware, true);
-      mapRam(vm, ram, config.memory());
+      MachineRam.map(vm, ram, config.memory());
       List<VcpuFd> vcpus = createVcpus(kvm, vm, config);
       log.debug(
           "machine: image {} ({} bytes), {} MiB RAM, memory files {} and {}",
@@ -192,7 +192,7 @@ public final class Machine implements AutoCloseable {
     GuestMemoryFile ram = null;
     VmFd vm = null;
     try {
-      ram = GuestMemoryFile.create("ram", config.memory());
+      ram = MachineRam.create(config.memory());
       for (LoadSegment piece : kernel.plan().pieces()) {
         MemorySegment.copy(
             MemorySegment.ofArray(piece.bytes()),
@@ -202,7 +202,7 @@ public final class Machine implements AutoCloseable {
             piece.bytes().length);
       }
       vm = kvm.createVm();
-      mapRam(vm, ram, config.memory());
+      MachineRam.map(vm, ram, config.memory());
       List<VcpuFd> vcpus = createVcpus(kvm, vm, config);
       VcpuFd vcpu = vcpus.get(0);
       vcpu.setSregs(EntryState.sregs(vcpu.getSregs(), kernel.plan()));
@@ -255,10 +255,10 @@ public final class Machine implements AutoCloseable {
   /**
    * Builds a PC that starts from firmware ({@code --bios}): the image read-only at the top of 4 GiB
    * and its last 128 KiB (all of it if smaller) read-only below 1 MiB ({@link Firmware}), RAM below
-   * 640 KiB and from 1 MiB up to the memory size, vCPU 0 in the reset state (CS:IP = F000:FFF0, CS
-   * base 0xffff0000), and the platform devices of a {@code --kernel} boot ({@link PcPlatform})
-   * without pc-testdev: the debug console answers at 0x402 and, if no {@code --device} claims it,
-   * at 0xe9.
+   * 640 KiB and from 1 MiB up to the memory size or 3 GiB, the rest from 4 GiB ({@link
+   * MachineRam}), vCPU 0 in the reset state (CS:IP = F000:FFF0, CS base 0xffff0000), and the
+   * platform devices of a {@code --kernel} boot ({@link PcPlatform}) without pc-testdev: the debug
+   * console answers at 0x402 and, if no {@code --device} claims it, at 0xe9.
    *
    * @throws IOException if guest memory cannot be created
    * @throws dev.toykvm.kvm.KvmException if the kernel side refuses the VM
@@ -272,10 +272,10 @@ public final class Machine implements AutoCloseable {
     Firmware firmware = boot.firmware();
     try {
       rom = firmwareMemory(firmware);
-      ram = GuestMemoryFile.create("ram", config.memory());
+      ram = MachineRam.create(config.memory());
       vm = kvm.createVm();
       mapFirmware(vm, rom, firmware, false); // the alias is the chipset's (PAM)
-      mapRam(vm, ram, config.memory());
+      MachineRam.map(vm, ram, config.memory());
       List<VcpuFd> vcpus = createVcpus(kvm, vm, config); // in the reset state, as KVM creates them
       log.debug(
           "machine: firmware {} ({} KiB), {} MiB RAM",
@@ -416,32 +416,6 @@ public final class Machine implements AutoCloseable {
       }
     }
     return vcpus;
-  }
-
-  /**
-   * RAM as two slots around the PC hole at 0xa0000-0xfffff; file offset = guest-physical address,
-   * so a device process can map it simply.
-   */
-  private static void mapRam(VmFd vm, GuestMemoryFile ram, long size) {
-    map(vm, SLOT_LOW_RAM, false, 0, ram.segment().asSlice(0, LOW_RAM_SIZE));
-    map(
-        vm,
-        SLOT_HIGH_RAM,
-        false,
-        HIGH_RAM_BASE,
-        ram.segment().asSlice(HIGH_RAM_BASE, size - HIGH_RAM_BASE));
-  }
-
-  /**
-   * Where RAM is in the guest memory file, as a device doing DMA sees it: the two slots of {@link
-   * #mapRam} (file offset = address), without the hole at 0xa0000-0xfffff (shadow RAM there is the
-   * firmware's, not a device's to reach).
-   */
-  static List<dev.toykvm.devices.GuestRam.Range> ramLayout(long memory) {
-    return List.of(
-        new dev.toykvm.devices.GuestRam.Range(0, LOW_RAM_SIZE, 0),
-        new dev.toykvm.devices.GuestRam.Range(
-            HIGH_RAM_BASE, memory - HIGH_RAM_BASE, HIGH_RAM_BASE));
   }
 
   private static void map(VmFd vm, int slot, boolean readOnly, long gpa, MemorySegment memory) {

@@ -68,7 +68,7 @@ public record MachineConfig(
         || memory < MachineLayout.MIN_MEMORY
         || memory > MachineLayout.MAX_MEMORY) {
       throw new IllegalArgumentException(
-          "memory must be a multiple of 4 KiB from 2 MiB to 3 GiB, not " + memory + " bytes");
+          "memory must be a multiple of 4 KiB from 2 MiB to 32 GiB, not " + memory + " bytes");
     }
     devices = List.copyOf(devices);
     if (deviceTimeout.isNegative() || deviceTimeout.isZero()) {

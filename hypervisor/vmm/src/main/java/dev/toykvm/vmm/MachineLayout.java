@@ -9,8 +9,11 @@ package dev.toykvm.vmm;
  * 0x0000_0000 - 0x0009_ffff          RAM, 640 KiB (slot 2)
  * 0x000a_0000 - 0x000e_ffff          nothing (accesses exit to the VMM: all-ones, ignored)
  * 0x000f_0000 - 0x000f_ffff          ROM, read-only alias of the firmware (slot 1)
- * 0x0010_0000 - memory - 1           RAM above 1 MiB (slot 3)
+ * 0x0010_0000 - below4g - 1          RAM above 1 MiB (slot 3); below4g = min(memory, 3 GiB)
+ * 0xc000_0000 - 0xffff_ffff          the PCI hole when memory is above 3 GiB (BARs, APICs, ROM)
  * 0xffff_0000 - 0xffff_ffff          ROM, read-only: the firmware, reset vector at 0xffff_fff0 (slot 0)
+ * 0x1_0000_0000 - 4 GiB + memory - 3 GiB - 1
+ *                                    RAM above 4 GiB (slot 4), when memory is above 3 GiB
  *
  * I/O port                           what
  * 0x0f4                              debug exit: the byte written is the VM's exit status
@@ -41,8 +44,17 @@ public final class MachineLayout {
   /** Smallest {@code --memory}: 2 MiB, so that there is RAM above 1 MiB. */
   public static final long MIN_MEMORY = 2L << 20;
 
-  /** Largest {@code --memory}: 3 GiB, below the 32-bit hole where the ROM and future MMIO live. */
-  public static final long MAX_MEMORY = 3L << 30;
+  /**
+   * Largest {@code --memory}: 32 GiB, 3 GiB of it below the 32-bit hole and 29 GiB from 4 GiB up
+   * (ending at 33 GiB, below {@link #PHYS_LIMIT}).
+   */
+  public static final long MAX_MEMORY = 32L << 30;
+
+  /** The most RAM below 4 GiB: above this much memory, the rest goes to {@link #RAM_ABOVE_4G}. */
+  public static final long RAM_BELOW_4G_MAX = dev.toykvm.vmm.boot.RamSplit.BELOW_4G_MAX;
+
+  /** Where RAM above the 32-bit hole starts (QEMU's pc machine: 4 GiB). */
+  public static final long RAM_ABOVE_4G = dev.toykvm.vmm.boot.RamSplit.ABOVE_4G_BASE;
 
   /** Memory slot ids. */
   public static final int SLOT_ROM_HIGH = 0;
@@ -50,6 +62,9 @@ public final class MachineLayout {
   public static final int SLOT_ROM_LOW = 1;
   public static final int SLOT_LOW_RAM = 2;
   public static final int SLOT_HIGH_RAM = 3;
+
+  /** RAM from 4 GiB up ({@link #RAM_ABOVE_4G}), only when the memory is above 3 GiB. */
+  public static final int SLOT_RAM_ABOVE_4G = 4;
 
   /** The first of the 13 slots of the chipset's PAM map of 0xc0000-0xfffff (PciSetup). */
   public static final int SLOT_PAM_FIRST = 16;

@@ -10,6 +10,7 @@ import dev.toykvm.devices.pc.FwCfg;
 import dev.toykvm.devices.pc.I8042;
 import dev.toykvm.devices.pc.SystemControlPort;
 import dev.toykvm.vmm.boot.E820Entry;
+import dev.toykvm.vmm.boot.RamSplit;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -61,6 +62,8 @@ final class PcPlatform implements AutoCloseable {
   /**
    * @param ram guest RAM, file offset = guest-physical address
    * @param memoryMap the machine's e820 map (fw_cfg's {@code etc/e820})
+   * @param memory the RAM in total (fw_cfg's RAM size, as QEMU's {@code ram_size}); the CMOS gets
+   *     its parts below and above 4 GiB
    * @param debugcon where the debug console's bytes go
    * @param debugconAtE9 whether the debug console also takes port 0xe9
    * @param irqs the ISA interrupt lines (the VM's irqchip)
@@ -92,7 +95,8 @@ final class PcPlatform implements AutoCloseable {
     I8042 i8042 = new I8042(() -> resetRequested.set(true));
     put(pio, devices, "i8042 data", I8042.DATA_PORT, I8042.SIZE, i8042.dataPort());
     put(pio, devices, "i8042 command", I8042.COMMAND_PORT, I8042.SIZE, i8042);
-    CmosRtc cmos = new CmosRtc(clock, memory, 0, cpus, irqs);
+    RamSplit split = RamSplit.of(memory);
+    CmosRtc cmos = new CmosRtc(clock, split.below4g(), split.above4g(), cpus, irqs);
     put(pio, devices, "cmos", CmosRtc.PIO_BASE, CmosRtc.SIZE, cmos);
     put(
         pio,

@@ -34,7 +34,7 @@ class DeviceDmaTest {
               spec,
               -1,
               -1,
-              new DeviceLauncher.PciStart(100, Machine.ramLayout(MIB2), List.of(24, 25), 11),
+              new DeviceLauncher.PciStart(100, MachineRam.dmaLayout(MIB2), List.of(24, 25), 11),
               101,
               irqfds);
       var v = irqfds.vectors();
@@ -81,7 +81,7 @@ class DeviceDmaTest {
   @Test
   void aDeviceProcessWritesGuestRamAndTheVmmSeesIt() throws Exception {
     try (GuestMemoryFile ram = GuestMemoryFile.create("ram", MIB2)) {
-      String arg = "3:" + GuestRam.formatLayout(Machine.ramLayout(MIB2));
+      String arg = "3:" + GuestRam.formatLayout(MachineRam.dmaLayout(MIB2));
       try (DeviceProcess p =
           DeviceProcess.start(probe(arg, "0x100ff0", "written by a device"), l -> {}, ram.fd())) {
         assertEquals(0, p.waitFor(Duration.ofSeconds(30)).orElseThrow().exitCode(), p.stderr());

@@ -47,4 +47,40 @@ class GuestMemoryFileTest {
     assertThrows(IllegalArgumentException.class, () -> GuestMemoryFile.create("x", 0));
     assertThrows(IllegalArgumentException.class, () -> GuestMemoryFile.create("x", 4097));
   }
+
+  @Test
+  void memoryNoFileSystemHasRoomForIsAClearErrorThatLeavesNothing() throws Exception {
+    long pib = 1L << 50;
+    java.io.IOException e =
+        assertThrows(java.io.IOException.class, () -> GuestMemoryFile.create("huge", pib));
+    assertTrue(
+        e.getMessage().startsWith("no file system has room for 1048576.0 GiB: "), e.getMessage());
+    try (var left = Files.list(java.nio.file.Path.of("/dev/shm"))) {
+      assertFalse(left.anyMatch(p -> p.getFileName().toString().startsWith("toykvm-huge-")));
+    }
+  }
+
+  @Test
+  void aLargeFileIsSparse() throws Exception {
+    long size = 5L << 30;
+    try (GuestMemoryFile mem = GuestMemoryFile.create("sparse", size)) {
+      mem.segment().set(ValueLayout.JAVA_LONG, size - 8, -1L);
+      mem.segment().set(ValueLayout.JAVA_LONG, 0, -1L);
+      assertEquals(size, mem.channel().size());
+      // st_blocks of the unlinked file (through /proc) says how much of it is allocated
+      Process stat =
+          new ProcessBuilder(
+                  "stat",
+                  "-L",
+                  "-c",
+                  "%b",
+                  "/proc/" + ProcessHandle.current().pid() + "/fd/" + mem.fd())
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(stat.getInputStream().readAllBytes()).trim();
+      assertEquals(0, stat.waitFor(), out);
+      long blocks = Long.parseLong(out);
+      assertTrue(blocks * 512 < 1L << 20, "allocated " + blocks * 512 + " bytes of " + size);
+    }
+  }
 }

@@ -1,5 +1,6 @@
 package dev.toykvm.vmm.boot;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -11,8 +12,14 @@ import java.util.List;
  * [0x9fc00, 0xa0000)     reserved (the extended BIOS data area)
  * [0xa0000, 0xf0000)     not listed (VGA window, option ROMs: no RAM there)
  * [0xf0000, 0x100000)    reserved (the BIOS)
- * [0x100000, memory)     RAM
+ * [0x100000, below4g)    RAM (below4g: the memory, at most 3 GiB: {@link RamSplit})
+ * [3 GiB, 4 GiB)         not listed (the PCI hole: BARs, I/O APIC, LAPIC, the BIOS at the top)
+ * [4 GiB, 4 GiB + rest)  RAM, if the memory is above 3 GiB
  * </pre>
+ *
+ * <p>QEMU's {@code etc/e820} lists [0, below4g) and [4 GiB, 4 GiB + above4g) as RAM and leaves the
+ * holes below 1 MiB to SeaBIOS, which reserves them in its own table; toykvm lists them, as the
+ * table a guest gets from SeaBIOS on QEMU would.
  */
 public final class PcMemoryMap {
   private PcMemoryMap() {}
@@ -39,11 +46,16 @@ public final class PcMemoryMap {
       throw new IllegalArgumentException(
           "a PC needs RAM above 1 MiB, not a top of 0x" + Long.toHexString(memory));
     }
-    return List.of(
-        new E820Entry(0, EBDA, E820Entry.RAM),
-        new E820Entry(EBDA, LOW_RAM_END - EBDA, E820Entry.RESERVED),
-        new E820Entry(BIOS_BASE, HIGH_RAM_BASE - BIOS_BASE, E820Entry.RESERVED),
-        new E820Entry(HIGH_RAM_BASE, memory - HIGH_RAM_BASE, E820Entry.RAM));
+    RamSplit split = RamSplit.of(memory);
+    List<E820Entry> map = new ArrayList<>();
+    map.add(new E820Entry(0, EBDA, E820Entry.RAM));
+    map.add(new E820Entry(EBDA, LOW_RAM_END - EBDA, E820Entry.RESERVED));
+    map.add(new E820Entry(BIOS_BASE, HIGH_RAM_BASE - BIOS_BASE, E820Entry.RESERVED));
+    map.add(new E820Entry(HIGH_RAM_BASE, split.below4g() - HIGH_RAM_BASE, E820Entry.RAM));
+    if (split.above4g() > 0) {
+      map.add(new E820Entry(RamSplit.ABOVE_4G_BASE, split.above4g(), E820Entry.RAM));
+    }
+    return List.copyOf(map);
   }
 
   /** Whether all of {@code [base, end)} lies in one RAM range of {@code map}. */

@@ -168,4 +168,29 @@ class LinuxLoaderTest {
         error(k, "", new byte[3 << 20], 4L << 20, false));
     LinuxLoader.plan(k, "", new byte[2 << 20], PcMemoryMap.of(4L << 20), false);
   }
+
+  @Test
+  void ramAbove4GiBIsInTheE820TableAndNotInTheOldSizes() {
+    long g = 1L << 30;
+    List<E820Entry> map = PcMemoryMap.of(5 * g);
+    ByteBuffer b = params(LinuxLoader.plan(LinuxHeaderTest.bzImage(), "", null, map, false));
+    assertEquals(5, b.get(0x1e8), "e820_entries");
+    int o = 0x2d0 + 20 * 4;
+    assertEquals(
+        new E820Entry(4 * g, 2 * g, E820Entry.RAM),
+        new E820Entry(b.getLong(o), b.getLong(o + 8), b.getInt(o + 16)));
+    // INT 15h E801h (alt_mem_k) only counts memory below 4 GiB: here up to the hole
+    assertEquals((3 * g - 0x100000) / 1024, b.getInt(0x1e0), "alt_mem_k");
+  }
+
+  @Test
+  void theInitrdStaysBelowTheHoleWhenThereIsRamAbove4GiB() {
+    long g = 1L << 30;
+    BootPlan plan =
+        LinuxLoader.plan(
+            LinuxHeaderTest.bzImage(), "", new byte[5000], PcMemoryMap.of(5 * g), false);
+    long initrd = params(plan).getInt(0x218) & 0xffff_ffffL;
+    org.junit.jupiter.api.Assertions.assertTrue(
+        initrd < 3 * g && initrd > 0x100000, "initrd at 0x" + Long.toHexString(initrd));
+  }
 }

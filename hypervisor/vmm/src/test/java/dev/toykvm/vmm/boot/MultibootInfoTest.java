@@ -66,4 +66,20 @@ class MultibootInfoTest {
     assertEquals(0x200000, MultibootInfo.upperMemory(map));
     assertEquals(0, MultibootInfo.lowerMemory(map));
   }
+
+  @Test
+  void ramAbove4GiBIsA64BitEntryOfTheMemoryMap() {
+    long g = 1L << 30;
+    List<E820Entry> map = PcMemoryMap.of(32 * g);
+    ByteBuffer b =
+        ByteBuffer.wrap(MultibootInfo.build(BASE, map, "", List.of(), "toykvm"))
+            .order(ByteOrder.LITTLE_ENDIAN);
+    assertEquals(5 * 24, b.getInt(44), "mmap_length");
+    int last = (int) (b.getInt(48) - BASE) + 24 * 4;
+    assertEquals(20, b.getInt(last), "size");
+    assertEquals(0x1_0000_0000L, b.getLong(last + 4), "base_addr, both halves");
+    assertEquals(29 * g, b.getLong(last + 12), "length, both halves");
+    assertEquals(E820Entry.RAM, b.getInt(last + 20));
+    assertEquals((int) ((3 * g - 0x100000) / 1024), b.getInt(8), "mem_upper: below the hole only");
+  }
 }
