@@ -505,8 +505,14 @@ final class DeviceManager implements AutoCloseable {
 
   private static String describe(Launched l) {
     DeviceProcess p = l.started().process();
-    p.waitFor(Duration.ofMillis(200));
-    String err = p.stderr().strip();
+    // An ended device's last words may still be in its stderr pipe, not yet read by the collector
+    // thread: wait (bounded) for that pipe's EOF, which comes once the device and its children are
+    // gone. A device still running is quoted as far as it got.
+    String err =
+        (p.waitFor(Duration.ofMillis(200)).isPresent()
+                ? p.awaitStderrEof(Duration.ofMillis(500))
+                : p.stderr())
+            .strip();
     return "; device "
         + l.spec().name()
         + " (pid "
