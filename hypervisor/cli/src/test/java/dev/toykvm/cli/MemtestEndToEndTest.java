@@ -46,7 +46,7 @@ class MemtestEndToEndTest {
             "--memory",
             "16M",
             "--timeout",
-            "30s");
+            "15s");
     String screen = Vt100Screen.of(r.out()).toString();
     assertEquals(ExitCodes.TIMEOUT, r.status(), "memtest never stops by itself: " + r.err());
     assertTrue(screen.contains("Memtest86+ v"), screen);
