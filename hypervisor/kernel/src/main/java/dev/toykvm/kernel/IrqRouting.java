@@ -45,6 +45,11 @@ final class IrqRouting {
   private final Object notifierLock = new Object();
   private volatile Map<Integer, List<Runnable>> ackNotifiers = Map.of(); // copy-on-write
 
+  /** The irqchip the routes deliver to. */
+  Irqchip chip() {
+    return chip;
+  }
+
   IrqRouting(Irqchip chip) {
     this.chip = chip;
   }

@@ -150,15 +150,34 @@ final class Irqchip {
     return data;
   }
 
+  // The VM's irqfds, once it has any: each vCPU then waits in hlt on them too (HaltPoller).
+  private volatile Irqfds irqfds;
+
   /** The local APIC of a new vCPU. */
   VcpuIrq attach(int vcpuId) {
     VcpuIrq irq = new VcpuIrq(this, vcpuId);
     vcpus.put(vcpuId, irq);
+    Irqfds f = irqfds;
+    if (f != null) {
+      f.addPoller(irq);
+    }
     return irq;
   }
 
   void detach(int vcpuId) {
-    vcpus.remove(vcpuId);
+    VcpuIrq irq = vcpus.remove(vcpuId);
+    Irqfds f = irqfds;
+    if (irq != null && f != null) {
+      f.removePoller(irq);
+    }
+  }
+
+  /** The VM's irqfds exist: every vCPU (and each one made later) gets a halt poller. */
+  void irqfds(Irqfds f) {
+    irqfds = f;
+    for (VcpuIrq irq : vcpus.values()) {
+      f.addPoller(irq);
+    }
   }
 
   /** {@code KVM_IRQ_LINE}: the VMM's level of {@code gsi}, through the routing table. */

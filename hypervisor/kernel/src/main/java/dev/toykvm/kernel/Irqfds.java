@@ -5,9 +5,9 @@ import static dev.toykvm.kvm.KvmConstants.KVM_IRQFD_FLAG_RESAMPLE;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIrqfd;
+import dev.toykvm.posix.Epoll;
 import dev.toykvm.posix.Eventfd;
 import dev.toykvm.posix.Fds;
-import dev.toykvm.posix.Poll;
 import dev.toykvm.posix.PosixException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -43,12 +43,17 @@ final class Irqfds implements AutoCloseable {
   private final Object lock = new Object();
   private final List<Irqfd> irqfds = new ArrayList<>(); // under lock
   private final Map<Integer, Resampler> resamplers = new HashMap<>(); // under lock, by GSI
+  private final Map<Long, Irqfd> byId = new HashMap<>(); // under lock: the epoll data of each
+  private final Map<VcpuIrq, HaltPoller> pollers = new HashMap<>(); // under lock
+  private long nextId = 1; // under lock; 0 is the control eventfd (and HaltPoller.WAKE)
   private final int control;
+  private final int epoll; // the thread's interest list: control, every irqfd
   private final Thread thread;
   private boolean closed; // under lock
 
   /** One assigned irqfd: the kernel side's duplicates of the VMM's eventfds. */
   private static final class Irqfd {
+    final long id;
     final int fd;
     final long eventfdId;
     final int gsi;
@@ -56,7 +61,8 @@ final class Irqfds implements AutoCloseable {
     final int resampleFd; // -1 for an edge irqfd
     boolean active = true; // under lock
 
-    Irqfd(int fd, long eventfdId, int gsi, Resampler resampler, int resampleFd) {
+    Irqfd(long id, int fd, long eventfdId, int gsi, Resampler resampler, int resampleFd) {
+      this.id = id;
       this.fd = fd;
       this.eventfdId = eventfdId;
       this.gsi = gsi;
@@ -95,9 +101,10 @@ final class Irqfds implements AutoCloseable {
     }
   }
 
-  private Irqfds(IrqRouting routing, int control) {
+  private Irqfds(IrqRouting routing, int control, int epoll) {
     this.routing = routing;
     this.control = control;
+    this.epoll = epoll;
     this.thread =
         Thread.ofPlatform()
             .daemon()
@@ -113,19 +120,86 @@ final class Irqfds implements AutoCloseable {
    */
   static Irqfds start(IrqRouting routing) {
     int control;
+    int epoll;
     try {
       control = Eventfd.create();
     } catch (PosixException e) {
       throw new KvmException(IOCTL, Errno.EMFILE, "cannot make the irqfd thread's eventfd: " + e);
     }
     try {
-      Irqfds irqfds = new Irqfds(routing, control);
+      epoll = Epoll.create();
+      try {
+        Epoll.add(epoll, control, Epoll.EPOLLIN, 0);
+      } catch (PosixException e) {
+        Fds.close(epoll);
+        throw e;
+      }
+    } catch (PosixException e) {
+      Fds.close(control);
+      throw new KvmException(IOCTL, Errno.EMFILE, "cannot make the irqfd thread's epoll: " + e);
+    }
+    try {
+      Irqfds irqfds = new Irqfds(routing, control, epoll);
       irqfds.thread.start();
+      routing.chip().irqfds(irqfds); // from now on every vCPU, old and new, gets a HaltPoller
       return irqfds;
     } catch (RuntimeException | OutOfMemoryError e) {
+      Fds.close(epoll);
       Fds.close(control);
       throw new KvmException(IOCTL, Errno.ENOMEM, "cannot start the irqfd thread: " + e);
     }
+  }
+
+  /**
+   * Gives {@code vcpu} a {@link HaltPoller} with every edge irqfd, attached ahead of the irqfd
+   * thread's attachment (the thread's is moved behind it), so that a halted vCPU takes an MSI
+   * before the thread would. Idempotent; without fds the vCPU keeps waiting as before (the thread
+   * injects for it).
+   */
+  void addPoller(VcpuIrq vcpu) {
+    synchronized (lock) {
+      if (closed || pollers.containsKey(vcpu)) {
+        return;
+      }
+      HaltPoller p;
+      try {
+        p = HaltPoller.create();
+      } catch (PosixException e) {
+        log.warn("vcpu{}: no epoll for halted waits ({}); the irqfd thread injects", vcpu.id(), e);
+        return;
+      }
+      try {
+        for (Irqfd irqfd : irqfds) {
+          if (irqfd.resampler == null) {
+            p.attach(irqfd.fd, irqfd.id);
+            reattachBehind(irqfd);
+          }
+        }
+      } catch (PosixException e) {
+        p.close();
+        log.warn("vcpu{}: cannot attach its irqfds ({}); the irqfd thread injects", vcpu.id(), e);
+        return;
+      }
+      pollers.put(vcpu, p);
+      vcpu.poller(p, this);
+    }
+  }
+
+  /** Takes a vCPU's poller away (the vCPU is going): it waits as before, and its fds close. */
+  void removePoller(VcpuIrq vcpu) {
+    synchronized (lock) {
+      HaltPoller p = pollers.remove(vcpu);
+      if (p != null) {
+        vcpu.poller(null, null);
+        p.close();
+      }
+    }
+  }
+
+  /** Moves the thread's attachment of an edge irqfd to the end of the eventfd's wait queue. */
+  private void reattachBehind(Irqfd irqfd) {
+    Epoll.delete(epoll, irqfd.fd);
+    Epoll.add(epoll, irqfd.fd, Epoll.EPOLLIN | Epoll.EPOLLEXCLUSIVE, irqfd.id);
   }
 
   /**
@@ -182,13 +256,42 @@ final class Irqfds implements AutoCloseable {
           routing.addAckNotifier(a.gsi(), resampler);
         }
       }
-      Irqfd irqfd = new Irqfd(fd, id, a.gsi(), resampler, resampleFd);
+      Irqfd irqfd = new Irqfd(nextId++, fd, id, a.gsi(), resampler, resampleFd);
+      try {
+        // Halted vCPUs first, then the thread: an edge irqfd wakes one of them, a halted vCPU
+        // before the thread (EPOLLEXCLUSIVE, in the order attached). A counter already non-zero
+        // is reported at once.
+        if (resampler == null) {
+          for (HaltPoller p : pollers.values()) {
+            p.attach(fd, irqfd.id);
+          }
+        }
+        Epoll.add(
+            epoll, fd, Epoll.EPOLLIN | (resampler == null ? Epoll.EPOLLEXCLUSIVE : 0), irqfd.id);
+      } catch (PosixException e) {
+        for (HaltPoller p : pollers.values()) {
+          try {
+            p.detach(fd);
+          } catch (PosixException notThere) {
+            // never attached
+          }
+        }
+        Fds.close(fd);
+        if (resampleFd >= 0) {
+          Fds.close(resampleFd);
+        }
+        if (resampler != null && resampler.members.isEmpty()) {
+          resamplers.remove(a.gsi());
+          routing.removeAckNotifier(a.gsi(), resampler);
+        }
+        throw new KvmException(IOCTL, Errno.ENOMEM, "cannot watch eventfd " + a.fd() + ": " + e);
+      }
       if (resampler != null) {
         resampler.members.add(irqfd);
       }
       irqfds.add(irqfd);
+      byId.put(irqfd.id, irqfd);
     }
-    wakeThread(); // it polls the new fd, and injects at once if the counter is already non-zero
   }
 
   private static int dup(int fd) {
@@ -217,6 +320,15 @@ final class Irqfds implements AutoCloseable {
   private void release(Irqfd irqfd) {
     irqfd.active = false;
     irqfds.remove(irqfd);
+    byId.remove(irqfd.id);
+    // Detached before the close: the registrations belong to the open eventfd, which the VMM's
+    // own fd keeps open.
+    if (irqfd.resampler == null) {
+      for (HaltPoller p : pollers.values()) {
+        detachQuietly(() -> p.detach(irqfd.fd));
+      }
+    }
+    detachQuietly(() -> Epoll.delete(epoll, irqfd.fd));
     Resampler r = irqfd.resampler;
     if (r != null) {
       r.members.remove(irqfd);
@@ -247,40 +359,55 @@ final class Irqfds implements AutoCloseable {
     }
   }
 
+  private static void detachQuietly(Runnable detach) {
+    try {
+      detach.run();
+    } catch (PosixException e) {
+      log.warn("cannot detach an irqfd from an epoll list: {}", e.getMessage());
+    }
+  }
+
   /** The thread: waits on every irqfd and its control eventfd, injects what is ready. */
   private void loop() {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment counter = arena.allocate(24, 8);
-      int capacity = 16;
-      MemorySegment pollfds = arena.allocate(Poll.POLLFD_BYTES * capacity, 8);
+      int max = 64;
+      MemorySegment events = arena.allocate(Epoll.EVENT_BYTES * max, 8);
       while (true) {
-        Irqfd[] watched;
         synchronized (lock) {
           if (closed) {
             return;
           }
-          watched = irqfds.toArray(new Irqfd[0]);
         }
-        if (watched.length + 1 > capacity) {
-          capacity = Math.max(capacity * 2, watched.length + 1);
-          pollfds = arena.allocate(Poll.POLLFD_BYTES * capacity, 8);
-        }
-        Poll.setPollfd(pollfds, 0, control, Poll.POLLIN);
-        for (int i = 0; i < watched.length; i++) {
-          Poll.setPollfd(pollfds, i + 1, watched[i].fd, Poll.POLLIN);
-        }
-        Poll.poll(pollfds, watched.length + 1, -1);
-        if (Poll.revents(pollfds, 0) != 0) {
-          Eventfd.tryRead(control, counter);
-        }
-        for (int i = 0; i < watched.length; i++) {
-          if ((Poll.revents(pollfds, i + 1) & Poll.POLLIN) != 0) {
-            fire(watched[i], counter);
+        int n = Epoll.await(epoll, events, max, -1);
+        for (int i = 0; i < n; i++) {
+          long id = Epoll.data(events, i);
+          if (id == 0) {
+            Eventfd.tryRead(control, counter);
+            continue;
+          }
+          Irqfd irqfd;
+          synchronized (lock) {
+            irqfd = byId.get(id);
+          }
+          if (irqfd != null) {
+            fire(irqfd, counter);
           }
         }
       }
     } catch (RuntimeException | Error e) {
       log.error("BUG: the irqfd thread ended: irqfds of this VM inject nothing more", e);
+    }
+  }
+
+  /** A halted vCPU's poller saw irqfd {@code id} fire: it injects, as the thread would. */
+  void fireHalted(long id, MemorySegment counter) {
+    Irqfd irqfd;
+    synchronized (lock) {
+      irqfd = byId.get(id);
+    }
+    if (irqfd != null) {
+      fire(irqfd, counter);
     }
   }
 
@@ -319,10 +446,15 @@ final class Irqfds implements AutoCloseable {
       if (closed) {
         return;
       }
-      closed = true;
       for (Irqfd irqfd : List.copyOf(irqfds)) {
         release(irqfd);
       }
+      for (var e : Map.copyOf(pollers).entrySet()) {
+        e.getKey().poller(null, null);
+        e.getValue().close();
+      }
+      pollers.clear();
+      closed = true;
       signalControl();
     }
     boolean interrupted = false;
@@ -333,6 +465,7 @@ final class Irqfds implements AutoCloseable {
         interrupted = true;
       }
     }
+    Fds.close(epoll);
     Fds.close(control);
     if (interrupted) {
       Thread.currentThread().interrupt();

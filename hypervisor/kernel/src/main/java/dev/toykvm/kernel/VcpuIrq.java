@@ -29,6 +29,9 @@ final class VcpuIrq {
   private volatile long deadline = Long.MAX_VALUE;
   private volatile Runnable attention = () -> {};
   private boolean woken; // under halt
+  private boolean polling; // under halt: the engine thread waits in its poller's epoll_wait
+  private volatile HaltPoller poller; // set by Irqfds once the VM has irqfds
+  private volatile Irqfds pollerOwner;
   private int levelEois = -1; // under the lapic lock: a level EOI to pass on (one per write)
   private final List<Ipi> ipis = new ArrayList<>(); // under the lapic lock: IPIs to send after it
   // Latched by other vCPUs' IPIs (any thread), taken by the engine thread (see VcpuMp).
@@ -267,6 +270,32 @@ final class VcpuIrq {
     synchronized (halt) {
       woken = true;
       halt.notifyAll();
+      if (polling) {
+        HaltPoller p = poller;
+        if (p != null) {
+          try {
+            p.signal();
+          } catch (dev.toykvm.posix.PosixException e) {
+            // closed meanwhile: the waiter's epoll_wait fails and it looks again
+          }
+        }
+      }
+    }
+  }
+
+  /** Irqfds gives this vCPU a poller to wait on in hlt (or takes it away: null). */
+  void poller(HaltPoller p, Irqfds owner) {
+    synchronized (halt) {
+      HaltPoller old = poller;
+      pollerOwner = owner;
+      poller = p;
+      if (polling && old != null && old != p) {
+        try {
+          old.signal(); // out of its epoll_wait before its fds close
+        } catch (dev.toykvm.posix.PosixException e) {
+          // already closed
+        }
+      }
     }
   }
 
@@ -301,6 +330,12 @@ final class VcpuIrq {
    * and comes back.
    */
   private void await(BooleanSupplier stop) throws InterruptedException {
+    HaltPoller p = poller;
+    Irqfds owner = pollerOwner;
+    if (p != null && owner != null && p.hasIrqfds()) {
+      awaitPolling(stop, p, owner);
+      return;
+    }
     synchronized (halt) {
       while (!woken && !stop.getAsBoolean()) {
         long wakeAt = Math.min(deadline, chip.pitDeadline());
@@ -315,6 +350,40 @@ final class VcpuIrq {
         }
       }
       woken = false;
+    }
+  }
+
+  /**
+   * {@link #await} with irqfds: in the poller's {@code epoll_wait}, so that a device's MSI wakes
+   * this thread, which injects it itself ({@link HaltPoller}). {@link #wake} signals the poller.
+   */
+  private void awaitPolling(BooleanSupplier stop, HaltPoller p, Irqfds owner) {
+    int timeoutMs;
+    synchronized (halt) {
+      if (woken || stop.getAsBoolean()) {
+        woken = false;
+        return;
+      }
+      long wakeAt = Math.min(deadline, chip.pitDeadline());
+      long left = wakeAt - System.nanoTime();
+      if (wakeAt != Long.MAX_VALUE && left <= 0) {
+        return;
+      }
+      timeoutMs =
+          wakeAt == Long.MAX_VALUE
+              ? -1
+              : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+      polling = true;
+    }
+    try {
+      p.await(timeoutMs, owner);
+    } catch (RuntimeException e) {
+      // The poller was closed under us (the vCPU or the VM is going): look again.
+    } finally {
+      synchronized (halt) {
+        polling = false;
+        woken = false;
+      }
     }
   }
 
