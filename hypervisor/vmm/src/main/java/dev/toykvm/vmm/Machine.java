@@ -212,16 +212,52 @@ public final class Machine implements AutoCloseable {
           kernel.name(),
           Long.toHexString(kernel.plan().entry()),
           config.memory() >> 20);
-      return assemblePc(
-          new PcParts(config, null, ram, vm, vcpus, null),
-          withPcTestdev(config.allDevices()),
-          kernel.memoryMap(),
-          kernel.debugcon(),
-          kernel.debugExit(),
-          serialOut,
-          trace);
+      Machine machine =
+          assemblePc(
+              new PcParts(config, null, ram, vm, vcpus, null),
+              withPcTestdev(config.allDevices()),
+              kernel.memoryMap(),
+              kernel.debugcon(),
+              kernel.debugExit(),
+              serialOut,
+              trace);
+      vm = null; // the machine owns it now, and closes it
+      ram = null;
+      if (config.irqchip()) {
+        writeMpTable(kvm, machine);
+      }
+      return machine;
     } catch (IOException | RuntimeException e) {
       closeQuietly(vm, ram);
+      throw e;
+    }
+  }
+
+  /**
+   * The MP table of a {@code --kernel} machine with local APICs ({@link MpTableSetup}), once its
+   * PCI functions are set up; a machine whose table does not fit is closed.
+   */
+  private static void writeMpTable(Kvm kvm, Machine machine) {
+    try {
+      List<dev.toykvm.kvm.KvmCpuidEntry2> supported = kvm.getSupportedCpuid();
+      List<List<dev.toykvm.kvm.KvmCpuidEntry2>> cpuid = new java.util.ArrayList<>();
+      for (int i = 0; i < machine.vcpus.size(); i++) {
+        cpuid.add(CpuidSetup.forVcpu(supported, i, machine.vcpus.size()));
+      }
+      log.debug(
+          "machine: MP table at 0x{}: {}",
+          Long.toHexString(MpTableSetup.BASE),
+          MpTableSetup.write(
+              machine.ram.segment(),
+              machine.vcpus,
+              cpuid,
+              machine.chipset.bus(),
+              machine.chipset.isaBridge()));
+    } catch (IllegalArgumentException e) {
+      machine.close();
+      throw new DeviceException(e.getMessage());
+    } catch (RuntimeException e) {
+      machine.close();
       throw e;
     }
   }
