@@ -494,13 +494,9 @@ public final class Machine implements AutoCloseable {
       if (vmOver.get()) {
         return null;
       }
+      // With the irqchip a Hlt (KVM_CAP_TOYKVM_HLT_IF0_EXIT) comes only once every vCPU is in a
+      // hlt with interrupts disabled or waits for SIPI: none can wake another, so it ends the VM.
       VcpuExit exit = vcpu.run();
-      if (i != 0 && exit instanceof VcpuExit.Hlt && config.irqchip()) {
-        // An application processor parked with interrupts disabled (KVM_CAP_TOYKVM_HLT_IF0_EXIT):
-        // as on KVM it waits, halted, in the next run() for an NMI, an INIT or the VM's end; only
-        // the boot processor's such hlt ends the VM.
-        continue;
-      }
       Optional<VmOutcome> outcome = handler.handle(exit, vcpu::getRegs);
       if (outcome.isPresent()) {
         if (exit instanceof VcpuExit.IoregionfdFailure f) {
