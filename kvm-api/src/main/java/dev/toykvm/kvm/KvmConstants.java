@@ -91,9 +91,12 @@ public final class KvmConstants {
   /**
    * toykvm's own capability, enabled with {@link VmFd#enableCap}: with an in-kernel irqchip, a
    * {@code hlt} executed with RFLAGS.IF=0 returns {@link VcpuExit.Hlt} instead of waiting in the
-   * kernel side (where only a kick, or an NMI or INIT the VMM's machine may not have, ends it). The
-   * vCPU is then {@code KVM_MP_STATE_HALTED}, and the next {@code run()} waits as KVM would. A
-   * number far above KVM's, like {@link #KVM_EXIT_IOREGIONFD_FAILURE}.
+   * kernel side (where only a kick, or an NMI or INIT the VMM's machine may not have, ends it), if
+   * no other vCPU can still send that NMI or INIT: every vCPU of the VM is then in such a {@code
+   * hlt} (none with an NMI or INIT latched) or waits for a SIPI. Otherwise it waits, as KVM's
+   * would, and the vCPU that parks last reports it. The vCPU is then {@code KVM_MP_STATE_HALTED},
+   * and the next {@code run()} waits as KVM would. A number far above KVM's, like {@link
+   * #KVM_EXIT_IOREGIONFD_FAILURE}.
    */
   public static final int KVM_CAP_TOYKVM_HLT_IF0_EXIT = 0x1001;
 

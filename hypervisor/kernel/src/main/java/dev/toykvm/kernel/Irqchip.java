@@ -180,6 +180,20 @@ final class Irqchip {
     }
   }
 
+  /**
+   * Whether every vCPU is {@link VcpuIrq#parked parked}: none can send the NMI, INIT or SIPI that
+   * would wake another. Each vCPU marks itself before it looks (volatile writes, then reads), so of
+   * two vCPUs parking at once at least one sees both parked.
+   */
+  boolean everyVcpuParked() {
+    for (VcpuIrq v : vcpus.values()) {
+      if (!v.parked()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** {@code KVM_IRQ_LINE}: the VMM's level of {@code gsi}, through the routing table. */
   void setIrq(int gsi, boolean level) {
     routing.setIrq(IrqRouting.SOURCE_USERSPACE, gsi, level);

@@ -39,6 +39,7 @@ final class VcpuIrq {
   private volatile boolean init;
   private volatile int sipi = -1;
   private volatile boolean expectsSipi; // an INIT came (or the vCPU waits): a SIPI counts
+  private volatile boolean haltedIf0; // in a hlt with IF=0: only an NMI or INIT ends it
 
   VcpuIrq(Irqchip chip, int vcpuId) {
     this.chip = chip;
@@ -214,6 +215,22 @@ final class VcpuIrq {
 
   boolean nmiPending() {
     return nmi;
+  }
+
+  /** The vCPU is in a {@code hlt} with IF=0 (true), or runs again (false). Engine thread. */
+  void haltedIf0(boolean halted) {
+    haltedIf0 = halted;
+  }
+
+  /**
+   * Whether only another vCPU can make this one run again: it waits for a SIPI it has not got, or
+   * it is in a {@code hlt} with IF=0 with no NMI or INIT latched. Any thread.
+   */
+  boolean parked() {
+    if (expectsSipi) {
+      return sipi < 0;
+    }
+    return haltedIf0 && !nmi && !init;
   }
 
   /** The engine delivers the NMI now. */

@@ -73,6 +73,7 @@ final class VcpuMp {
   void set(int mpState) {
     state = mpState;
     if (irq != null) {
+      irq.haltedIf0(false);
       irq.expectSipi(
           mpState == KVM_MP_STATE_UNINITIALIZED || mpState == KVM_MP_STATE_INIT_RECEIVED);
     }
@@ -121,10 +122,17 @@ final class VcpuMp {
 
   /**
    * A {@code hlt} with an irqchip: waits ({@link #halt}), or with IF=0 under {@code
-   * KVM_CAP_TOYKVM_HLT_IF0_EXIT} is reported ({@link #haltReported}).
+   * KVM_CAP_TOYKVM_HLT_IF0_EXIT} is reported ({@link #haltReported}) if no other vCPU could still
+   * wake it: every vCPU is in such a {@code hlt} or waits for a SIPI ({@link
+   * Irqchip#everyVcpuParked}). Otherwise it waits too, for the NMI or INIT another vCPU may send
+   * (memtest86+'s barriers park CPUs that way and wake them with NMIs).
    */
   VcpuExit hlt(boolean interruptsEnabled) {
-    return irq.chip().hltIf0Exit() && !interruptsEnabled ? haltReported() : halt();
+    if (!irq.chip().hltIf0Exit() || interruptsEnabled) {
+      return halt();
+    }
+    irq.haltedIf0(true);
+    return irq.chip().everyVcpuParked() ? haltReported() : halt();
   }
 
   /** {@code hlt} with an irqchip: see {@link #waitInHalt}. */
@@ -151,6 +159,7 @@ final class VcpuMp {
       return new VcpuExit.Intr();
     }
     state = KVM_MP_STATE_RUNNABLE;
+    irq.haltedIf0(false);
     if (vector == VcpuIrq.EVENT) {
       return null;
     }
@@ -179,6 +188,7 @@ final class VcpuMp {
 
   /** INIT: the BSP restarts at the reset vector, an AP waits for SIPI (as KVM). */
   private void enterInit() {
+    irq.haltedIf0(false);
     irq.takeInit();
     cpu.enterInitState();
     state = id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;

@@ -130,13 +130,14 @@ public final class ExitHandler {
       case VcpuExit.Hlt h -> {
         KvmRegs r = regs.get();
         trace("HLT rip=%s rflags=%s", hex(r.rip()), hex(r.rflags()));
-        // With the irqchip, only a hlt with IF=0 exits (KVM_CAP_TOYKVM_HLT_IF0_EXIT): this machine
-        // has no NMI source, so it never ends. Without (--no-irqchip), no interrupt ever comes.
+        // With the irqchip, only a hlt with IF=0 exits (KVM_CAP_TOYKVM_HLT_IF0_EXIT), and only
+        // when every other vCPU is parked too: no NMI or INIT can come, so it never ends. Without
+        // (--no-irqchip), no interrupt ever comes.
         String why =
             (r.rflags() & RFLAGS_IF) == 0
                 ? "hlt with interrupts disabled at rip="
                     + hex(r.rip())
-                    + ": it can never wake up (no NMI source in this machine)"
+                    + ": it can never wake up (no vCPU left to send it an NMI or INIT)"
                 : "hlt at rip="
                     + hex(r.rip())
                     + " waits for an interrupt, and without an interrupt controller"

@@ -212,16 +212,52 @@ public final class Machine implements AutoCloseable {
           kernel.name(),
           Long.toHexString(kernel.plan().entry()),
           config.memory() >> 20);
-      return assemblePc(
-          new PcParts(config, null, ram, vm, vcpus, null),
-          withPcTestdev(config.allDevices()),
-          kernel.memoryMap(),
-          kernel.debugcon(),
-          kernel.debugExit(),
-          serialOut,
-          trace);
+      Machine machine =
+          assemblePc(
+              new PcParts(config, null, ram, vm, vcpus, null),
+              withPcTestdev(config.allDevices()),
+              kernel.memoryMap(),
+              kernel.debugcon(),
+              kernel.debugExit(),
+              serialOut,
+              trace);
+      vm = null; // the machine owns it now, and closes it
+      ram = null;
+      if (config.irqchip()) {
+        writeMpTable(kvm, machine);
+      }
+      return machine;
     } catch (IOException | RuntimeException e) {
       closeQuietly(vm, ram);
+      throw e;
+    }
+  }
+
+  /**
+   * The MP table of a {@code --kernel} machine with local APICs ({@link MpTableSetup}), once its
+   * PCI functions are set up; a machine whose table does not fit is closed.
+   */
+  private static void writeMpTable(Kvm kvm, Machine machine) {
+    try {
+      List<dev.toykvm.kvm.KvmCpuidEntry2> supported = kvm.getSupportedCpuid();
+      List<List<dev.toykvm.kvm.KvmCpuidEntry2>> cpuid = new java.util.ArrayList<>();
+      for (int i = 0; i < machine.vcpus.size(); i++) {
+        cpuid.add(CpuidSetup.forVcpu(supported, i, machine.vcpus.size()));
+      }
+      log.debug(
+          "machine: MP table at 0x{}: {}",
+          Long.toHexString(MpTableSetup.BASE),
+          MpTableSetup.write(
+              machine.ram.segment(),
+              machine.vcpus,
+              cpuid,
+              machine.chipset.bus(),
+              machine.chipset.isaBridge()));
+    } catch (IllegalArgumentException e) {
+      machine.close();
+      throw new DeviceException(e.getMessage());
+    } catch (RuntimeException e) {
+      machine.close();
       throw e;
     }
   }
@@ -458,13 +494,9 @@ public final class Machine implements AutoCloseable {
       if (vmOver.get()) {
         return null;
       }
+      // With the irqchip a Hlt (KVM_CAP_TOYKVM_HLT_IF0_EXIT) comes only once every vCPU is in a
+      // hlt with interrupts disabled or waits for SIPI: none can wake another, so it ends the VM.
       VcpuExit exit = vcpu.run();
-      if (i != 0 && exit instanceof VcpuExit.Hlt && config.irqchip()) {
-        // An application processor parked with interrupts disabled (KVM_CAP_TOYKVM_HLT_IF0_EXIT):
-        // as on KVM it waits, halted, in the next run() for an NMI, an INIT or the VM's end; only
-        // the boot processor's such hlt ends the VM.
-        continue;
-      }
       Optional<VmOutcome> outcome = handler.handle(exit, vcpu::getRegs);
       if (outcome.isPresent()) {
         if (exit instanceof VcpuExit.IoregionfdFailure f) {

@@ -14,9 +14,10 @@ import java.nio.ByteOrder;
  * (the "virtual wire"), and there is no firmware here to do it.
  *
  * <p>With it, {@code hlt} waits in the kernel side. A {@code hlt} with interrupts disabled would
- * wait forever (this machine has no NMI source), so {@link
- * KvmConstants#KVM_CAP_TOYKVM_HLT_IF0_EXIT} is enabled when the kernel side offers it: such a
- * {@code hlt} then returns {@code KVM_EXIT_HLT}, which ends the VM as a guest that halted (67).
+ * wait forever once no other vCPU can send it an NMI or INIT (this machine has no other NMI
+ * source), so {@link KvmConstants#KVM_CAP_TOYKVM_HLT_IF0_EXIT} is enabled when the kernel side
+ * offers it: such a {@code hlt} then returns {@code KVM_EXIT_HLT} when every vCPU is in one or
+ * waits for SIPI, which ends the VM as a guest that halted (67).
  */
 final class PcInterrupts {
   private PcInterrupts() {}

@@ -1,0 +1,74 @@
+package dev.toykvm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.toykvm.vmm.ExitCodes;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Debian's memtest86+ finds every vCPU through the MP table of a {@code --kernel} machine (it has
+ * no ACPI to read), starts them with INIT and SIPI, and runs its tests on all of them in parallel
+ * ("SMP: NT (PAR)"), its CPUs meeting at barriers where they wait in {@code hlt} with interrupts
+ * disabled until the last one wakes them with an NMI. Without {@code nosmp}. Skipped where the
+ * package is not installed.
+ */
+@Tag("e2e")
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class MemtestSmpEndToEndTest {
+  private static final Pattern TEST = Pattern.compile("Test #(\\d+) ");
+  private static final Pattern ERRORS = Pattern.compile("Errors: (\\d+)");
+
+  @ParameterizedTest
+  @ValueSource(ints = {2, 4})
+  void memtestFindsAndUsesEveryVcpu(int cpus) {
+    Path kernel = Path.of("/boot/memtest86+x64.bin");
+    assumeTrue(Files.isReadable(kernel), "memtest86+ is not installed");
+    MainTest.Result r =
+        MainTest.toykvm(
+            "run",
+            "--kernel",
+            kernel.toString(),
+            "--linux-entry",
+            "64",
+            "--cpus",
+            Integer.toString(cpus),
+            "--append",
+            "console=ttyS0,115200 nopause nobench",
+            "--memory",
+            "16M",
+            "--timeout",
+            "20s");
+    String screen = Vt100Screen.of(r.out()).toString();
+    assertEquals(ExitCodes.TIMEOUT, r.status(), "memtest never stops by itself: " + r.err());
+    assertTrue(screen.contains("Memtest86+ v"), screen);
+    // One processor entry per vCPU, each a package of its own to memtest (sockets / cores /
+    // threads)
+    assertTrue(
+        screen.contains("CPU: %dS / %dC / %dT".formatted(cpus, cpus, cpus)), "CPUs: " + screen);
+    assertTrue(screen.contains("SMP: %dT (PAR)".formatted(cpus)), "all in parallel: " + screen);
+    assertTrue(screen.contains("Using: All Cores"), screen);
+    int lastTest = -1;
+    Matcher t = TEST.matcher(screen);
+    while (t.find()) {
+      lastTest = Math.max(lastTest, Integer.parseInt(t.group(1)));
+    }
+    assertTrue(lastTest >= 1, "the CPUs got past test #0's barriers:\n" + screen);
+    Matcher e = ERRORS.matcher(screen);
+    int counts = 0;
+    while (e.find()) {
+      counts++;
+      assertEquals("0", e.group(1), "memtest found memory errors on toykvm:\n" + screen);
+    }
+    assertTrue(counts > 0, "the status line shows the error count: " + screen);
+  }
+}
