@@ -390,8 +390,8 @@ final class Irqfds implements AutoCloseable {
           synchronized (lock) {
             irqfd = byId.get(id);
           }
-          if (irqfd != null) {
-            fire(irqfd, counter);
+          if (irqfd != null && fire(irqfd, counter)) {
+            KernelStats.IRQFD_INJECTIONS_BY_THREAD.increment();
           }
         }
       }
@@ -406,26 +406,26 @@ final class Irqfds implements AutoCloseable {
     synchronized (lock) {
       irqfd = byId.get(id);
     }
-    if (irqfd != null) {
-      fire(irqfd, counter);
+    if (irqfd != null && fire(irqfd, counter)) {
+      KernelStats.IRQFD_INJECTIONS_BY_HALTED_VCPU.increment();
     }
   }
 
   /** Reads a ready irqfd's counter and injects (KVM's irqfd_wakeup and irqfd_inject). */
-  private void fire(Irqfd irqfd, MemorySegment counter) {
+  private boolean fire(Irqfd irqfd, MemorySegment counter) {
     synchronized (lock) {
       if (!irqfd.active || closed) {
-        return;
+        return false;
       }
       long count;
       try {
         count = Eventfd.tryRead(irqfd.fd, counter);
       } catch (PosixException e) {
         log.warn("cannot read the irqfd of GSI {}: {}", irqfd.gsi, e.getMessage());
-        return;
+        return false;
       }
       if (count == 0) {
-        return;
+        return false;
       }
       if (irqfd.resampler == null) {
         routing.setIrq(IrqRouting.SOURCE_USERSPACE, irqfd.gsi, true);
@@ -433,6 +433,7 @@ final class Irqfds implements AutoCloseable {
       } else {
         routing.setIrq(IrqRouting.SOURCE_RESAMPLE, irqfd.gsi, true);
       }
+      return true;
     }
   }
 
