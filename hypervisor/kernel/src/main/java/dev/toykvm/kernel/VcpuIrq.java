@@ -272,10 +272,14 @@ final class VcpuIrq {
       }
       int vector = sipi;
       if (vector >= 0) {
-        sipi = -1;
         if (initReceived) {
+          // No longer waiting, before the SIPI is consumed: parked() must never see a vCPU that
+          // is starting as one that waits (another vCPU's hlt with IF=0 would end the VM).
+          expectsSipi = false;
+          sipi = -1;
           return vector;
         }
+        sipi = -1;
       }
       await(stop);
     }
