@@ -54,7 +54,8 @@ class MemtestSmpEndToEndTest {
     // One processor entry per vCPU, each a package of its own to memtest (sockets / cores /
     // threads)
     assertTrue(
-        screen.contains("CPU: %dS / %dC / %dT".formatted(cpus, cpus, cpus)), "CPUs: " + screen);
+        screen.contains("CPU: %d Cores %d Threads".formatted(cpus, cpus)),
+        "one package of N cores (CPUID 0x80000008 NC), as on QEMU: " + screen);
     assertTrue(screen.contains("SMP: %dT (PAR)".formatted(cpus)), "all in parallel: " + screen);
     assertTrue(screen.contains("Using: All Cores"), screen);
     int lastTest = -1;
