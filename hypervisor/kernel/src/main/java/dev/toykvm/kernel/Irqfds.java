@@ -196,10 +196,22 @@ final class Irqfds implements AutoCloseable {
     }
   }
 
-  /** Moves the thread's attachment of an edge irqfd to the end of the eventfd's wait queue. */
+  /**
+   * Moves the thread's attachment of an edge irqfd to the end of the eventfd's wait queue. If the
+   * new attachment cannot be made (the kernel is out of memory), the old one is gone: the irqfd is
+   * then served by halted vCPUs only, which is said at ERROR level.
+   */
   private void reattachBehind(Irqfd irqfd) {
     Epoll.delete(epoll, irqfd.fd);
-    Epoll.add(epoll, irqfd.fd, Epoll.EPOLLIN | Epoll.EPOLLEXCLUSIVE, irqfd.id);
+    try {
+      Epoll.add(epoll, irqfd.fd, Epoll.EPOLLIN | Epoll.EPOLLEXCLUSIVE, irqfd.id);
+    } catch (PosixException e) {
+      log.error(
+          "the irqfd thread no longer watches the irqfd of GSI {} ({}): only a halted vCPU injects"
+              + " it",
+          irqfd.gsi,
+          e.getMessage());
+    }
   }
 
   /**
