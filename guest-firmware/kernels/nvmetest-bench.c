@@ -5,8 +5,9 @@
  * phase tag, or in hlt until the interrupt (MSI-X or INTx).
  *
  * The command line adds count=N (reads at depth 1, default 2000), warmup=N (unmeasured reads
- * first, default 200), qd=N (2-63, default 16) and qd_count=N (reads at depth qd, default 4 *
- * count). The results go to RAM at BENCH_RESULTS (16 MiB), little-endian:
+ * first, default 200), qd=N (2-63, default 16), qd_count=N (reads at depth qd, default 4 *
+ * count) and cq_doorbell=deferred (the CQ head doorbell rung with the next SQ tail doorbell, not
+ * after each completion: nvme_queue.defer_cq_doorbell; not with irq=intx). The results go to RAM at BENCH_RESULTS (16 MiB), little-endian:
  *
  *   +0  u32 magic 0x4e42564e ("NVBN")   +4  u32 count      +8  u32 qd     +12 u32 qd_count
  *   +16 u64 tsc at the start of the depth-1 reads        +24 u64 tsc at their end
@@ -82,6 +83,14 @@ static u32 parse_number(const char *cmdline, const char *key, u32 fallback) {
   return fallback;
 }
 
+static int has_word(const char *cmdline, const char *word) {
+  u32 n = strlen(word);
+  for (const char *s = cmdline; *s; s++) {
+    if ((s == cmdline || s[-1] == ' ') && !memcmp(s, word, n) && (s[n] == ' ' || s[n] == 0)) return 1;
+  }
+  return 0;
+}
+
 void bench(const char *cmdline, int poll) {
   struct bench_results *r = (struct bench_results *)BENCH_RESULTS;
   u32 *deltas = (u32 *)(BENCH_RESULTS + 0x100);
@@ -90,6 +99,10 @@ void bench(const char *cmdline, int poll) {
   u32 qd = parse_number(cmdline, "qd=", 16);
   u32 qd_count = parse_number(cmdline, "qd_count=", 4 * count);
   struct nvme_queue *q = &io[1];
+  if (has_word(cmdline, "cq_doorbell=deferred")) {
+    if (!poll && ctrl.consumed) fail_now("bad command line: cq_doorbell=deferred is not for irq=intx", 0);
+    q->defer_cq_doorbell = 1;
+  }
   if (qd < 2 || qd >= q->size) fail_now("bad command line: qd= takes 2 to the queue size - 1", 0);
   u64 slots = ns_blocks / BLOCKS_PER_READ;
   if (slots == 0) fail_now("the namespace is smaller than 4 KiB", 0);
@@ -147,6 +160,7 @@ void bench(const char *cmdline, int poll) {
   }
   r->qd_end = rdtsc();
   outb(BENCH_MARKER, 4);
+  nvme_ring_cq(&ctrl, q);
   lock();
   puts("nvmetest: bench: ");
   putu(count);

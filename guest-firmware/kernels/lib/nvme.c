@@ -71,6 +71,8 @@ void nvme_queue_init(struct nvme_queue *q, u16 qid, u16 size, struct nvme_cmd *s
   q->irqs = 0;
   q->irq_mark = 0;
   q->completions = 0;
+  q->defer_cq_doorbell = 0;
+  q->cq_doorbell_due = 0;
   memset(cq, 0, 16u * size);
 }
 
@@ -88,6 +90,7 @@ u16 nvme_submit(struct nvme_ctrl *c, struct nvme_queue *q, const struct nvme_cmd
   if (++q->sq_tail == q->size) q->sq_tail = 0;
   if (q->irqs) q->irq_mark = *q->irqs;
   __asm__ volatile("" ::: "memory"); /* the entry is in memory before the doorbell (x86: in order) */
+  nvme_ring_cq(c, q);
   nvme_write32(c, sq_doorbell(c, q->qid), q->sq_tail);
   return cid;
 }
@@ -106,10 +109,17 @@ int nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_cqe *out) {
     q->cq_head = 0;
     q->phase ^= 1;
   }
-  nvme_write32(c, cq_doorbell(c, q->qid), q->cq_head);
+  q->cq_doorbell_due = 1;
+  if (!q->defer_cq_doorbell) nvme_ring_cq(c, q);
   q->completions++;
   if (c->consumed) c->consumed(c, q);
   return 1;
+}
+
+void nvme_ring_cq(struct nvme_ctrl *c, struct nvme_queue *q) {
+  if (!q->cq_doorbell_due) return;
+  q->cq_doorbell_due = 0;
+  nvme_write32(c, cq_doorbell(c, q->qid), q->cq_head);
 }
 
 u32 nvme_exec(struct nvme_ctrl *c, struct nvme_queue *q, const struct nvme_cmd *cmd,

@@ -83,6 +83,13 @@ struct nvme_queue {
   volatile u32 *irqs;
   u32 irq_mark;
   u32 completions; /* consumed so far */
+  /* If set, nvme_reap leaves the CQ head doorbell to the next nvme_submit on this pair (or to
+   * nvme_ring_cq), which rings it right before the SQ tail doorbell: one doorbell write less per
+   * command where the two are posted together. The CQ cannot overflow, since every submission
+   * rings it first and a pair never has more commands out than its size - 1. Not for INTx: the
+   * controller keeps INTx asserted until the CQ head doorbell says everything was consumed. */
+  u8 defer_cq_doorbell;
+  u8 cq_doorbell_due; /* cq_head moved since the CQ head doorbell was last rung */
 };
 
 struct nvme_ctrl {
@@ -117,8 +124,11 @@ static inline int nvme_cqe_ready(struct nvme_queue *q) {
 /* Puts cmd (its dw0's low 16 bits: the opcode) into q with a fresh command identifier, rings the
  * SQ tail doorbell, and returns the identifier. */
 u16 nvme_submit(struct nvme_ctrl *c, struct nvme_queue *q, const struct nvme_cmd *cmd);
-/* Takes q's next completion into *out, rings the CQ head doorbell: 1, or 0 if none is there. */
+/* Takes q's next completion into *out, rings the CQ head doorbell (unless q defers it): 1, or 0
+ * if none is there. */
 int nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_cqe *out);
+/* Rings q's CQ head doorbell if completions were reaped since it was last rung. */
+void nvme_ring_cq(struct nvme_ctrl *c, struct nvme_queue *q);
 /* Submits, waits (c->wait, ms) and reaps: the completion's status (SCT << 8 | SC), or
  * NVME_TIMEOUT; *out (if not 0) gets the completion. A completion for another command identifier
  * is status 0xffff. */

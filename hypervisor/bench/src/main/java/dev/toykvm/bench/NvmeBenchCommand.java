@@ -100,6 +100,17 @@ public final class NvmeBenchCommand implements Callable<Integer> {
   List<String> irqs = new ArrayList<>();
 
   @Option(
+      names = "--cq-doorbell",
+      paramLabel = "WHEN",
+      defaultValue = "eager",
+      description =
+          "When the guest rings a completion queue's head doorbell: eager (after each completion"
+              + " it reaps, as Linux's driver does) or deferred (with the next submission's SQ"
+              + " tail doorbell, so that the two go to the device as one posted batch; not with"
+              + " --irq intx). Default: ${DEFAULT-VALUE}.")
+  String cqDoorbell;
+
+  @Option(
       names = "--cpus",
       paramLabel = "A,B",
       description =
@@ -173,6 +184,17 @@ public final class NvmeBenchCommand implements Callable<Integer> {
         placements,
         rs,
         ms,
+        deferred(cqDoorbell),
         chart);
+  }
+
+  private static boolean deferred(String when) {
+    return switch (when) {
+      case "eager" -> false;
+      case "deferred" -> true;
+      default ->
+          throw new IllegalArgumentException(
+              "unknown --cq-doorbell '" + when + "': eager or deferred");
+    };
   }
 }

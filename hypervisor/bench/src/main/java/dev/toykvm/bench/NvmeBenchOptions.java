@@ -15,6 +15,8 @@ import java.util.List;
  * @param placements where to run, in order
  * @param routes where BAR0 is served
  * @param irqs how the guest waits for completions
+ * @param deferCqDoorbell whether the guest rings a CQ head doorbell with the next SQ tail doorbell
+ *     rather than after each completion (nvmetest's {@code cq_doorbell=deferred}; not with INTx)
  * @param chart where to write the PNG, or null for none
  */
 record NvmeBenchOptions(
@@ -25,6 +27,7 @@ record NvmeBenchOptions(
     List<Placement> placements,
     List<DeviceSpec.Route> routes,
     List<NvmeIrq> irqs,
+    boolean deferCqDoorbell,
     Path chart) {
 
   /** nvmetest's counters are u32; the deltas must fit in guest RAM (4 bytes each). */
@@ -50,6 +53,11 @@ record NvmeBenchOptions(
     if (placements.isEmpty() || routes.isEmpty() || irqs.isEmpty()) {
       throw new IllegalArgumentException(
           "nothing to measure: a placement, route or irq list is empty");
+    }
+    if (deferCqDoorbell && irqs.contains(NvmeIrq.INTX)) {
+      throw new IllegalArgumentException(
+          "--cq-doorbell=deferred cannot go with --irq intx: the controller keeps INTx asserted"
+              + " until the CQ head doorbell says every completion was consumed");
     }
     placements = List.copyOf(placements);
     routes = List.copyOf(routes);

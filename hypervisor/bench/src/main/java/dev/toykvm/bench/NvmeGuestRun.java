@@ -114,8 +114,9 @@ final class NvmeGuestRun {
     long memory = memoryFor(o.count());
     String append =
         String.format(
-            "irq=%s bench count=%d warmup=%d qd=%d qd_count=%d",
-            irq.label(), o.count(), o.warmup(), o.qd(), o.qdCount());
+                "irq=%s bench count=%d warmup=%d qd=%d qd_count=%d",
+                irq.label(), o.count(), o.warmup(), o.qd(), o.qdCount())
+            + (o.deferCqDoorbell() ? " cq_doorbell=deferred" : "");
     KernelBoot boot =
         KernelFiles.load(
             kernel, append, null, memory, DebugExitPort.Mode.QEMU, OutputStream.nullOutputStream());

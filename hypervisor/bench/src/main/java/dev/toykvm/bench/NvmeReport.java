@@ -22,13 +22,16 @@ final class NvmeReport {
         String.format(
             Locale.ROOT,
             "toykvm bench nvme: 4 KiB random reads of a %d MiB disk file (in the page cache);"
-                + " %d at QD1 after %d warm-up, %d at QD%d; %.0f s in all; guest TSC %.3f GHz"
-                + " (median of every run's marker calibration)%n%n",
+                + " %d at QD1 after %d warm-up, %d at QD%d; CQ head doorbell %s; %.0f s in all;"
+                + " guest TSC %.3f GHz (median of every run's marker calibration)%n%n",
             NvmeScratch.DISK_SIZE >> 20,
             o.count(),
             o.warmup(),
             o.qdCount(),
             o.qd(),
+            o.deferCqDoorbell()
+                ? "deferred to the next submission (--cq-doorbell=deferred)"
+                : "rung after each completion",
             r.elapsedSeconds(),
             r.tscGhz()));
     b.append(rows(r.rows(), o.qd())).append('\n');

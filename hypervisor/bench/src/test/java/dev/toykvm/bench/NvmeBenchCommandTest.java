@@ -1,6 +1,7 @@
 package dev.toykvm.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.vmm.DeviceSpec;
@@ -35,6 +36,18 @@ class NvmeBenchCommandTest {
     assertEquals(List.of(DeviceSpec.Route.values()), o.routes());
     assertEquals(List.of(NvmeIrq.MSIX, NvmeIrq.POLL), o.irqs());
     assertEquals(List.of(Placement.sameCpu(0), Placement.differentCpus(0, 1)), o.placements());
+    assertFalse(o.deferCqDoorbell());
+  }
+
+  @Test
+  void theCqDoorbellCanBeDeferredButNotWithIntx() {
+    assertTrue(parse("--cpus", "0,1", "--cq-doorbell", "deferred").deferCqDoorbell());
+    assertFalse(parse("--cpus", "0,1", "--cq-doorbell", "eager").deferCqDoorbell());
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () -> parse("--cpus", "0,1", "--cq-doorbell", "deferred", "--irq", "intx"));
+    assertTrue(e.getMessage().contains("--irq intx"), e.getMessage());
   }
 
   @Test
@@ -84,7 +97,8 @@ class NvmeBenchCommandTest {
         "--placement nowhere",
         "--cpus 0",
         "--cpus a,b",
-        "--qd-count 0"
+        "--qd-count 0",
+        "--cq-doorbell later"
       })
   void badOptionsAreRefusedWithTheirName(String args) {
     IllegalArgumentException e =

@@ -29,6 +29,7 @@ class NvmeReportTest {
             List.of(SAME),
             List.of(dev.toykvm.vmm.DeviceSpec.Route.VMM),
             List.of(NvmeIrq.MSIX),
+            false,
             null);
     return new NvmeBenchmark.Results(o, rows, List.of(), failed, Map.of(), 2.5, 1);
   }

@@ -8,9 +8,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One vCPU's posted writes to ioregions: they go out in batches ({@link PostedBatch}), when the
- * batch is full, when the oldest write is due, and before anything else the guest could use to
- * observe the device. The last write added is remembered, to name it in the {@code
- * IoregionfdFailure} exit if its batch cannot be sent.
+ * batch is full, when the oldest write is due, when the guest loops without writing ({@link
+ * SpinWatch}), and before anything else the guest could use to observe the device. The last write
+ * added is remembered, to name it in the {@code IoregionfdFailure} exit if its batch cannot be
+ * sent.
  */
 final class PostedWrites implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PostedWrites.class);
@@ -25,11 +26,18 @@ final class PostedWrites implements AutoCloseable {
   private long lastAddress;
   private int lastSize;
   private long lastData;
+  private final SpinWatch spin;
 
   PostedWrites(int vcpuId, PostedBatch batch, VcpuLink vcpu) {
+    this(vcpuId, batch, vcpu, new SpinWatch(Thread::yield));
+  }
+
+  /** With {@code spin} watching the guest's loops (tests give it a yield they count). */
+  PostedWrites(int vcpuId, PostedBatch batch, VcpuLink vcpu, SpinWatch spin) {
     this.vcpuId = vcpuId;
     this.batch = batch;
     this.vcpu = vcpu;
+    this.spin = spin;
   }
 
   /** Adds a posted write of {@code data} to {@code address} (inside {@code r}) to the batch. */
@@ -37,6 +45,7 @@ final class PostedWrites implements AutoCloseable {
     if (!batch.accepts(r.writeFd)) {
       flush();
     }
+    spin.writeAdded();
     long offset = address - r.start;
     batch.add(r.writeFd, IoregionCommand.write(r.userData, offset, size, data, false), r);
     lastRegion = r;
@@ -67,11 +76,29 @@ final class PostedWrites implements AutoCloseable {
     return batch.isEmpty();
   }
 
-  /** Sends the batch if its oldest write has waited long enough (checked at each block). */
-  void flushIfDue(long now) {
-    if (!batch.isEmpty() && batch.due(now)) {
-      flush();
+  /**
+   * At a translation block start (while the block gate is raised), {@code now} its time: sends the
+   * batch if it is due ({@link PostedBatch#due}) or if the guest loops without writing ({@link
+   * SpinWatch}); after a batch went out because the guest stopped writing, lets the device have the
+   * CPU while the guest spins. Returns whether the next block start must be seen too.
+   */
+  boolean atBlock(long now, long address) {
+    if (batch.isEmpty()) {
+      return spin.atBlock(now, address);
     }
+    boolean loops = spin.loopsBack(address);
+    if (!loops && !batch.due(now)) {
+      return true;
+    }
+    boolean stopped = loops || batch.idle(now);
+    if (loops) {
+      KernelStats.POSTED_FLUSHES_AT_LOOP.increment();
+    }
+    flush();
+    if (stopped && batch.isEmpty()) {
+      spin.waiting(now, address);
+    }
+    return !batch.isEmpty() || spin.watching();
   }
 
   /**
@@ -80,6 +107,9 @@ final class PostedWrites implements AutoCloseable {
    * posted write, and the guest goes on after it.
    */
   void flush() {
+    if (!batch.isEmpty()) {
+      KernelStats.POSTED_BATCHES.increment();
+    }
     while (!batch.isEmpty()) {
       switch (batch.flush()) {
         case DONE -> {

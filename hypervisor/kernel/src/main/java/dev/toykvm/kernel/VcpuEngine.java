@@ -594,7 +594,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       return;
     }
     long now = System.nanoTime();
-    posted.flushIfDue(now);
+    boolean postedWatch = posted.atBlock(now, address);
     turn.yieldIfDue(now);
     if (kick.raised()) {
       stop = Stop.KICK;
@@ -609,7 +609,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       stop = Stop.REMAP;
       uc.stop();
     }
-    if (!posted.isEmpty()
+    if (postedWatch
         || readOnly.watching()
         || (irq != null && irq.watching())
         || (irq == null && userIrq.wantsLook())

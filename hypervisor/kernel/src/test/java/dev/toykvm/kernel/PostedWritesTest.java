@@ -2,6 +2,7 @@ package dev.toykvm.kernel;
 
 import static dev.toykvm.kvm.KvmConstants.KVM_IOREGION_POSTED_WRITES;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,18 +17,26 @@ import dev.toykvm.posix.Pipe;
 import dev.toykvm.posix.Poll;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The posted-write bookkeeping: batching, flushing, and the failure exit that names a write. */
+/**
+ * The posted-write bookkeeping: batching, flushing (when asked, when full, when due, when the guest
+ * loops without writing), the yields while the guest waits, and the failure exit that names a
+ * write.
+ */
 @Timeout(30)
 class PostedWritesTest {
   private final KernelIo io = new KernelIo();
   private final int kickFd = Eventfd.create();
   private final FakeVcpu vcpu = new FakeVcpu();
+  private int yields;
   private final PostedWrites posted =
-      new PostedWrites(0, new PostedBatch(kickFd, 2_000_000_000L), vcpu);
+      new PostedWrites(
+          0, new PostedBatch(kickFd, 2_000_000_000L), vcpu, new SpinWatch(() -> yields++));
   private final Pipe commands = Fds.pipe2();
   private final Pipe responses = Fds.pipe2();
   private final KernelIoBus.Region region;
@@ -97,5 +106,70 @@ class PostedWritesTest {
     assertEquals(0x1000_0000L, f.regionStart());
     assertEquals(Errno.EIO, f.errno());
     assertTrue(posted.isEmpty());
+  }
+
+  @Test
+  void aLoopWithoutAWriteSendsTheBatchBeforeItIsDueAndYields() {
+    long before = System.nanoTime(); // earlier than the write: by time, the batch is never due
+    posted.add(region, false, 0x1000_0000L, 4, 7);
+    assertTrue(posted.atBlock(before, 0x2000));
+    assertTrue(posted.atBlock(before, 0x2010));
+    assertFalse(posted.isEmpty());
+    assertFalse(Poll.poll(commands.readFd(), 0).readable());
+    assertEquals(0, yields);
+    long loops = KernelStats.postedFlushesAtLoop();
+    assertTrue(posted.atBlock(before, 0x2000)); // back at the loop's start; watching the wait now
+    assertTrue(posted.isEmpty());
+    assertTrue(Poll.poll(commands.readFd(), 0).readable());
+    assertEquals(1, yields);
+    assertTrue(KernelStats.postedFlushesAtLoop() > loops);
+    assertEquals(List.of(IoregionCommand.write(9, 0, 4, 7, false)), sent(1));
+  }
+
+  @Test
+  void aBurstInALoopStaysOneBatch() {
+    long before = System.nanoTime();
+    for (int i = 0; i < 5; i++) {
+      posted.add(region, false, 0x1000_0000L, 4, i);
+      assertTrue(posted.atBlock(before, 0x2000));
+      assertTrue(posted.atBlock(before, 0x2010));
+    }
+    assertFalse(Poll.poll(commands.readFd(), 0).readable());
+    assertTrue(posted.atBlock(before, 0x2000)); // the loop turns without a write: it goes
+    assertEquals(5, sent(5).size());
+    assertFalse(Poll.poll(commands.readFd(), 0).readable()); // in one write of five commands
+    assertEquals(1, yields);
+  }
+
+  @Test
+  void aBatchDueByTimeGoesAndTheVcpuYieldsWhileTheGuestWaits() {
+    posted.add(region, false, 0x1000_0000L, 4, 1);
+    long later = System.nanoTime() + PostedBatch.MAX_DELAY_NANOS;
+    assertTrue(posted.atBlock(later, 0x3000)); // due (idle): sent; the window opens at 0x3000
+    assertTrue(posted.isEmpty());
+    assertEquals(1, yields);
+    assertTrue(posted.atBlock(later + SpinWatch.YIELD_EVERY_NANOS, 0x3000));
+    assertEquals(2, yields);
+    assertFalse(posted.atBlock(later + SpinWatch.WINDOW_NANOS, 0x3000)); // the window is over
+    assertEquals(2, yields);
+  }
+
+  @Test
+  void noBatchNoWindowNothingToWatch() {
+    assertFalse(posted.atBlock(System.nanoTime(), 0x2000));
+    assertEquals(0, yields);
+  }
+
+  private List<IoregionCommand> sent(int n) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate((long) n * IoregionCommand.BYTES);
+      assertEquals(buf.byteSize(), Fds.readFully(commands.readFd(), buf, buf.byteSize()));
+      List<IoregionCommand> out = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        out.add(
+            IoregionCommand.decode(buf.asSlice(i * IoregionCommand.BYTES, IoregionCommand.BYTES)));
+      }
+      return out;
+    }
   }
 }

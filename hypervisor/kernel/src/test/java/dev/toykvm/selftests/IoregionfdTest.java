@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionCommand.Op;
+import dev.toykvm.kernel.KernelStats;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmException;
@@ -437,9 +438,12 @@ class IoregionfdTest {
           0x00, // mov dword [B], 42
           0xeb, 0xfe); // jmp .   (the guest never exits)
       t.longMode(0x1000);
+      long yields = KernelStats.spinYields();
       Future<VcpuExit> run = runInBackground(t);
-      // The batch goes out within its delay bound, though the guest never gives up the CPU.
+      // The batch goes out (the guest loops without writing), though the guest never gives up
+      // the CPU; then the vCPU offers the CPU to the device while the guest spins.
       waitFor(d, 1);
+      await().atMost(Duration.ofSeconds(20)).until(() -> KernelStats.spinYields() > yields);
       t.vcpu.kick();
       assertInstanceOf(VcpuExit.Intr.class, run.get(20, TimeUnit.SECONDS));
       assertEquals(List.of(new IoregionCommand(Op.WRITE, 4, false, 0, 0, 42)), d.received);

@@ -17,7 +17,8 @@ import java.lang.foreign.MemorySegment;
  * to a device, an ioeventfd, an exit to the VMM, the end of {@code run()}) and when the batch is
  * {@link #due}: the oldest write has waited {@link #MAX_DELAY_NANOS}, or the guest has added none
  * for {@link #IDLE_NANOS} (it has stopped writing: a doorbell followed by a poll of memory, which
- * is no device access, must not wait the whole delay). So the device sees every posted write in
+ * is no device access, must not wait the whole delay). The kernel side also flushes as soon as the
+ * guest loops without writing (its {@code SpinWatch}). So the device sees every posted write in
  * order, late by at most {@link #MAX_DELAY_NANOS} in a burst and {@link #IDLE_NANOS} after one. A
  * batch is at most {@link #MAX_COMMANDS} commands, 4 KiB, which a pipe takes atomically ({@code
  * PIPE_BUF}).
@@ -77,6 +78,11 @@ public final class PostedBatch {
    */
   public boolean due(long now) {
     return count > 0 && (now - oldest >= MAX_DELAY_NANOS || now - newest >= IDLE_NANOS);
+  }
+
+  /** Whether the guest has added no command for {@link #IDLE_NANOS}: it has stopped writing. */
+  public boolean idle(long now) {
+    return count > 0 && now - newest >= IDLE_NANOS;
   }
 
   /** Whether {@code cmd} can be added without a flush first (same fd, room left). */
