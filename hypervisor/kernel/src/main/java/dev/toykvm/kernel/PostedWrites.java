@@ -28,11 +28,20 @@ final class PostedWrites implements AutoCloseable {
   private long lastData;
   private final SpinWatch spin;
 
-  PostedWrites(int vcpuId, PostedBatch batch, VcpuLink vcpu) {
-    this(vcpuId, batch, vcpu, new SpinWatch(Thread::yield));
+  /**
+   * A vCPU's posted writes: a batch that waits at most {@code timeoutNanos} for room in a pipe
+   * (interrupted by the kick eventfd {@code kickFd}), the loops of {@code guest} watched.
+   */
+  static PostedWrites of(
+      int vcpuId, int kickFd, long timeoutNanos, VcpuLink vcpu, StringIo.Guest guest) {
+    return new PostedWrites(
+        vcpuId,
+        new PostedBatch(kickFd, timeoutNanos),
+        vcpu,
+        new SpinWatch(Thread::yield, SpinWatch.probe(guest)));
   }
 
-  /** With {@code spin} watching the guest's loops (tests give it a yield they count). */
+  /** With {@code spin} watching the guest's loops. */
   PostedWrites(int vcpuId, PostedBatch batch, VcpuLink vcpu, SpinWatch spin) {
     this.vcpuId = vcpuId;
     this.batch = batch;
@@ -77,16 +86,17 @@ final class PostedWrites implements AutoCloseable {
   }
 
   /**
-   * At a translation block start (while the block gate is raised), {@code now} its time: sends the
-   * batch if it is due ({@link PostedBatch#due}) or if the guest loops without writing ({@link
-   * SpinWatch}); after a batch went out because the guest stopped writing, lets the device have the
-   * CPU while the guest spins. Returns whether the next block start must be seen too.
+   * At the start of the translation block at {@code address} of {@code size} bytes (while the block
+   * gate is raised), {@code now} its time: sends the batch if it is due ({@link PostedBatch#due})
+   * or if the guest loops without writing ({@link SpinWatch}); if that loop is a spin-wait (it has
+   * a {@code pause}), lets the device have the CPU while the guest spins. Returns whether the next
+   * block start must be seen too.
    */
-  boolean atBlock(long now, long address) {
+  boolean atBlock(long now, long address, int size) {
     if (batch.isEmpty()) {
-      return spin.atBlock(now, address);
+      return spin.atBlock(now, address, size);
     }
-    boolean loops = spin.loopsBack(address);
+    boolean loops = spin.loopsBack(address, size);
     if (!loops && !batch.due(now)) {
       return true;
     }
@@ -96,7 +106,7 @@ final class PostedWrites implements AutoCloseable {
     }
     flush();
     if (stopped && batch.isEmpty()) {
-      spin.waiting(now, address);
+      spin.stopped(now, loops, address);
     }
     return !batch.isEmpty() || spin.watching();
   }

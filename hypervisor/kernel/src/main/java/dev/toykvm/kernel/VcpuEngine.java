@@ -3,7 +3,6 @@ package dev.toykvm.kernel;
 import static dev.toykvm.kvm.KvmConstants.KVM_INTERNAL_ERROR_EMULATION;
 
 import dev.toykvm.ioregionfd.channel.IoregionAccess;
-import dev.toykvm.ioregionfd.channel.PostedBatch;
 import dev.toykvm.kernel.Requests.Done;
 import dev.toykvm.kernel.Requests.Run;
 import dev.toykvm.kernel.unicorn.BlockGate;
@@ -208,10 +207,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
     cpu = new CpuState(uc);
     delivery = new ExceptionDelivery(this);
     long timeout = KernelParams.ioregionTimeoutNanos();
-    posted = new PostedWrites(id, new PostedBatch(kick.fd(), timeout), this);
+    StringIo.Guest guest = StringIo.guest(this, () -> uc, slots);
+    posted = PostedWrites.of(id, kick.fd(), timeout, this, guest);
     router = new AccessRouter(id, io, new IoregionAccess(kick.fd(), timeout), posted, this);
     readOnly = new ReadOnlyRestores(slots.rawMemory(), ReadOnlyRestores.Engine.of(() -> uc));
-    stringIo = new StringIo(StringIo.guest(this, () -> uc, slots), router, this);
+    stringIo = new StringIo(guest, router, this);
     uc.installCoreHooks(gate, KernelParams.blockGate());
     setSregs(ResetState.sregs());
     setRegs(ResetState.regs());
@@ -594,7 +594,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       return;
     }
     long now = System.nanoTime();
-    boolean postedWatch = posted.atBlock(now, address);
+    boolean postedWatch = posted.atBlock(now, address, size);
     turn.yieldIfDue(now);
     if (kick.raised()) {
       stop = Stop.KICK;

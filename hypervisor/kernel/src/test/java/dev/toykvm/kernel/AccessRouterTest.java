@@ -34,7 +34,9 @@ class AccessRouterTest {
   private final KernelIo io = new KernelIo();
   private final int kickFd = Eventfd.create();
   private final FakeVcpu vcpu = new FakeVcpu();
-  private final PostedWrites posted = new PostedWrites(0, new PostedBatch(kickFd, TIMEOUT), vcpu);
+  private final PostedWrites posted =
+      new PostedWrites(
+          0, new PostedBatch(kickFd, TIMEOUT), vcpu, new SpinWatch(() -> {}, (at, size) -> false));
   private final AccessRouter router =
       new AccessRouter(0, io, new IoregionAccess(kickFd, TIMEOUT), posted, vcpu);
   private final List<AutoCloseable> toClose = new ArrayList<>();

@@ -33,10 +33,14 @@ class PostedWritesTest {
   private final KernelIo io = new KernelIo();
   private final int kickFd = Eventfd.create();
   private final FakeVcpu vcpu = new FakeVcpu();
+  private static final long PAUSE_BLOCK = 0x2010; // the test's blocks: this one ends in pause
   private int yields;
   private final PostedWrites posted =
       new PostedWrites(
-          0, new PostedBatch(kickFd, 2_000_000_000L), vcpu, new SpinWatch(() -> yields++));
+          0,
+          new PostedBatch(kickFd, 2_000_000_000L),
+          vcpu,
+          new SpinWatch(() -> yields++, (linear, size) -> linear == PAUSE_BLOCK));
   private final Pipe commands = Fds.pipe2();
   private final Pipe responses = Fds.pipe2();
   private final KernelIoBus.Region region;
@@ -112,13 +116,14 @@ class PostedWritesTest {
   void aLoopWithoutAWriteSendsTheBatchBeforeItIsDueAndYields() {
     long before = System.nanoTime(); // earlier than the write: by time, the batch is never due
     posted.add(region, false, 0x1000_0000L, 4, 7);
-    assertTrue(posted.atBlock(before, 0x2000));
-    assertTrue(posted.atBlock(before, 0x2010));
+    assertTrue(posted.atBlock(before, 0x2000, 16));
+    assertTrue(posted.atBlock(before, 0x2010, 16));
     assertFalse(posted.isEmpty());
     assertFalse(Poll.poll(commands.readFd(), 0).readable());
     assertEquals(0, yields);
     long loops = KernelStats.postedFlushesAtLoop();
-    assertTrue(posted.atBlock(before, 0x2000)); // back at the loop's start; watching the wait now
+    assertTrue(
+        posted.atBlock(before, 0x2000, 16)); // back at the loop's start; watching the wait now
     assertTrue(posted.isEmpty());
     assertTrue(Poll.poll(commands.readFd(), 0).readable());
     assertEquals(1, yields);
@@ -131,32 +136,57 @@ class PostedWritesTest {
     long before = System.nanoTime();
     for (int i = 0; i < 5; i++) {
       posted.add(region, false, 0x1000_0000L, 4, i);
-      assertTrue(posted.atBlock(before, 0x2000));
-      assertTrue(posted.atBlock(before, 0x2010));
+      assertTrue(posted.atBlock(before, 0x2000, 16));
+      assertTrue(posted.atBlock(before, 0x2010, 16));
     }
     assertFalse(Poll.poll(commands.readFd(), 0).readable());
-    assertTrue(posted.atBlock(before, 0x2000)); // the loop turns without a write: it goes
+    assertTrue(posted.atBlock(before, 0x2000, 16)); // the loop turns without a write: it goes
     assertEquals(5, sent(5).size());
     assertFalse(Poll.poll(commands.readFd(), 0).readable()); // in one write of five commands
     assertEquals(1, yields);
   }
 
   @Test
-  void aBatchDueByTimeGoesAndTheVcpuYieldsWhileTheGuestWaits() {
+  void aBatchDueByTimeGoesAndTheVcpuYieldsOnlyOnceTheGuestSpins() {
     posted.add(region, false, 0x1000_0000L, 4, 1);
     long later = System.nanoTime() + PostedBatch.MAX_DELAY_NANOS;
-    assertTrue(posted.atBlock(later, 0x3000)); // due (idle): sent; the window opens at 0x3000
+    assertTrue(posted.atBlock(later, 0x3000, 16)); // due: sent; is the guest spinning?
     assertTrue(posted.isEmpty());
+    assertEquals(0, yields);
+    assertTrue(posted.atBlock(later + 1, 0x2000, 16));
+    assertTrue(posted.atBlock(later + 2, PAUSE_BLOCK, 16));
+    assertTrue(posted.atBlock(later + 3, 0x2000, 16)); // yes: a loop with pause
     assertEquals(1, yields);
-    assertTrue(posted.atBlock(later + SpinWatch.YIELD_EVERY_NANOS, 0x3000));
+  }
+
+  @Test
+  void aLoopWithoutAPauseSendsTheBatchWithoutAYield() {
+    long before = System.nanoTime();
+    posted.add(region, false, 0x1000_0000L, 4, 1);
+    assertTrue(posted.atBlock(before, 0x4000, 16));
+    assertTrue(posted.atBlock(before, 0x4010, 16));
+    assertFalse(posted.atBlock(before, 0x4000, 16)); // a loop, but work (a memset): no window
+    assertTrue(posted.isEmpty());
+    assertEquals(0, yields);
+  }
+
+  @Test
+  void whileTheGuestSpinsTheVcpuYieldsAtTheLoopUntilTheWindowEnds() {
+    long t = System.nanoTime();
+    posted.add(region, false, 0x1000_0000L, 4, 1);
+    posted.atBlock(t, 0x2000, 16);
+    posted.atBlock(t, PAUSE_BLOCK, 16);
+    assertTrue(posted.atBlock(t, 0x2000, 16)); // sent; a spin-wait: yield, window at 0x2000
+    assertEquals(1, yields);
+    assertTrue(posted.atBlock(t + SpinWatch.YIELD_EVERY_NANOS, 0x2000, 16));
     assertEquals(2, yields);
-    assertFalse(posted.atBlock(later + SpinWatch.WINDOW_NANOS, 0x3000)); // the window is over
+    assertFalse(posted.atBlock(t + SpinWatch.WINDOW_NANOS, 0x2000, 16)); // the window is over
     assertEquals(2, yields);
   }
 
   @Test
   void noBatchNoWindowNothingToWatch() {
-    assertFalse(posted.atBlock(System.nanoTime(), 0x2000));
+    assertFalse(posted.atBlock(System.nanoTime(), 0x2000, 16));
     assertEquals(0, yields);
   }
 
