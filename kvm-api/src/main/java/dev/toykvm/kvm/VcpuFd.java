@@ -167,6 +167,14 @@ public interface VcpuFd extends AutoCloseable {
   boolean ifFlag();
 
   /**
+   * The vCPU's statistics ({@code KVM_GET_STATS_FD} on the vCPU fd, read once): its exits by kind,
+   * and what the kernel side did for it without an exit (ioregionfd accesses, posted writes and
+   * their batches, ioeventfd signals). Safe from any thread, also during {@code run()}; counts stay
+   * readable after {@code close()}.
+   */
+  java.util.List<KvmStat> getStats();
+
+  /**
    * Makes a {@code run()} in progress return {@link VcpuExit.Intr} as soon as possible, as a signal
    * to the vCPU thread does; if no {@code run()} is in progress, the next one returns {@code Intr}
    * at once (the kick is not lost). Safe from any thread; never throws (a no-op once closed).

@@ -228,6 +228,13 @@ public interface VmFd extends AutoCloseable {
   void enableCap(int capability, long arg);
 
   /**
+   * The VM's statistics ({@code KVM_GET_STATS_FD} on the VM fd, read once): what the kernel side
+   * did for the VM as a whole (irqfd injections, by the irqfd thread or by a halted vCPU). Safe
+   * from any thread; counts stay readable after {@code close()}.
+   */
+  java.util.List<KvmStat> getStats();
+
+  /**
    * Closes the VM, its vCPUs and kernel-side resources: once it returns, no engine thread and no fd
    * of the VM is left. Idempotent; never throws.
    */

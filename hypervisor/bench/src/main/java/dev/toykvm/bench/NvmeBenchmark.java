@@ -24,8 +24,11 @@ final class NvmeBenchmark {
    * @param qd1 the depth-1 reads: their latencies (ns) and reads per second
    * @param irq how the guest waited
    * @param qdIops reads per second at the deeper queue depth
+   * @param exitsPerRead vCPU 0's exits to the VMM per depth-1 read ({@code KVM_GET_STATS_FD})
+   * @param batchesPerRead its posted-write batches per depth-1 read
    */
-  record Row(Measurement qd1, NvmeIrq irq, double qdIops) {
+  record Row(
+      Measurement qd1, NvmeIrq irq, double qdIops, double exitsPerRead, double batchesPerRead) {
     String route() {
       return qd1.path();
     }
@@ -132,7 +135,13 @@ final class NvmeBenchmark {
               kind(g.irq()),
               ticks.latencies(rate),
               ticks.perSecond(rate));
-      rows.add(new Row(qd1, g.irq(), o.qdCount() / (run.qdLoop() / rate / 1e9)));
+      rows.add(
+          new Row(
+              qd1,
+              g.irq(),
+              o.qdCount() / (run.qdLoop() / rate / 1e9),
+              run.exitsPerRead(),
+              run.batchesPerRead()));
     }
     for (NvmePieces.PendingWrite w : writes) {
       pieces.add(w.at(rate));

@@ -3,6 +3,7 @@ package dev.toykvm.bench;
 import dev.toykvm.devices.BusDevice;
 import dev.toykvm.devices.DebugExitPort;
 import dev.toykvm.kvm.Kvm;
+import dev.toykvm.kvm.KvmStat;
 import dev.toykvm.posix.Affinity;
 import dev.toykvm.posix.Processes;
 import dev.toykvm.vmm.DeviceSpec;
@@ -63,6 +64,8 @@ final class NvmeGuestRun {
    * @param qdLoop the depth-qd part
    * @param qd1Rate the TSC's rate (ticks per ns) by the markers around the depth-1 part
    * @param qdRate the same around the depth-qd part
+   * @param exitsPerRead vCPU 0's exits to the VMM per read at depth 1 ({@code KVM_GET_STATS_FD})
+   * @param batchesPerRead its posted-write batches per read at depth 1 (doorbell wake-ups)
    * @param placement where each thread and process was allowed to run
    */
   record Run(
@@ -71,11 +74,19 @@ final class NvmeGuestRun {
       long qdLoop,
       double qd1Rate,
       double qdRate,
+      double exitsPerRead,
+      double batchesPerRead,
       String placement) {}
 
-  /** Notes when the guest passes each of its four markers. */
+  /**
+   * Notes when the guest passes each of its four markers, and vCPU 0's exits and posted batches so
+   * far ({@code KVM_GET_STATS_FD}) at each.
+   */
   private static final class Markers implements BusDevice {
     final long[] at = new long[5];
+    final long[] exits = new long[5];
+    final long[] batches = new long[5];
+    volatile Machine machine;
 
     @Override
     public long read(long offset, int size) {
@@ -86,6 +97,12 @@ final class NvmeGuestRun {
     public synchronized void write(long offset, int size, long value) {
       if (value >= 1 && value <= 4) {
         at[(int) value] = System.nanoTime();
+        Machine m = machine;
+        if (m != null) {
+          List<KvmStat> stats = m.stats().vcpus().getFirst();
+          exits[(int) value] = KvmStat.find(stats, "exits").orElse(0L);
+          batches[(int) value] = KvmStat.find(stats, "ioregionfd_posted_batches").orElse(0L);
+        }
       }
     }
 
@@ -138,6 +155,7 @@ final class NvmeGuestRun {
         Affinity.pinProcess(pid, Affinity.cpu(placement.deviceCpu()));
       }
       machine.pioBus().insert("bench-markers", MARKER_PORT, 1, markers);
+      markers.machine = machine;
       String where = describe(self, machine.devicePids());
       VmOutcome outcome = machine.run();
       String out = serial.toString(StandardCharsets.ISO_8859_1).replace("\r", "");
@@ -202,8 +220,18 @@ final class NvmeGuestRun {
       long delta = Integer.toUnsignedLong(ram.get(U32, r + DELTAS_OFFSET + 4 * i));
       h.recordValue(Math.max(1, delta));
     }
+    // The exits between the markers, less the second marker's own.
+    double exitsPerRead = (markers.exits[2] - markers.exits[1] - 1) / (double) o.count();
+    double batchesPerRead = (markers.batches[2] - markers.batches[1]) / (double) o.count();
     return new Run(
-        h, qd1Loop, qdLoop, (double) qd1Loop / qd1Nanos, (double) qdLoop / qdNanos, where);
+        h,
+        qd1Loop,
+        qdLoop,
+        (double) qd1Loop / qd1Nanos,
+        (double) qdLoop / qdNanos,
+        exitsPerRead,
+        batchesPerRead,
+        where);
   }
 
   /**

@@ -53,14 +53,14 @@ final class NvmeReport {
         "| placement | route | irq | QD1 median (us) | QD1 mean (us) | QD1 p99 (us) | QD1 p99.9"
             + " (us) | QD1 max (us) | QD1 IOPS | QD"
             + qd
-            + " IOPS | QD1 reads |\n");
-    b.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            + " IOPS | QD1 reads | exits / read | posted batches / read |\n");
+    b.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (NvmeBenchmark.Row row : rows) {
       Measurement m = row.qd1();
       b.append(
           String.format(
               Locale.ROOT,
-              "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %d |%n",
+              "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %d | %.2f | %.2f |%n",
               m.placement().name(),
               m.path(),
               row.irq().label(),
@@ -71,7 +71,9 @@ final class NvmeReport {
               m.latencies().getMaxValue() / 1000.0,
               ReportTable.rate(m.perSecond()),
               ReportTable.rate(row.qdIops()),
-              m.count()));
+              m.count(),
+              row.exitsPerRead(),
+              row.batchesPerRead()));
     }
     return b.toString();
   }

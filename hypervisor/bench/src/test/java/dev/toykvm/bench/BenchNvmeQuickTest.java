@@ -48,6 +48,15 @@ class BenchNvmeQuickTest {
     }
     for (NvmeBenchmark.Row row : r.rows()) {
       Measurement m = row.qd1();
+      // The statistics say which route did the work: the doorbells are exits to the VMM on the
+      // vmm and in-process routes, posted writes to the device on ioregionfd.
+      if (row.route().equals("ioregionfd")) {
+        assertTrue(row.exitsPerRead() < 0.1, row + ": exits on ioregionfd");
+        assertTrue(row.batchesPerRead() >= 1, row + ": no posted doorbell");
+      } else {
+        assertTrue(row.exitsPerRead() >= 2, row + ": two doorbells, two exits");
+        assertEquals(0, row.batchesPerRead(), row.toString());
+      }
       String what = m.path() + " " + m.kind() + ": " + m.medianUs() + " us, " + m.perSecond();
       assertEquals(300, m.count(), what);
       assertTrue(m.medianUs() > 0 && m.medianUs() < 1_000_000, what);
@@ -94,6 +103,10 @@ class BenchNvmeQuickTest {
     assertEquals(List.of(), r.failures());
     assertEquals(2, r.rows().size(), r.rows().toString());
     assertTrue(NvmeReport.render(r).contains("CQ head doorbell deferred"));
+    for (NvmeBenchmark.Row row : r.rows()) {
+      // One posted batch per read: the CQ head doorbell goes with the next SQ tail doorbell.
+      assertTrue(row.batchesPerRead() > 0.9 && row.batchesPerRead() < 1.1, row.toString());
+    }
   }
 
   /** What {@code --quick} measures: 300 reads at QD1 after 50, 1200 at QD16, on one CPU. */

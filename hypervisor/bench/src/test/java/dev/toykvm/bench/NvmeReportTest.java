@@ -16,7 +16,7 @@ class NvmeReportTest {
     Histogram h = Measurement.newHistogram();
     h.recordValueWithCount(medianNs, 100);
     return new NvmeBenchmark.Row(
-        new Measurement(SAME, route, NvmeBenchmark.kind(irq), h, iops), irq, 2 * iops);
+        new Measurement(SAME, route, NvmeBenchmark.kind(irq), h, iops), irq, 2 * iops, 2, 0);
   }
 
   private static NvmeBenchmark.Results results(List<NvmeBenchmark.Row> rows, List<String> failed) {

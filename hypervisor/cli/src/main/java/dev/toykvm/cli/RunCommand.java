@@ -247,6 +247,14 @@ final class RunCommand implements Callable<Integer> {
               + " fw_cfg reports N (keys 0x05 and 0x0f). Default: ${DEFAULT-VALUE}.")
   int cpus;
 
+  @Option(
+      names = "--stats",
+      description =
+          "When the guest is done, print the VM's and each vCPU's statistics on stderr (as KVM's"
+              + " KVM_GET_STATS_FD has them): exits by kind, ioregionfd round trips, posted"
+              + " writes and their batches, ioeventfd signals, irqfd injections.")
+  boolean stats;
+
   @CommandLine.Mixin Verbosity verbosity;
 
   /** The ioregion timeout property, the kernel side's "module parameter", read per vCPU. */
@@ -450,6 +458,9 @@ final class RunCommand implements Callable<Integer> {
       VmOutcome outcome = machine.run();
       if (!outcome.message().isEmpty()) {
         err.println("toykvm: " + outcome.message());
+      }
+      if (stats) {
+        err.print("toykvm: " + machine.stats().render());
       }
       log.debug("run: {} -> exit status {}", outcome, outcome.exitCode());
       return outcome.exitCode();

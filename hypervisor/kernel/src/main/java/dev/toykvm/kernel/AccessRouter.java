@@ -119,6 +119,7 @@ final class AccessRouter implements AutoCloseable {
     }
     try {
       Eventfd.signal(e.fd());
+      vcpu.stats().count(VcpuStats.Counter.IOEVENTFD_SIGNALS);
     } catch (RuntimeException ex) {
       log.debug("vcpu{}: ioeventfd {} cannot be signalled: {}", vcpuId, e.fd(), ex.toString());
     }
@@ -137,6 +138,7 @@ final class AccessRouter implements AutoCloseable {
         write
             ? IoregionCommand.write(r.userData, offset, size, data, !r.posted)
             : IoregionCommand.read(r.userData, offset, size);
+    vcpu.stats().count(VcpuStats.Counter.IOREGIONFD_ACCESSES);
     access.start(r.context, r.writeFd, cmd);
     while (true) {
       switch (access.run(kicked)) {

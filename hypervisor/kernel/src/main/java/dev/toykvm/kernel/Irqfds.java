@@ -40,6 +40,7 @@ final class Irqfds implements AutoCloseable {
   private static final AtomicInteger VMS = new AtomicInteger();
 
   private final IrqRouting routing;
+  private final VmStats stats;
   private final Object lock = new Object();
   private final List<Irqfd> irqfds = new ArrayList<>(); // under lock
   private final Map<Integer, Resampler> resamplers = new HashMap<>(); // under lock, by GSI
@@ -101,8 +102,9 @@ final class Irqfds implements AutoCloseable {
     }
   }
 
-  private Irqfds(IrqRouting routing, int control, int epoll) {
+  private Irqfds(IrqRouting routing, int control, int epoll, VmStats stats) {
     this.routing = routing;
+    this.stats = stats;
     this.control = control;
     this.epoll = epoll;
     this.thread =
@@ -113,12 +115,12 @@ final class Irqfds implements AutoCloseable {
   }
 
   /**
-   * Makes a VM's irqfd machinery and starts its thread.
+   * Makes a VM's irqfd machinery and starts its thread; its injections count in {@code stats}.
    *
    * @throws KvmException {@code EMFILE} without an fd for the control eventfd, {@code ENOMEM} if
    *     the thread cannot be started (nothing is kept)
    */
-  static Irqfds start(IrqRouting routing) {
+  static Irqfds start(IrqRouting routing, VmStats stats) {
     int control;
     int epoll;
     try {
@@ -139,7 +141,7 @@ final class Irqfds implements AutoCloseable {
       throw new KvmException(IOCTL, Errno.EMFILE, "cannot make the irqfd thread's epoll: " + e);
     }
     try {
-      Irqfds irqfds = new Irqfds(routing, control, epoll);
+      Irqfds irqfds = new Irqfds(routing, control, epoll, stats);
       irqfds.thread.start();
       routing.chip().irqfds(irqfds); // from now on every vCPU, old and new, gets a HaltPoller
       return irqfds;
@@ -403,7 +405,7 @@ final class Irqfds implements AutoCloseable {
             irqfd = byId.get(id);
           }
           if (irqfd != null && fire(irqfd, counter)) {
-            KernelStats.IRQFD_INJECTIONS_BY_THREAD.increment();
+            stats.irqfdInjectionsByThread.increment();
           }
         }
       }
@@ -419,7 +421,7 @@ final class Irqfds implements AutoCloseable {
       irqfd = byId.get(id);
     }
     if (irqfd != null && fire(irqfd, counter)) {
-      KernelStats.IRQFD_INJECTIONS_BY_HALTED_VCPU.increment();
+      stats.irqfdInjectionsByHaltedVcpu.increment();
     }
   }
 

@@ -38,7 +38,12 @@ final class PostedWrites implements AutoCloseable {
         vcpuId,
         new PostedBatch(kickFd, timeoutNanos),
         vcpu,
-        new SpinWatch(Thread::yield, SpinWatch.probe(guest)));
+        new SpinWatch(
+            () -> {
+              vcpu.stats().count(VcpuStats.Counter.SPIN_YIELDS);
+              Thread.yield();
+            },
+            SpinWatch.probe(guest)));
   }
 
   /** With {@code spin} watching the guest's loops. */
@@ -55,6 +60,7 @@ final class PostedWrites implements AutoCloseable {
       flush();
     }
     spin.writeAdded();
+    vcpu.stats().count(VcpuStats.Counter.POSTED_WRITES);
     long offset = address - r.start;
     batch.add(r.writeFd, IoregionCommand.write(r.userData, offset, size, data, false), r);
     lastRegion = r;
@@ -102,7 +108,7 @@ final class PostedWrites implements AutoCloseable {
     }
     boolean stopped = loops || batch.idle(now);
     if (loops) {
-      KernelStats.POSTED_FLUSHES_AT_LOOP.increment();
+      vcpu.stats().count(VcpuStats.Counter.POSTED_FLUSHES_AT_LOOP);
     }
     flush();
     if (stopped && batch.isEmpty()) {
@@ -118,7 +124,7 @@ final class PostedWrites implements AutoCloseable {
    */
   void flush() {
     if (!batch.isEmpty()) {
-      KernelStats.POSTED_BATCHES.increment();
+      vcpu.stats().count(VcpuStats.Counter.POSTED_BATCHES);
     }
     while (!batch.isEmpty()) {
       switch (batch.flush()) {

@@ -83,7 +83,8 @@ final class SpinWatch {
   private int away;
 
   /**
-   * @param yield gives the CPU away ({@code Thread::yield}, which is {@code sched_yield(2)})
+   * @param yield gives the CPU away ({@code Thread::yield}, which is {@code sched_yield(2)}) and
+   *     counts it
    * @param probe reads whether a block ends with {@code pause}
    */
   SpinWatch(Runnable yield, PauseProbe probe) {
@@ -211,7 +212,6 @@ final class SpinWatch {
   }
 
   private void yieldNow(long now) {
-    KernelStats.SPIN_YIELDS.increment();
     yield.run();
     lastYield = now;
   }

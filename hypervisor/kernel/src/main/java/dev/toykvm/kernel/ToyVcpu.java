@@ -58,6 +58,8 @@ final class ToyVcpu implements VcpuFd {
 
   private static final int EMFILE_NUMBER = 24;
 
+  private final VcpuStats stats = new VcpuStats();
+
   ToyVcpu(ToyVm vm, int id, MemorySlots slots, KernelIo io, VcpuIrq irq, GuestTurn.Hold turn) {
     this.vm = vm;
     this.id = id;
@@ -69,7 +71,7 @@ final class ToyVcpu implements VcpuFd {
       throw new KvmException("KVM_CREATE_VCPU", outOf(e), "cannot make vcpu" + id + ": " + e);
     }
     try {
-      this.engine = new VcpuEngine(id, slots, io, mailbox, irq, userIrq, turn);
+      this.engine = new VcpuEngine(id, slots, io, mailbox, irq, userIrq, turn, stats);
       if (irq != null) {
         irq.onAttention(engine::attention); // an interrupt may be possible: look at the next block
       }
@@ -117,7 +119,14 @@ final class ToyVcpu implements VcpuFd {
    */
   @Override
   public VcpuExit run() {
-    return (VcpuExit) call("KVM_RUN", null);
+    VcpuExit exit = (VcpuExit) call("KVM_RUN", null);
+    stats.exit(exit);
+    return exit;
+  }
+
+  @Override
+  public java.util.List<dev.toykvm.kvm.KvmStat> getStats() {
+    return stats.snapshot();
   }
 
   @Override

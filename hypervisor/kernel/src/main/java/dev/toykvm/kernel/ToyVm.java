@@ -26,6 +26,12 @@ final class ToyVm implements VmFd {
   private volatile Irqchip irqchip;
   private Irqfds irqfds; // under this: made at the first KVM_IRQFD assign
   private final GuestTurn turn = new GuestTurn();
+  private final VmStats stats = new VmStats();
+
+  @Override
+  public java.util.List<dev.toykvm.kvm.KvmStat> getStats() {
+    return stats.snapshot();
+  }
 
   @Override
   public int checkExtension(int capability) {
@@ -163,7 +169,7 @@ final class ToyVm implements VmFd {
   private synchronized Irqfds irqfds() {
     checkOpen(Irqfds.IOCTL);
     if (irqfds == null) {
-      irqfds = Irqfds.start(irqchip.routing());
+      irqfds = Irqfds.start(irqchip.routing(), stats);
     }
     return irqfds;
   }

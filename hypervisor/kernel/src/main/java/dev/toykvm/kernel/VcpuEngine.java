@@ -91,6 +91,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private volatile long completion;
   private volatile boolean completed;
   private final LongConsumer completer = this::complete;
+  private final VcpuStats stats;
 
   VcpuEngine(
       int id,
@@ -99,8 +100,10 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       Mailbox mailbox,
       VcpuIrq irq,
       UserspaceIrq userIrq,
-      GuestTurn.Hold turn) {
+      GuestTurn.Hold turn,
+      VcpuStats stats) {
     this.id = id;
+    this.stats = stats;
     this.userIrq = userIrq;
     this.untranslatable = new UntranslatableRecovery(id, this);
     this.irq = irq;
@@ -124,6 +127,11 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   /** Look at everything at the next block start: memory changed, an interrupt (any thread). */
   void attention() {
     gate.raise();
+  }
+
+  @Override
+  public VcpuStats stats() {
+    return stats;
   }
 
   @Override

@@ -23,4 +23,7 @@ interface VcpuLink {
 
   /** Where {@code setData} of the exit being handed out delivers its value. */
   LongConsumer completion();
+
+  /** The vCPU's statistics, where the kernel side counts what it does without an exit. */
+  VcpuStats stats();
 }

@@ -13,6 +13,12 @@ final class FakeVcpu implements VcpuLink {
   private long answer = -1;
   private boolean answered;
   private Consumer<VcpuExit> vmm = exit -> {};
+  final VcpuStats stats = new VcpuStats();
+
+  @Override
+  public VcpuStats stats() {
+    return stats;
+  }
 
   /** What the "VMM" does with each exit before the next run() (e.g. setData). */
   FakeVcpu vmm(Consumer<VcpuExit> vmm) {

@@ -11,14 +11,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.toykvm.ioregionfd.wire.IoregionCommand;
 import dev.toykvm.ioregionfd.wire.IoregionCommand.Op;
-import dev.toykvm.kernel.KernelStats;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIoregion;
 import dev.toykvm.kvm.KvmRegs;
+import dev.toykvm.kvm.KvmStat;
 import dev.toykvm.kvm.VcpuExit;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -430,43 +431,72 @@ class IoregionfdTest {
 
   @Test
   void aPostedWriteReachesTheDeviceWhileTheGuestSpins() throws Exception {
-    long yields = KernelStats.spinYields();
-    // The guest loops without writing, then waits for ever: the batch goes though the guest never
-    // gives up the CPU. Its loop has no pause, so the vCPU does not yield: it may be working.
-    assertEquals(List.of(new IoregionCommand(Op.WRITE, 4, false, 0, 0, 42)), writeThenLoop());
-    assertEquals(yields, KernelStats.spinYields());
+    // Each write is followed by a loop without a write: the batch goes though the guest never
+    // gives up the CPU. The loop has no pause, so the vCPU does not yield: it may be working.
+    Spun r = writeThenLoop(false);
+    assertTrue(r.received().size() >= 50, "the device got " + r.received().size());
+    assertTrue(r.received().stream().allMatch(WRITE_42::equals), r.received().toString());
+    assertEquals(0, stat(r, "spin_yields"));
+    long writes = stat(r, "ioregionfd_posted_writes");
+    assertTrue(writes >= r.received().size(), "every write the device got was posted");
+    long batches = stat(r, "ioregionfd_posted_batches");
+    assertTrue(batches >= 1 && batches <= writes, batches + " batches of " + writes + " writes");
+    assertEquals(0, stat(r, "ioregionfd_accesses"), "a posted write is no round trip");
+    assertEquals(1, stat(r, "exits"), "the kick's, and nothing else");
+    assertEquals(1, stat(r, "signal_exits"));
+    assertEquals(0, stat(r, "mmio_exits"));
   }
 
   @Test
   void aVcpuSpinningWithPauseAfterAPostedWriteYieldsItsCpu() throws Exception {
-    long yields = KernelStats.spinYields();
-    assertEquals(
-        List.of(new IoregionCommand(Op.WRITE, 4, false, 0, 0, 42)),
-        writeThenLoop(0xf3, 0x90)); // pause: a spin-wait, as x86 asks of one
-    assertTrue(KernelStats.spinYields() > yields);
+    Spun r = writeThenLoop(true); // pause: a spin-wait, as x86 asks of one
+    assertTrue(r.received().stream().allMatch(WRITE_42::equals), r.received().toString());
+    assertTrue(stat(r, "spin_yields") > 0, r.stats().toString());
+  }
+
+  private static final IoregionCommand WRITE_42 = new IoregionCommand(Op.WRITE, 4, false, 0, 0, 42);
+
+  /** What the device received, and the vCPU's statistics at the end. */
+  private record Spun(List<IoregionCommand> received, List<KvmStat> stats) {}
+
+  private static long stat(Spun r, String name) {
+    return KvmStat.find(r.stats(), name).orElseThrow();
   }
 
   /**
-   * Runs {@code mov dword [B], 42} (a posted write) followed by a loop of {@code body} and a {@code
-   * jmp} back to it, until the device has the write; returns what the device received.
+   * Runs, for ever, {@code mov dword [B], 42} (a posted write) and a loop of 1000 turns ({@code dec
+   * ecx; jnz}, with a {@code pause} first if {@code pause}), until the device has 50 writes and,
+   * with {@code pause}, the vCPU has yielded; a kick ends the run.
    */
-  private static List<IoregionCommand> writeThenLoop(int... body) throws Exception {
+  private static Spun writeThenLoop(boolean pause) throws Exception {
     try (PipeDevice d = PipeDevice.answering(c -> 0L);
         TestVm t = new TestVm()) {
       t.vm.setIoregion(mmio(d, BASE, 0x1000, 0, KVM_IOREGION_POSTED_WRITES));
-      int[] code = new int[11 + body.length + 2];
-      int[] mov = {0xc7, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x2a, 0x00, 0x00, 0x00};
-      System.arraycopy(mov, 0, code, 0, mov.length);
-      System.arraycopy(body, 0, code, mov.length, body.length);
-      code[code.length - 2] = 0xeb; // jmp back to the loop's start
-      code[code.length - 1] = (-(body.length + 2)) & 0xff;
-      t.load(0x1000, code);
+      List<Integer> code =
+          new ArrayList<>(
+              List.of(
+                  0xc7, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, 0x2a, 0x00, 0x00, 0x00, // mov [B], 42
+                  0xb9, 0xe8, 0x03, 0x00, 0x00)); // mov ecx, 1000
+      int spin = code.size();
+      if (pause) {
+        code.addAll(List.of(0xf3, 0x90));
+      }
+      code.addAll(List.of(0xff, 0xc9, 0x75)); // dec ecx; jnz spin
+      code.add((spin - (code.size() + 1)) & 0xff);
+      code.add(0xeb); // jmp to the write
+      code.add((-(code.size() + 1)) & 0xff);
+      t.load(0x1000, code.stream().mapToInt(Integer::intValue).toArray());
       t.longMode(0x1000);
       Future<VcpuExit> run = runInBackground(t);
-      waitFor(d, 1);
+      waitFor(d, 50);
+      if (pause) {
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> KvmStat.find(t.vcpu.getStats(), "spin_yields").orElseThrow() > 0);
+      }
       t.vcpu.kick();
       assertInstanceOf(VcpuExit.Intr.class, run.get(20, TimeUnit.SECONDS));
-      return d.received;
+      return new Spun(List.copyOf(d.received), t.vcpu.getStats());
     }
   }
 

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.toykvm.kernel.KernelStats;
 import dev.toykvm.kvm.Errno;
 import dev.toykvm.kvm.Kvm;
 import dev.toykvm.kvm.KvmConstants;
 import dev.toykvm.kvm.KvmException;
 import dev.toykvm.kvm.KvmIrqfd;
+import dev.toykvm.kvm.KvmStat;
 import dev.toykvm.kvm.VcpuExit;
 import dev.toykvm.kvm.VmFd;
 import dev.toykvm.posix.Eventfd;
@@ -85,8 +85,7 @@ class IrqfdTest {
     try (IrqGuest g = IrqGuest.create(17, edge(0x50)).handler(0x50)) {
       g.vm.irqfd(KvmIrqfd.ZERO.withFd(device).withGsi(17));
       g.runUntilHalted();
-      long before = KernelStats.irqfdInjectionsByHaltedVcpu();
-      for (int round = 0; round < 20 && KernelStats.irqfdInjectionsByHaltedVcpu() == before; ) {
+      for (int round = 0; round < 20 && byHaltedVcpu(g) == 0; ) {
         round++;
         CompletableFuture<Void> signal =
             CompletableFuture.runAsync(
@@ -97,12 +96,14 @@ class IrqfdTest {
         assertEquals(new VcpuExit.IoOut(0x81, 1, 0x50), g.run());
         g.runUntilHalted();
       }
-      assertTrue(
-          KernelStats.irqfdInjectionsByHaltedVcpu() > before,
-          "no signal in 20 rounds was injected by the halted vCPU");
+      assertTrue(byHaltedVcpu(g) > 0, "no signal in 20 rounds was injected by the halted vCPU");
     } finally {
       Fds.close(device);
     }
+  }
+
+  private static long byHaltedVcpu(IrqGuest g) {
+    return KvmStat.find(g.vm.getStats(), "irqfd_injections_by_halted_vcpu").orElseThrow();
   }
 
   @Test

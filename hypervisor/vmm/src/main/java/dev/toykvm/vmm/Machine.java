@@ -615,6 +615,11 @@ public final class Machine implements AutoCloseable {
     return devices;
   }
 
+  /** The VM's and every vCPU's statistics now ({@code KVM_GET_STATS_FD}); any thread. */
+  public StatsReport stats() {
+    return new StatsReport(vm.getStats(), vcpus.stream().map(VcpuFd::getStats).toList());
+  }
+
   /** vCPU 0's exit handler, for its counters. */
   public ExitHandler exits() {
     return exits.get(0);

@@ -132,6 +132,11 @@ final class ScriptedKvm implements Kvm {
       }
 
       @Override
+      public List<dev.toykvm.kvm.KvmStat> getStats() {
+        return List.of();
+      }
+
+      @Override
       public void close() {
         vmClosed = true;
       }
@@ -237,6 +242,11 @@ final class ScriptedKvm implements Kvm {
     @Override
     public void kick() {
       script.addFirst(answer -> new VcpuExit.Intr());
+    }
+
+    @Override
+    public List<dev.toykvm.kvm.KvmStat> getStats() {
+      return List.of();
     }
 
     @Override
