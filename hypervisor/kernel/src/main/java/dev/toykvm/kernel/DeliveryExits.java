@@ -62,4 +62,14 @@ final class DeliveryExits {
             "the emulator stopped at RIP 0x%x with no hlt there and no reason toykvm knows of",
             rip));
   }
+
+  /**
+   * What a data access beyond guest-physical memory is ({@code UC_MEM_READ/WRITE_UNMAPPED}): the
+   * {@code KVM_EXIT_INTERNAL_ERROR} text.
+   */
+  static String beyondPhysicalSpace(boolean write, long address, int size) {
+    return String.format(
+        "%s of %d bytes at guest-physical 0x%x, beyond the 36-bit physical address space",
+        write ? "write" : "read", size, address);
+  }
 }

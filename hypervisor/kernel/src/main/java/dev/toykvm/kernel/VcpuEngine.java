@@ -86,7 +86,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   private volatile Set<MemorySegment.Scope> held = Set.of();
   private List<MemorySlot> mappedSlots = List.of();
   private volatile List<MemorySlot> slotsInUse = List.of();
-
   // What the VMM supplied for the pending IoIn / MmioRead.
   private volatile long completion;
   private volatile boolean completed;
@@ -153,7 +152,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
         if (request == Mailbox.CLOSED) {
           return;
         }
-        mailbox.reply(handle(request));
+        mailbox.reply(VcpuRequests.handle(this, request));
       }
     } finally {
       mailbox.close(); // a caller never waits for an engine thread that has ended
@@ -168,10 +167,6 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
       }
       kick.close();
     }
-  }
-
-  private Object handle(Object request) {
-    return VcpuRequests.handle(this, request);
   }
 
   /** {@code KVM_RUN}: runs the guest until an exit for the VMM (engine thread). */
@@ -432,7 +427,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
           held = r.held();
           return completed ? completion : -1L;
         }
-        mailbox.reply(handle(request));
+        mailbox.reply(VcpuRequests.handle(this, request));
         gate.raise(); // a request during the exit (regs, LAPIC, MP state...): the next block looks
       }
     } finally {
@@ -643,10 +638,7 @@ final class VcpuEngine implements UcCallbacks, UntranslatableRecovery.Vcpu, Vcpu
   @Override
   public boolean unmapped(int type, long address, int size, long value) {
     if (type != Uc.MEM_FETCH_UNMAPPED) {
-      failure =
-          String.format(
-              "%s of %d bytes at guest-physical 0x%x, beyond the 36-bit physical address space",
-              type == Uc.MEM_WRITE_UNMAPPED ? "write" : "read", size, address);
+      failure = DeliveryExits.beyondPhysicalSpace(type == Uc.MEM_WRITE_UNMAPPED, address, size);
       stop = Stop.FAILURE;
       uc.stop();
     }

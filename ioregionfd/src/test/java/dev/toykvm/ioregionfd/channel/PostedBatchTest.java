@@ -64,6 +64,14 @@ class PostedBatchTest {
       batch.add(pipe.writeFd(), write(now), null, now);
     }
     assertTrue(batch.due(now));
+    // Due by its oldest write, but the guest is still writing: not idle.
+    assertFalse(batch.idle(now));
+    assertTrue(batch.idle(now - PostedBatch.IDLE_NANOS / 2 + PostedBatch.IDLE_NANOS));
+  }
+
+  @Test
+  void anEmptyBatchIsNeverIdle() {
+    assertFalse(batch.idle(Long.MAX_VALUE));
   }
 
   @Test
