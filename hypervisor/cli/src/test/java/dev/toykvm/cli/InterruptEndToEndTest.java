@@ -76,6 +76,17 @@ class InterruptEndToEndTest {
   }
 
   @Test
+  void onSeveralVcpusTheMessageSaysWhereEachOneStopped() throws IOException {
+    Path image = resetVector(0xfa); // cli; hlt on the BSP; the AP never gets its INIT and SIPI
+    MainTest.Result r = MainTest.toykvm("run", "--timeout", "60s", "--cpus", "2", image.toString());
+    assertEquals(ExitCodes.HALTED, r.status(), r.err());
+    assertTrue(r.err().contains("interrupts disabled at rip=0xfff2"), r.err());
+    assertTrue(
+        r.err().contains("vcpu0 halted at rip=0xfff2 (IF=0), vcpu1 waits for INIT and SIPI"),
+        r.err());
+  }
+
+  @Test
   void hltWithInterruptsEnabledWaitsUntilTheTimeout() throws IOException {
     Path image = resetVector(0xfb); // sti; hlt: an interrupt could come, as on a PC
     MainTest.Result r = MainTest.toykvm("run", "--timeout", "1s", image.toString());

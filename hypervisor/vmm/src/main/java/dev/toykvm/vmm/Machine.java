@@ -469,7 +469,15 @@ public final class Machine implements AutoCloseable {
     Thread timer = timeout.map(this::startTimer).orElse(null);
     Thread watch = devices.pids().isEmpty() ? null : startDeviceWatch();
     try {
-      return vcpus.size() == 1 ? loop(0) : VcpuThreads.run(vcpus.size(), this::loop, this::endAll);
+      if (vcpus.size() == 1) {
+        return loop(0);
+      }
+      VmOutcome outcome = VcpuThreads.run(vcpus.size(), this::loop, this::endAll);
+      if (outcome instanceof VmOutcome.GuestHalted(String detail)) {
+        // Every loop has returned: no run() in progress, each vCPU can say where it stopped.
+        return new VmOutcome.GuestHalted(detail + "; " + VcpuStates.describe(vcpus));
+      }
+      return outcome;
     } finally {
       if (timer != null) {
         timer.interrupt();
