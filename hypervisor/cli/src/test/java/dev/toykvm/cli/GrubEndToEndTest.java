@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * (the controller in its own process, over ioregionfd), loads Debian's GRUB 2 from it (boot.img and
  * a core.img that grub-mkimage makes from Debian's modules), GRUB reads its grub.cfg from the
  * disk's FAT partition through SeaBIOS's INT 13h, and boots Debian's memtest86+ from the same
- * partition with the Linux boot protocol; memtest runs its tests. The disk is made by {@code
- * scripts/grub-disk}. Skipped where a package is missing ({@code ./build test} installs them).
+ * partition with the Linux boot protocol; memtest runs its tests on both vCPUs, which it finds in
+ * the ACPI MADT SeaBIOS installed. The disk is made by {@code scripts/grub-disk}. Skipped where a
+ * package is missing ({@code ./build test} installs them).
  */
 @Tag("e2e")
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -58,6 +59,8 @@ class GrubEndToEndTest {
             BIOS.toString(),
             "--memory",
             "16M",
+            "--cpus",
+            "2",
             "--device",
             "nvme,disk=" + disk,
             "--timeout",
@@ -72,6 +75,9 @@ class GrubEndToEndTest {
     assertTrue(screen.contains("Memtest86+ v"), screen);
     assertTrue(screen.contains("toykvm vCPU (Unicorn TCG)"), "the CPU it found: " + screen);
     assertTrue(MemtestEndToEndTest.lastTest(screen) >= 0, "memtest is testing:\n" + screen);
+    // Both vCPUs, found in the ACPI MADT that SeaBIOS installed from fw_cfg's table-loader (an MP
+    // table alone, SeaBIOS's, leaves memtest at "SMP: Disabled", on QEMU too).
+    assertTrue(screen.contains("SMP: 2T (PAR)"), "memtest uses both vCPUs:\n" + screen);
     MemtestEndToEndTest.assertNoErrors(screen);
   }
 

@@ -363,6 +363,9 @@ public final class Machine implements AutoCloseable {
             debugconAtE9(all),
             new VmIrqLines(pc.vm()),
             config.cpus());
+    if (config.irqchip()) {
+      platform.acpi();
+    }
     Machine machine =
         new Machine(
             config,
@@ -386,6 +389,9 @@ public final class Machine implements AutoCloseable {
               machine.pio,
               machine.mmio,
               machine.devices);
+      if (machine.chipset.pam() != null) {
+        platform.shadow(machine.chipset.pam());
+      }
       machine.devices.pci(machine.chipset.bus());
       machine.devices.pciInterruptWiring(
           new PciInterruptRoutes(

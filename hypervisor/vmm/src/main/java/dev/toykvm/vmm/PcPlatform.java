@@ -52,6 +52,7 @@ final class PcPlatform implements AutoCloseable {
 
   private final AtomicBoolean resetRequested = new AtomicBoolean();
   private final FwCfg fwCfg;
+  private final RamAccess ramAccess;
   private final DebugConsole debugConsole;
   private final long memory;
   private final boolean debugconAtE9;
@@ -78,7 +79,8 @@ final class PcPlatform implements AutoCloseable {
       IrqLine irqs,
       int cpus) {
     this.cpus = cpus;
-    this.fwCfg = new FwCfg(new RamAccess(ram, memoryMap), memory, cpus);
+    this.ramAccess = new RamAccess(ram, memoryMap);
+    this.fwCfg = new FwCfg(ramAccess, memory, cpus);
     fwCfg.addE820(
         memoryMap.stream()
             .map(e -> new dev.toykvm.devices.pc.E820Entry(e.base(), e.length(), e.type()))
@@ -87,6 +89,19 @@ final class PcPlatform implements AutoCloseable {
     this.memory = memory;
     this.debugconAtE9 = debugconAtE9;
     this.irqs = irqs;
+  }
+
+  /**
+   * Hands the firmware ACPI tables for a machine with the in-kernel irqchip (fw_cfg's {@code
+   * etc/table-loader} and its files, as QEMU does): the MADT lists the vCPUs and the I/O APIC.
+   */
+  void acpi() {
+    dev.toykvm.vmm.boot.AcpiTables.Files f =
+        dev.toykvm.vmm.boot.AcpiTables.pc(
+            cpus, PcInterrupts.LAPIC_BASE, MpTableSetup.IOAPIC_ID, PcInterrupts.IOAPIC_BASE);
+    fwCfg.addFile(dev.toykvm.vmm.boot.AcpiTables.RSDP_FILE, f.rsdp());
+    fwCfg.addFile(dev.toykvm.vmm.boot.AcpiTables.TABLES_FILE, f.tables());
+    fwCfg.addFile(dev.toykvm.vmm.boot.AcpiTables.LOADER_FILE, f.loader());
   }
 
   /** Puts every platform device on the PIO bus and reserves its range. */
@@ -146,11 +161,32 @@ final class PcPlatform implements AutoCloseable {
     return resetRequested.get();
   }
 
-  /** Guest RAM for fw_cfg's DMA: only the e820 RAM ranges. */
-  private record RamAccess(MemorySegment ram, List<E820Entry> map) implements GuestMemory {
+  /**
+   * Shows fw_cfg's DMA the shadow RAM of 0xc0000-0xfffff as the PAM registers show it to the CPU
+   * (set once the chipset exists): firmware allocates ACPI's RSDP there (FSEG) and has fw_cfg copy
+   * it in, as SeaBIOS does on QEMU.
+   */
+  void shadow(dev.toykvm.vmm.pci.Pam pam) {
+    ramAccess.pam = pam;
+  }
+
+  /**
+   * Guest RAM for fw_cfg's DMA: the e820 RAM ranges, and the PAM window's shadow RAM where the PAM
+   * registers let the CPU read it (for a DMA read) or write it (for a DMA write).
+   */
+  private static final class RamAccess implements GuestMemory {
+    private final MemorySegment ram;
+    private final List<E820Entry> map;
+    private volatile dev.toykvm.vmm.pci.Pam pam;
+
+    RamAccess(MemorySegment ram, List<E820Entry> map) {
+      this.ram = ram;
+      this.map = map;
+    }
+
     @Override
     public boolean read(long addr, byte[] dst) {
-      if (!inRam(addr, dst.length)) {
+      if (!inRam(addr, dst.length, 1)) {
         return false;
       }
       MemorySegment.copy(ram, ValueLayout.JAVA_BYTE, addr, dst, 0, dst.length);
@@ -159,17 +195,35 @@ final class PcPlatform implements AutoCloseable {
 
     @Override
     public boolean write(long addr, byte[] src) {
-      if (!inRam(addr, src.length)) {
+      if (!inRam(addr, src.length, 2)) {
         return false;
       }
       MemorySegment.copy(src, 0, ram, ValueLayout.JAVA_BYTE, addr, src.length);
       return true;
     }
 
-    private boolean inRam(long addr, int length) {
-      return addr >= 0
-          && addr + length <= ram.byteSize()
-          && dev.toykvm.vmm.boot.PcMemoryMap.isRam(map, addr, addr + length);
+    /** Whether {@code [addr, +length)} is RAM, or shadow RAM whose PAM mode has {@code enable}. */
+    private boolean inRam(long addr, int length, int enable) {
+      if (addr < 0 || addr + length > ram.byteSize()) {
+        return false;
+      }
+      if (dev.toykvm.vmm.boot.PcMemoryMap.isRam(map, addr, addr + length)) {
+        return true;
+      }
+      dev.toykvm.vmm.pci.Pam p = pam;
+      long end = addr + length;
+      if (p == null
+          || length == 0
+          || addr < dev.toykvm.vmm.pci.Pam.BASE
+          || end > dev.toykvm.vmm.pci.Pam.BASE + dev.toykvm.vmm.pci.Pam.SIZE) {
+        return false;
+      }
+      for (long a = addr; a < end; a = (a | 0x3fff) + 1) { // every 16 KiB piece it touches
+        if ((p.mode(a) & enable) == 0) {
+          return false;
+        }
+      }
+      return true;
     }
   }
 }
