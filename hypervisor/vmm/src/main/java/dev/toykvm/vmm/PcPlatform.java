@@ -175,6 +175,11 @@ final class PcPlatform implements AutoCloseable {
    * registers let the CPU read it (for a DMA read) or write it (for a DMA write).
    */
   private static final class RamAccess implements GuestMemory {
+    /** A PAM mode's bits: RE (reads go to the shadow RAM) and WE (writes do). */
+    private static final int PAM_READ = 1;
+
+    private static final int PAM_WRITE = 2;
+
     private final MemorySegment ram;
     private final List<E820Entry> map;
     private volatile dev.toykvm.vmm.pci.Pam pam;
@@ -186,7 +191,7 @@ final class PcPlatform implements AutoCloseable {
 
     @Override
     public boolean read(long addr, byte[] dst) {
-      if (!inRam(addr, dst.length, 1)) {
+      if (!inRam(addr, dst.length, PAM_READ)) {
         return false;
       }
       MemorySegment.copy(ram, ValueLayout.JAVA_BYTE, addr, dst, 0, dst.length);
@@ -195,7 +200,7 @@ final class PcPlatform implements AutoCloseable {
 
     @Override
     public boolean write(long addr, byte[] src) {
-      if (!inRam(addr, src.length, 2)) {
+      if (!inRam(addr, src.length, PAM_WRITE)) {
         return false;
       }
       MemorySegment.copy(src, 0, ram, ValueLayout.JAVA_BYTE, addr, src.length);
